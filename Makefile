@@ -1,0 +1,42 @@
+# Two commands do all set-up on a fresh machine (Python 3.11, pip and a compiler):
+#   make demo   builds the environment, fetches the default model, runs the main job
+#   make test   builds the environment, fetches the default model, runs lint + the whole test suite
+# llama-cpp-python builds from source the first time (~5 min on 2 cores); pip's wheel cache keeps it.
+
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+export APPLIANCE_HOME ?= $(CURDIR)/var
+
+.PHONY: venv model lint test demo bench grammars clean
+
+$(VENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --upgrade pip
+	$(BIN)/python -m pip install -e '.[dev]'
+	touch $@
+
+venv: $(VENV)/.installed
+
+model: venv
+	$(BIN)/appliance models fetch
+
+grammars: venv
+	$(BIN)/appliance grammar build
+
+lint: venv
+	$(BIN)/ruff check appliance tests
+	$(BIN)/lint-imports
+	$(BIN)/mypy
+
+test: model lint
+	$(BIN)/pytest
+
+demo: model
+	$(BIN)/appliance demo
+
+bench: model
+	$(BIN)/appliance bench --json --out docs/bench.json
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

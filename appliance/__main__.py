@@ -1,0 +1,5 @@
+"""`python -m appliance` is the same as the `appliance` command."""
+
+from appliance.cli.main import cli
+
+cli()

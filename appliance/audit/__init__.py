@@ -1,0 +1,1 @@
+"""audit room (see DESIGN.md)."""

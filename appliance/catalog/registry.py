@@ -1,0 +1,94 @@
+"""The catalog registry: checks every ToolSpec when the module is imported, and looks tools up.
+
+Refused at import time: duplicate or malformed names, a state-changing tool without a summary
+template, an unbounded string, a free number. There is no way to add a tool at run time.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Iterable, Iterator, Mapping
+from typing import Any
+
+from pydantic import ValidationError
+
+from appliance.catalog.spec import ToolSpec
+from appliance.catalog.tools import ALL_TOOLS
+from appliance.errors import CatalogError, ToolArgumentsError, UnknownToolError
+from appliance.types import ToolCall
+
+REPLY_TOOL = "reply"
+
+
+class Catalog(Mapping[str, ToolSpec]):
+    """An immutable, validated set of tools, in prompt order."""
+
+    def __init__(self, tools: Iterable[ToolSpec]) -> None:
+        self._tools: dict[str, ToolSpec] = {}
+        for spec in tools:
+            spec.check()
+            if spec.name in self._tools:
+                raise CatalogError(f"tool {spec.name} is registered twice")
+            self._tools[spec.name] = spec
+        if REPLY_TOOL not in self._tools:
+            raise CatalogError("the catalog must contain the `reply` tool (the model's way to ask or answer)")
+
+    def __getitem__(self, name: str) -> ToolSpec:
+        try:
+            return self._tools[name]
+        except KeyError:
+            raise UnknownToolError(f"unknown tool {name!r}") from None
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._tools)
+
+    def __len__(self) -> int:
+        return len(self._tools)
+
+    def without(self, disabled: Iterable[str]) -> Catalog:
+        """The catalog minus the tools a tenant disabled (unknown names are an error)."""
+        disabled = set(disabled)
+        unknown = disabled - set(self._tools)
+        if unknown:
+            raise UnknownToolError(f"cannot disable unknown tools {sorted(unknown)}")
+        if REPLY_TOOL in disabled:
+            raise CatalogError("the `reply` tool cannot be disabled")
+        return Catalog(spec for name, spec in self._tools.items() if name not in disabled)
+
+    def fingerprint(self) -> str:
+        """sha256 over every tool's name, schema and metadata: keys compiled-grammar caches."""
+        blob = json.dumps([describe(spec) for spec in self._tools.values()], sort_keys=True)
+        return hashlib.sha256(blob.encode()).hexdigest()
+
+    def validate_call(self, tool: str, arguments: Any) -> ToolCall:
+        """Validate a proposed call against the catalog; return it in canonical form or raise."""
+        spec = self[tool]
+        if not isinstance(arguments, dict):
+            raise ToolArgumentsError(f"arguments of {tool} must be an object")
+        try:
+            parsed = spec.arguments.model_validate(arguments, strict=True)
+        except ValidationError as exc:
+            first = exc.errors()[0]
+            where = ".".join(str(p) for p in first["loc"]) or "arguments"
+            raise ToolArgumentsError(f"{tool}: {where}: {first['msg']}") from exc
+        return ToolCall(tool=tool, arguments=parsed.model_dump(mode="json"))
+
+
+def describe(spec: ToolSpec) -> dict[str, Any]:
+    """The public description of a tool (what `appliance catalog --json` prints)."""
+    return {
+        "name": spec.name,
+        "description": spec.description,
+        "arguments": spec.arguments_schema(),
+        "graph_operation": spec.graph_operation,
+        "permission": spec.permission or None,
+        "permissions": list(spec.permissions),
+        "admin_role": spec.admin_role,
+        "changes_state": spec.changes_state,
+        "summary_template": spec.summary_template,
+    }
+
+
+DEFAULT_CATALOG = Catalog(ALL_TOOLS)
+"""The full catalog, checked when this module is imported."""

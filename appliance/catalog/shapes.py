@@ -1,0 +1,67 @@
+"""The string shapes a tool argument may have. Every one is bounded, in its pattern and its maxLength.
+
+Patterns are written in a deliberately small regex dialect (`^`, then a sequence of `[class]{m,n}`
+atoms and literal characters, then `$`) so that the grammar compiler can translate them exactly into
+every constraint language (JSON-schema pattern, Lark, GBNF) and compute the longest output.
+A field marked `grounded` names a directory object: per message, the grammar only lets the model
+write values that appear in the conversation, so it cannot invent a user or a group.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from pydantic import Field
+
+GROUNDED_KEY = "x-grounded"
+
+UPN_PATTERN = r"^[A-Za-z0-9._%+-]{1,64}@[A-Za-z0-9.-]{1,189}$"
+GUID_PATTERN = r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$"
+SKU_PATTERN = r"^[A-Z0-9_]{1,40}$"
+LABEL_PATTERN = r"^[A-Za-z0-9 .,&()/'_-]{1,64}$"
+SEARCH_PATTERN = r"^[A-Za-z0-9 .@_'-]{1,64}$"
+REPLY_TEXT_MAX = 280
+REPLY_TEXT_PATTERN = r"^[^\x00-\x1f\x7f\"\\]{1,280}$"
+
+
+def _grounded(kind: str) -> dict[str, Any]:
+    return {GROUNDED_KEY: kind}
+
+
+Upn = Annotated[
+    str,
+    Field(
+        max_length=254,
+        pattern=UPN_PATTERN,
+        description="A user principal name that appears in the conversation",
+        json_schema_extra=_grounded("user"),
+    ),
+]
+"""A user, by user principal name (grounded)."""
+
+GroupMail = Annotated[
+    str,
+    Field(
+        max_length=254,
+        pattern=UPN_PATTERN,
+        description="A group's mail address that appears in the conversation",
+        json_schema_extra=_grounded("group"),
+    ),
+]
+"""A group, by its mail address (grounded)."""
+
+SkuPartNumber = Annotated[
+    str,
+    Field(max_length=40, pattern=SKU_PATTERN, description="A license SKU part number, e.g. ENTERPRISEPACK"),
+]
+"""A license SKU part number such as ENTERPRISEPACK or SPE_E5."""
+
+Label = Annotated[str, Field(max_length=64, pattern=LABEL_PATTERN)]
+"""A short directory attribute value (job title, department, office)."""
+
+SearchText = Annotated[str, Field(max_length=64, pattern=SEARCH_PATTERN)]
+"""A name fragment or address to search the directory for."""
+
+ReplyText = Annotated[str, Field(max_length=REPLY_TEXT_MAX, pattern=REPLY_TEXT_PATTERN)]
+"""Free text for the user: at most 280 characters; no control characters, quotes or backslashes
+(so every engine writes it without JSON escapes)."""

@@ -1,0 +1,1 @@
+"""cli room (see DESIGN.md)."""

@@ -1,0 +1,1 @@
+"""devtenant room (see DESIGN.md)."""

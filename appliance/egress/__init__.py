@@ -1,0 +1,1 @@
+"""egress room (see DESIGN.md)."""

@@ -1,0 +1,1 @@
+"""engine room (see DESIGN.md)."""

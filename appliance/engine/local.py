@@ -1,0 +1,168 @@
+"""The local orchestrator: llama.cpp + a per-message grammar from the catalog -> one valid ToolCall.
+
+Start-up: verify the model's sha256, load it, evaluate the system prompt once (the prefix cache),
+build the backend's view of the vocabulary. Per message: bound the conversation, ground the grammar
+on the addresses it mentions, decode under the constraint, re-validate against the catalog.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal
+
+import jsonschema
+
+from appliance.catalog import Catalog
+from appliance.engine.constraint import Constraint
+from appliance.engine.decode import Generation, generate
+from appliance.engine.llguidance_backend import LLGuidanceConstraint, llguidance_tokenizer
+from appliance.engine.manifest import ModelEntry, verify_model
+from appliance.engine.outlines_backend import compile_outlines, outlines_vocabulary
+from appliance.engine.prompt import ChatTemplate, bounded_conversation, split_prompt, system_prompt
+from appliance.engine.runtime import LlamaRuntime
+from appliance.errors import ConstraintViolation, ModelError
+from appliance.grammar import Grounding, max_tokens, to_lark, tool_call_schema
+from appliance.types import ContextMessage, Proposal
+
+Backend = Literal["llguidance", "outlines"]
+_PLACEHOLDER = [{"role": "user", "content": "-"}]
+
+
+@dataclass(frozen=True)
+class CompiledGrammar:
+    """A constraint for one message's grammar, with its token budget."""
+
+    schema: dict[str, Any]
+    constraint: Constraint
+    max_tokens: int
+    seconds: float
+    cache_hit: bool = False
+
+
+class LocalOrchestrator:
+    """Implements `ports.Orchestrator` with a local GGUF model. Not thread-safe: one call at a time."""
+
+    def __init__(
+        self,
+        runtime: LlamaRuntime,
+        entry: ModelEntry,
+        catalog: Catalog,
+        *,
+        backend: Backend = "llguidance",
+        context_tokens: int = 768,
+        cache_dir: Path | None = None,
+    ) -> None:
+        self.runtime = runtime
+        self.entry = entry
+        self.catalog = catalog
+        self.backend = backend
+        self.context_tokens = context_tokens
+        self.cache_dir = cache_dir
+        self.template = ChatTemplate(
+            runtime.chat_template(), bos_token="", eos_token=runtime.piece(runtime.eos).decode()
+        )
+        self.system = system_prompt(catalog)
+        prefix = split_prompt(self.template, self.system, _PLACEHOLDER).prefix
+        self.prefix_tokens = runtime.tokenize(prefix, add_special=True)
+        started = time.perf_counter()
+        runtime.truncate(0)
+        runtime.decode(self.prefix_tokens)
+        self.prefix_seconds = time.perf_counter() - started
+        self._llg_tokenizer = llguidance_tokenizer(runtime) if backend == "llguidance" else None
+        self._vocabulary = outlines_vocabulary(runtime) if backend == "outlines" else None
+
+    # -- grammar ------------------------------------------------------------------------------
+    def compile(self, schema: dict[str, Any]) -> CompiledGrammar:
+        """Compile `schema` for this model with the configured backend."""
+        started = time.perf_counter()
+        hit = False
+        constraint: Constraint
+        if self.backend == "llguidance":
+            assert self._llg_tokenizer is not None
+            constraint = LLGuidanceConstraint(self._llg_tokenizer, to_lark(schema), self.runtime.n_vocab)
+        else:
+            assert self._vocabulary is not None
+            constraint, hit = compile_outlines(
+                schema, self._vocabulary, self.runtime, self.entry.sha256, self.cache_dir
+            )
+        return CompiledGrammar(schema, constraint, max_tokens(schema), time.perf_counter() - started, hit)
+
+    def grammar_for(self, conversation: Sequence[dict[str, str]]) -> CompiledGrammar:
+        """The grammar grounded on the addresses the (bounded) conversation mentions."""
+        grounding = Grounding.from_texts([turn["content"] for turn in conversation])
+        return self.compile(tool_call_schema(self.catalog, grounding))
+
+    # -- the one use -------------------------------------------------------------------------
+    def conversation(self, messages: Sequence[ContextMessage]) -> list[dict[str, str]]:
+        """The bounded chat turns the model will see for `messages`."""
+        return bounded_conversation(
+            messages, self.context_tokens, lambda text: len(self.runtime.tokenize(text)), self._shorten
+        )
+
+    def propose(self, messages: Sequence[ContextMessage]) -> Proposal:
+        """Return the one catalog tool call the model proposes (validated twice)."""
+        started = time.perf_counter()
+        conversation = self.conversation(messages)
+        grammar = self.grammar_for(conversation)
+        suffix = self.runtime.tokenize(split_prompt(self.template, self.system, conversation).suffix)
+        needed = len(self.prefix_tokens) + len(suffix) + grammar.max_tokens
+        if needed > self.runtime.n_ctx:
+            raise ModelError(
+                f"prompt + longest tool call need {needed} tokens, the context has {self.runtime.n_ctx}",
+                hint="Lower engine.context_tokens in appliance.toml.",
+            )
+        self.runtime.truncate(len(self.prefix_tokens))
+        generation = generate(self.runtime, suffix, grammar.max_tokens, grammar.constraint.start())
+        call = self._validated(generation, grammar.schema)
+        return Proposal(
+            call=call,
+            raw_text=generation.text,
+            model=self.entry.name,
+            model_sha256=self.entry.sha256,
+            backend=self.backend,
+            prompt_tokens=len(self.prefix_tokens) + len(suffix),
+            generated_tokens=len(generation.tokens),
+            forced_tokens=generation.forced,
+            compile_seconds=grammar.seconds,
+            seconds=time.perf_counter() - started,
+        )
+
+    def _validated(self, generation: Generation, schema: dict[str, Any]) -> Any:
+        if not generation.finished:
+            raise ConstraintViolation(f"output cut short after {len(generation.tokens)} tokens")
+        try:
+            obj = json.loads(generation.text)
+            jsonschema.validate(obj, schema)
+        except (ValueError, jsonschema.ValidationError) as exc:
+            raise ConstraintViolation(f"constrained output failed validation: {exc}") from exc
+        return self.catalog.validate_call(obj["tool"], obj["arguments"])
+
+    def _shorten(self, text: str, tokens: int) -> str:
+        return self.runtime.detokenize(self.runtime.tokenize(text)[:tokens])
+
+    def close(self) -> None:
+        """Free the model."""
+        self.runtime.close()
+
+
+def open_local(
+    entry: ModelEntry,
+    models_dir: Path,
+    catalog: Catalog,
+    *,
+    backend: Backend = "llguidance",
+    context_tokens: int = 768,
+    n_threads: int = 0,
+    n_gpu_layers: int = 0,
+    cache_dir: Path | None = None,
+) -> LocalOrchestrator:
+    """Verify the model's hash (a mismatch never loads), load it, and build the orchestrator."""
+    path = verify_model(entry, models_dir)
+    runtime = LlamaRuntime(path, n_ctx=entry.context_length, n_threads=n_threads, n_gpu_layers=n_gpu_layers)
+    return LocalOrchestrator(
+        runtime, entry, catalog, backend=backend, context_tokens=context_tokens, cache_dir=cache_dir
+    )

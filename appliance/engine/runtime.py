@@ -1,0 +1,139 @@
+"""A thin, owned wrapper over llama-cpp-python's low-level API: load, tokenize, decode, logits.
+
+No `create_completion`: the high-level path costs ~3x per token (DESIGN.md). One model, one context,
+one sequence (0); the caller decides which positions to keep (`truncate`) for the prefix cache.
+`llama_cpp` is imported before numpy on purpose (two OpenMP runtimes segfaulted on the CUDA image).
+"""
+
+from __future__ import annotations
+
+import ctypes
+import os
+from pathlib import Path
+
+import llama_cpp  # must precede numpy
+
+import numpy as np  # noqa: I001
+
+from appliance.errors import ModelError
+
+_NO_LOG = llama_cpp.llama_log_callback(lambda level, text, user_data: None)
+
+
+class LlamaRuntime:
+    """A loaded GGUF model with one decoding context."""
+
+    def __init__(
+        self, path: Path, *, n_ctx: int, n_threads: int = 0, n_batch: int = 512, n_gpu_layers: int = 0
+    ) -> None:
+        llama_cpp.llama_log_set(_NO_LOG, ctypes.c_void_p())
+        llama_cpp.llama_backend_init()
+        model_params = llama_cpp.llama_model_default_params()
+        model_params.n_gpu_layers = n_gpu_layers
+        self._model = llama_cpp.llama_model_load_from_file(str(path).encode(), model_params)
+        if not self._model:
+            raise ModelError(f"llama.cpp could not load {path}")
+        self._vocab = llama_cpp.llama_model_get_vocab(self._model)
+        threads = n_threads or os.cpu_count() or 1
+        ctx_params = llama_cpp.llama_context_default_params()
+        ctx_params.n_ctx = n_ctx
+        ctx_params.n_batch = n_batch
+        ctx_params.n_ubatch = n_batch
+        ctx_params.n_threads = threads
+        ctx_params.n_threads_batch = threads
+        self._ctx = llama_cpp.llama_init_from_model(self._model, ctx_params)
+        if not self._ctx:
+            llama_cpp.llama_model_free(self._model)
+            raise ModelError(f"llama.cpp could not create a context of {n_ctx} tokens for {path}")
+        self.n_ctx = llama_cpp.llama_n_ctx(self._ctx)
+        self.n_vocab = llama_cpp.llama_vocab_n_tokens(self._vocab)
+        self.n_batch = n_batch
+        self._batch = llama_cpp.llama_batch_init(n_batch, 0, 1)
+        self._memory = llama_cpp.llama_get_memory(self._ctx)
+        self.eos = llama_cpp.llama_vocab_eos(self._vocab)
+        self.n_past = 0
+
+    # -- vocabulary ---------------------------------------------------------------------------
+    @property
+    def vocab(self) -> llama_cpp.llama_vocab_p:
+        """The raw vocab pointer (for llguidance's llama.cpp tokenizer binding)."""
+        return self._vocab
+
+    def tokenize(self, text: str, *, add_special: bool = False) -> list[int]:
+        """Text -> token ids; special tokens in the text (chat markers) are parsed as such."""
+        data = text.encode("utf-8")
+        capacity = len(data) + 16
+        buffer = (llama_cpp.llama_token * capacity)()
+        n = llama_cpp.llama_tokenize(self._vocab, data, len(data), buffer, capacity, add_special, True)
+        if n < 0:
+            raise ModelError(f"tokenizer needed {-n} slots for {len(data)} bytes")
+        return list(buffer[:n])
+
+    def piece(self, token: int, *, special: bool = True) -> bytes:
+        """The bytes one token decodes to."""
+        buffer = ctypes.create_string_buffer(256)
+        n = llama_cpp.llama_token_to_piece(self._vocab, token, buffer, 256, 0, special)
+        return bytes(buffer[: max(n, 0)])
+
+    def detokenize(self, tokens: list[int]) -> str:
+        """Token ids -> text (invalid UTF-8 replaced)."""
+        return b"".join(self.piece(t, special=False) for t in tokens).decode("utf-8", errors="replace")
+
+    def is_end(self, token: int) -> bool:
+        """True for end-of-generation tokens (EOS, end-of-turn)."""
+        return bool(llama_cpp.llama_vocab_is_eog(self._vocab, token))
+
+    def is_control(self, token: int) -> bool:
+        """True for control tokens (chat markers), which never appear inside a tool call."""
+        return bool(llama_cpp.llama_token_get_attr(self._vocab, token) & llama_cpp.LLAMA_TOKEN_ATTR_CONTROL)
+
+    def chat_template(self) -> str:
+        """The chat template stored in the GGUF (`tokenizer.chat_template`)."""
+        raw = llama_cpp.llama_model_chat_template(self._model, None)
+        if not raw:
+            raise ModelError("the model file carries no chat template (tokenizer.chat_template)")
+        return raw.decode("utf-8")
+
+    # -- decoding -----------------------------------------------------------------------------
+    def truncate(self, n_keep: int) -> None:
+        """Forget every position from `n_keep` on (keeps the cached prefix before it)."""
+        llama_cpp.llama_memory_seq_rm(self._memory, 0, n_keep, -1)
+        self.n_past = n_keep
+
+    def decode(self, tokens: list[int]) -> np.ndarray:
+        """Evaluate `tokens` after the current position; return the last token's logits (a view)."""
+        if not tokens:
+            raise ValueError("decode needs at least one token")
+        if self.n_past + len(tokens) > self.n_ctx:
+            raise ModelError(f"context full: {self.n_past}+{len(tokens)} tokens > n_ctx {self.n_ctx}")
+        batch = self._batch
+        for start in range(0, len(tokens), self.n_batch):
+            chunk = tokens[start : start + self.n_batch]
+            batch.n_tokens = len(chunk)
+            for i, token in enumerate(chunk):
+                batch.token[i] = token
+                batch.pos[i] = self.n_past + i
+                batch.n_seq_id[i] = 1
+                batch.seq_id[i][0] = 0
+                batch.logits[i] = 0
+            batch.logits[len(chunk) - 1] = 1
+            status = llama_cpp.llama_decode(self._ctx, batch)
+            if status != 0:
+                raise ModelError(f"llama_decode failed with status {status}")
+            self.n_past += len(chunk)
+        pointer = llama_cpp.llama_get_logits_ith(self._ctx, -1)
+        return np.ctypeslib.as_array(pointer, shape=(self.n_vocab,))
+
+    def close(self) -> None:
+        """Free the context and the model (idempotent)."""
+        if getattr(self, "_ctx", None):
+            llama_cpp.llama_batch_free(self._batch)
+            llama_cpp.llama_free(self._ctx)
+            llama_cpp.llama_model_free(self._model)
+            self._ctx = None
+
+    def __del__(self) -> None:  # pragma: no cover - interpreter shutdown order is not testable
+        try:
+            self.close()
+        except Exception:
+            pass

@@ -1,0 +1,1 @@
+"""gate room (see DESIGN.md)."""

@@ -1,0 +1,1 @@
+"""teams room (see DESIGN.md)."""
