@@ -14,3 +14,15 @@ class Orchestrator(Protocol):
     def propose(self, messages: Sequence[ContextMessage]) -> Proposal:
         """Return the one tool call the model proposes for the conversation so far."""
         ...
+
+
+class TokenCacheStore(Protocol):
+    """Where msal's SerializableTokenCache blob is persisted (inside the encrypted store)."""
+
+    def load_token_cache(self) -> str | None:
+        """The serialized cache, or None if there is none yet."""
+        ...
+
+    def save_token_cache(self, blob: str) -> None:
+        """Replace the serialized cache."""
+        ...
