@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from appliance.catalog import DEFAULT_CATALOG, Catalog
 from appliance.config import Settings
+
+if TYPE_CHECKING:  # the engine (llama.cpp) is imported only when a command needs it
+    from appliance.engine.local import LocalOrchestrator
 
 
 def enabled_catalog(settings: Settings) -> Catalog:
@@ -15,7 +18,7 @@ def enabled_catalog(settings: Settings) -> Catalog:
 
 def build_local_orchestrator(
     settings: Settings, *, backend: Literal["llguidance", "outlines"] | None = None
-):  # type: ignore[no-untyped-def]
+) -> LocalOrchestrator:
     """Verify and load the configured local model with the catalog's grammar."""
     from appliance.engine.local import open_local
     from appliance.engine.manifest import model_entry

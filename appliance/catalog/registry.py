@@ -40,6 +40,9 @@ class Catalog(Mapping[str, ToolSpec]):
         except KeyError:
             raise UnknownToolError(f"unknown tool {name!r}") from None
 
+    def __contains__(self, name: object) -> bool:
+        return name in self._tools
+
     def __iter__(self) -> Iterator[str]:
         return iter(self._tools)
 

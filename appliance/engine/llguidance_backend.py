@@ -9,8 +9,7 @@ from __future__ import annotations
 import llama_cpp  # noqa: F401  (import order: llama_cpp before numpy)
 import llguidance
 import llguidance.llamacpp
-
-import numpy as np  # noqa: I001
+import numpy as np
 
 from appliance.engine.constraint import apply_bitmask
 from appliance.engine.runtime import LlamaRuntime

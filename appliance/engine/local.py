@@ -22,7 +22,13 @@ from appliance.engine.decode import Generation, generate
 from appliance.engine.llguidance_backend import LLGuidanceConstraint, llguidance_tokenizer
 from appliance.engine.manifest import ModelEntry, verify_model
 from appliance.engine.outlines_backend import compile_outlines, outlines_vocabulary
-from appliance.engine.prompt import ChatTemplate, bounded_conversation, split_prompt, system_prompt
+from appliance.engine.prompt import (
+    ChatTemplate,
+    bounded_conversation,
+    neutralize_markers,
+    split_prompt,
+    fixed_turns,
+)
 from appliance.engine.runtime import LlamaRuntime
 from appliance.errors import ConstraintViolation, ModelError
 from appliance.grammar import Grounding, max_tokens, to_lark, tool_call_schema
@@ -65,13 +71,18 @@ class LocalOrchestrator:
         self.template = ChatTemplate(
             runtime.chat_template(), bos_token="", eos_token=runtime.piece(runtime.eos).decode()
         )
-        self.system = system_prompt(catalog)
-        prefix = split_prompt(self.template, self.system, _PLACEHOLDER).prefix
+        self.fixed = fixed_turns(catalog)
+        prefix = split_prompt(self.template, self.fixed, _PLACEHOLDER).prefix
         self.prefix_tokens = runtime.tokenize(prefix, add_special=True)
         started = time.perf_counter()
         runtime.truncate(0)
         runtime.decode(self.prefix_tokens)
         self.prefix_seconds = time.perf_counter() - started
+        self._markers = sorted(
+            {runtime.piece(t).decode("utf-8", "replace") for t in range(runtime.n_vocab) if runtime.is_control(t)},
+            key=len,
+            reverse=True,
+        )
         self._llg_tokenizer = llguidance_tokenizer(runtime) if backend == "llguidance" else None
         self._vocabulary = outlines_vocabulary(runtime) if backend == "outlines" else None
 
@@ -99,8 +110,9 @@ class LocalOrchestrator:
     # -- the one use -------------------------------------------------------------------------
     def conversation(self, messages: Sequence[ContextMessage]) -> list[dict[str, str]]:
         """The bounded chat turns the model will see for `messages`."""
+        safe = [m.model_copy(update={"text": neutralize_markers(m.text, self._markers)}) for m in messages]
         return bounded_conversation(
-            messages, self.context_tokens, lambda text: len(self.runtime.tokenize(text)), self._shorten
+            safe, self.context_tokens, lambda text: len(self.runtime.tokenize(text)), self._shorten
         )
 
     def propose(self, messages: Sequence[ContextMessage]) -> Proposal:
@@ -108,7 +120,7 @@ class LocalOrchestrator:
         started = time.perf_counter()
         conversation = self.conversation(messages)
         grammar = self.grammar_for(conversation)
-        suffix = self.runtime.tokenize(split_prompt(self.template, self.system, conversation).suffix)
+        suffix = self.runtime.tokenize(split_prompt(self.template, self.fixed, conversation).suffix)
         needed = len(self.prefix_tokens) + len(suffix) + grammar.max_tokens
         if needed > self.runtime.n_ctx:
             raise ModelError(

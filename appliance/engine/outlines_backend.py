@@ -1,8 +1,9 @@
 """The second constraint backend: outlines-core (regex index over the vocabulary).
 
 Its index takes seconds to compile for a real vocabulary, so compiled indexes are cached on disk,
-keyed by the sha256 of (regex, model file hash). It has no fast-forward; it must accept and reject
-exactly what llguidance does (a test checks a corpus).
+keyed by the sha256 of (regex, model file hash), in outlines' own binary form (no pickle); only the
+newest few are kept, since one index for a 49k vocabulary takes ~180 MB. It has no fast-forward; it
+must accept and reject exactly what llguidance does (a test checks a corpus).
 """
 
 from __future__ import annotations
@@ -10,18 +11,18 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import pickle
 from pathlib import Path
 from typing import Any
 
 import llama_cpp  # noqa: F401  (import order: llama_cpp before numpy)
+import numpy as np
 import outlines_core
-
-import numpy as np  # noqa: I001
 
 from appliance.engine.constraint import apply_bitmask
 from appliance.engine.runtime import LlamaRuntime
 from appliance.errors import ConstraintViolation
+
+CACHE_KEEP = 4
 
 
 class OutlinesState:
@@ -33,10 +34,12 @@ class OutlinesState:
         self._mask = np.zeros((n_vocab + 31) // 32, dtype=np.int32)
 
     def accepts(self, token: int) -> bool:
+        if token == self._eos:  # outlines reports end-of-sequence through is_finished, not accepts
+            return bool(self._guide.is_finished())
         return bool(self._guide.accepts_tokens([token]))
 
     def advance(self, token: int) -> None:
-        if not self._guide.accepts_tokens([token]):
+        if not self.accepts(token):
             raise ConstraintViolation(f"outlines refused token {token}")
         self._guide.advance(token, return_tokens=False)
 
@@ -49,7 +52,7 @@ class OutlinesState:
         return []
 
     def is_finished(self) -> bool:
-        return bool(self._guide.is_finished()) or self._guide.get_tokens() == [self._eos]
+        return bool(self._guide.is_finished())
 
 
 class OutlinesConstraint:
@@ -92,12 +95,21 @@ def compile_outlines(
     key = hashlib.sha256(f"{model_sha256}\n{regex}".encode()).hexdigest()
     path = cache_dir / f"outlines-{key}.index" if cache_dir else None
     if path and path.is_file():
-        index = pickle.loads(path.read_bytes())
+        index = outlines_core.Index.from_binary(path.read_bytes())
+        os.utime(path)
         return OutlinesConstraint(index, runtime.n_vocab, runtime.eos), True
     index = outlines_core.Index(regex, vocabulary)
     if path:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        partial = path.with_suffix(".partial")
-        partial.write_bytes(pickle.dumps(index))
-        os.replace(partial, path)
+        _store(path, index.__reduce__()[1][0])
     return OutlinesConstraint(index, runtime.n_vocab, runtime.eos), False
+
+
+def _store(path: Path, blob: bytes) -> None:
+    """Write atomically, then keep only the CACHE_KEEP most recently used indexes."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    partial = path.with_suffix(".partial")
+    partial.write_bytes(blob)
+    os.replace(partial, path)
+    cached = sorted(path.parent.glob("outlines-*.index"), key=lambda p: p.stat().st_mtime, reverse=True)
+    for stale in cached[CACHE_KEEP:]:
+        stale.unlink(missing_ok=True)

@@ -7,13 +7,13 @@ one sequence (0); the caller decides which positions to keep (`truncate`) for th
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import os
 from pathlib import Path
 
 import llama_cpp  # must precede numpy
-
-import numpy as np  # noqa: I001
+import numpy as np
 
 from appliance.errors import ModelError
 
@@ -73,7 +73,7 @@ class LlamaRuntime:
         """The bytes one token decodes to."""
         buffer = ctypes.create_string_buffer(256)
         n = llama_cpp.llama_token_to_piece(self._vocab, token, buffer, 256, 0, special)
-        return bytes(buffer[: max(n, 0)])
+        return buffer.raw[: max(n, 0)]
 
     def detokenize(self, tokens: list[int]) -> str:
         """Token ids -> text (invalid UTF-8 replaced)."""
@@ -85,7 +85,7 @@ class LlamaRuntime:
 
     def is_control(self, token: int) -> bool:
         """True for control tokens (chat markers), which never appear inside a tool call."""
-        return bool(llama_cpp.llama_token_get_attr(self._vocab, token) & llama_cpp.LLAMA_TOKEN_ATTR_CONTROL)
+        return bool(llama_cpp.llama_vocab_get_attr(self._vocab, token) & llama_cpp.LLAMA_TOKEN_ATTR_CONTROL)
 
     def chat_template(self) -> str:
         """The chat template stored in the GGUF (`tokenizer.chat_template`)."""
@@ -133,7 +133,5 @@ class LlamaRuntime:
             self._ctx = None
 
     def __del__(self) -> None:  # pragma: no cover - interpreter shutdown order is not testable
-        try:
+        with contextlib.suppress(Exception):
             self.close()
-        except Exception:
-            pass

@@ -14,7 +14,7 @@ from typing import Any
 from appliance.catalog import Catalog
 from appliance.catalog.shapes import GROUNDED_KEY, UPN_PATTERN
 
-_UPN_IN_TEXT = re.compile(r"[A-Za-z0-9._%+-]{1,64}@[A-Za-z0-9-]{1,63}(?:\.[A-Za-z0-9-]{1,63})+")
+_UPN_IN_TEXT = re.compile(r"[A-Za-z0-9._%+'-]{1,64}@[A-Za-z0-9-]{1,63}(?:\.[A-Za-z0-9-]{1,63})+")
 MAX_GROUNDED_VALUES = 16
 
 
@@ -62,7 +62,10 @@ def tool_call_schema(catalog: Catalog, grounding: Grounding | None = None) -> di
 def _ground(arguments: dict[str, Any], grounding: Grounding | None) -> dict[str, Any] | None:
     properties: dict[str, Any] = {}
     for name, prop in arguments.get("properties", {}).items():
-        prop = {k: v for k, v in prop.items() if k != "description"}
+        # The pattern carries the length bound itself (dialect `{m,n}`); maxLength is dropped here
+        # because outlines ignores a pattern that comes with maxLength, and the engines must agree.
+        prop = {k: v for k, v in prop.items() if k not in {"description", "maxLength"} or "pattern" not in prop}
+        prop.pop("description", None)
         kind = prop.pop(GROUNDED_KEY, None)
         if kind is not None and grounding is not None:
             allowed = [v for v in grounding.values.get(kind, ()) if re.fullmatch(prop["pattern"][1:-1], v)]

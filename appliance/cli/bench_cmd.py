@@ -1,0 +1,79 @@
+"""`appliance bench`: measured side by side in one run; results as JSON (see docs/BENCHMARKS.md)."""
+
+from __future__ import annotations
+
+import importlib
+import importlib.util
+import json
+import tempfile
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import click
+from rich.console import Console
+
+from appliance.config import load_settings
+
+SECTIONS = ("engine", "store", "graph")
+
+
+@click.command()
+@click.option("--json", "as_json", is_flag=True, help="Print the results as one JSON object on stdout.")
+@click.option("--out", type=click.Path(path_type=Path), default=None, help="Also write the JSON to this file.")
+@click.option("--section", "sections", multiple=True, type=click.Choice(SECTIONS),
+              help="Run only these sections (default: all that are built).")  # fmt: skip
+@click.option("--repeats", default=3, show_default=True, help="Repetitions of each engine measurement.")
+def bench(as_json: bool, out: Path | None, sections: tuple[str, ...], repeats: int) -> None:
+    """Benchmark the engine (free vs constrained decoding, fast-forward, prefix cache, compile times,
+    RSS), the encrypted store (SQLCipher vs plain SQLite) and the Graph executors (vs the dev tenant).
+
+    Ratios are measured within one run on one machine; compare ratios, not lone absolute times.
+    """
+    console = Console(stderr=True)
+    results: dict[str, Any] = {"bench.started_at": datetime.now(UTC).isoformat(timespec="seconds")}
+    chosen = sections or SECTIONS
+    with console.status("benchmarking") as status:
+
+        def progress(message: str) -> None:
+            status.update(f"bench: {message}")
+            console.log(message)
+
+        if "engine" in chosen:
+            results.update(_engine(progress, repeats))
+        for name in ("store", "graph"):
+            if name in chosen:
+                results.update(_adapter_section(name, progress))
+    text = json.dumps(results, indent=2, sort_keys=True)
+    if out:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_text(text + "\n", encoding="utf-8")
+    if as_json:
+        click.echo(text)
+    else:
+        for key, value in sorted(results.items()):
+            shown = f"{value:.3f}" if isinstance(value, float) else value
+            click.echo(f"{key:40} {shown}")
+
+
+def _engine(progress: Any, repeats: int) -> dict[str, Any]:
+    from appliance.engine import benchmark
+    from appliance.wiring import build_local_orchestrator
+
+    progress("loading the model and evaluating the system prefix")
+    orchestrator = build_local_orchestrator(load_settings())
+    try:
+        return {**benchmark.machine(), **benchmark.run(orchestrator, progress, repeats=repeats)}
+    finally:
+        orchestrator.close()
+
+
+def _adapter_section(name: str, progress: Any) -> dict[str, Any]:
+    module_name = f"appliance.{name}.benchmark"
+    if importlib.util.find_spec(module_name) is None:
+        return {}
+    progress(f"{name} section")
+    module = importlib.import_module(module_name)
+    with tempfile.TemporaryDirectory(prefix=f"bench-{name}-") as workdir:
+        result: dict[str, Any] = module.run(Path(workdir))
+    return result
