@@ -25,9 +25,9 @@ from appliance.engine.outlines_backend import compile_outlines, outlines_vocabul
 from appliance.engine.prompt import (
     ChatTemplate,
     bounded_conversation,
+    fixed_turns,
     neutralize_markers,
     split_prompt,
-    fixed_turns,
 )
 from appliance.engine.runtime import LlamaRuntime
 from appliance.errors import ConstraintViolation, ModelError

@@ -40,7 +40,8 @@ def _fake_wheel(directory: Path, payload: bytes) -> tuple[Path, str]:
     with zipfile.ZipFile(wheel, "w") as archive:
         archive.writestr("fake_model/tiny.gguf", payload)
         archive.writestr("fake_model-1.0.dist-info/METADATA", "Metadata-Version: 2.1\nName: fake-model\nVersion: 1.0\n")
-        archive.writestr("fake_model-1.0.dist-info/WHEEL", "Wheel-Version: 1.0\nRoot-Is-Purelib: true\nTag: py3-none-any\n")
+        wheel_info = "Wheel-Version: 1.0\nRoot-Is-Purelib: true\nTag: py3-none-any\n"
+        archive.writestr("fake_model-1.0.dist-info/WHEEL", wheel_info)
         archive.writestr("fake_model-1.0.dist-info/RECORD", "")
     return wheel, hashlib.sha256(wheel.read_bytes()).hexdigest()
 
@@ -149,3 +150,14 @@ def test_propose_with_the_outlines_backend_gives_a_valid_call(tmp_path: Path) ->
     assert proposal["backend"] == "outlines"
     DEFAULT_CATALOG.validate_call(proposal["tool"], proposal["arguments"])
     assert list((tmp_path / "cache").glob("outlines-*.index"))  # compiled once, cached on disk
+
+
+def test_the_reference_gbnf_parses_in_llama_cpp(orchestrator: local.LocalOrchestrator) -> None:
+    import llama_cpp
+
+    gbnf = (Path(__file__).resolve().parents[3] / "grammars" / "tool_call.gbnf").read_text(encoding="utf-8")
+    sampler = llama_cpp.llama_sampler_init_grammar(orchestrator.runtime.vocab, gbnf.encode(), b"root")
+    assert sampler, "llama.cpp's GBNF parser rejected grammars/tool_call.gbnf"
+    llama_cpp.llama_sampler_free(sampler)
+    broken = llama_cpp.llama_sampler_init_grammar(orchestrator.runtime.vocab, b"root ::= [a-", b"root")
+    assert not broken
