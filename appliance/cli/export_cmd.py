@@ -1,0 +1,23 @@
+"""`appliance export DIR`: the tenant's conversations and audit records as JSON Lines."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from appliance.config import load_settings
+
+
+@click.command()
+@click.argument("directory", type=click.Path(path_type=Path, file_okay=False))
+def export(directory: Path) -> None:
+    """Write conversations.jsonl and audit.jsonl into DIRECTORY (files mode 0600). The files are
+    plaintext: they are the customer's own copy, to keep wherever their policy says."""
+    from appliance.store import TenantStore
+    from appliance.store.export import export_jsonl
+
+    with TenantStore.open(load_settings()) as tenant_store:
+        counts = tenant_store.run(export_jsonl, directory)
+    for name, count in counts.items():
+        click.echo(f"wrote {directory / name} ({count} rows)")
