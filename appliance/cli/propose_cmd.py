@@ -26,7 +26,11 @@ def propose(message: tuple[str, ...], as_json: bool, backend: Literal["llguidanc
     settings = load_settings()
     orchestrator = build_local_orchestrator(settings, backend=backend)
     text = " ".join(message)
-    proposal = orchestrator.propose([ContextMessage(role="user", text=text[: settings.engine.max_message_chars])])
+    limit = settings.engine.max_message_chars
+    if len(text) > limit:
+        click.echo(f"note: the message has {len(text)} characters; the model sees the first {limit} "
+                   "(engine.max_message_chars)", err=True)  # fmt: skip
+    proposal = orchestrator.propose([ContextMessage(role="user", text=text[:limit])])
     spec = orchestrator.catalog[proposal.call.tool]
     if as_json:
         click.echo(json.dumps({
