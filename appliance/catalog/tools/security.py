@@ -22,6 +22,7 @@ TOOLS = (
         arguments=MfaArgs,
         graph_operation="GET /users/{id}/authentication/methods",
         permission="UserAuthenticationMethod.Read.All",
+        extra_permissions=("User.Read.All",),
         admin_role="Authentication Administrator",
         changes_state=False,
     ),

@@ -1,0 +1,54 @@
+"""One executor per catalog tool that calls Graph. `execute` is the only entry point.
+
+`reply` calls nothing and `m365_audit_query` reads the appliance's own audit records (the store),
+so neither has a Graph executor; `check_against_catalog` proves every other tool has one.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from appliance.catalog import Catalog
+from appliance.graph.executors import groups, licenses, security, users
+from appliance.graph.executors.common import Executor, Refused, failure
+from appliance.graph.gateway import ExecutionResult, GraphCallFailed, GraphGateway
+
+EXECUTORS: dict[str, Executor] = {
+    "m365_user_get": users.user_get,
+    "m365_user_search": users.user_search,
+    "m365_user_disable": users.user_disable,
+    "m365_user_enable": users.user_enable,
+    "m365_sessions_revoke": users.sessions_revoke,
+    "m365_password_reset": users.password_reset,
+    "m365_user_update": users.user_update,
+    "m365_license_list": licenses.license_list,
+    "m365_license_assign": licenses.license_assign,
+    "m365_license_remove": licenses.license_remove,
+    "m365_group_members": groups.group_members,
+    "m365_group_add_member": groups.group_add_member,
+    "m365_group_remove_member": groups.group_remove_member,
+    "m365_mfa_methods_list": security.mfa_methods_list,
+    "m365_signins_recent": security.signins_recent,
+}
+NOT_GRAPH = frozenset({"reply", "m365_audit_query"})
+
+
+def check_against_catalog(catalog: Catalog) -> None:
+    """Raise if a catalog tool lacks an executor or an executor names no catalog tool."""
+    missing = set(catalog) - NOT_GRAPH - set(EXECUTORS)
+    unknown = set(EXECUTORS) - set(catalog)
+    if missing or unknown:
+        raise RuntimeError(
+            f"executors out of step with the catalog: missing {sorted(missing)}, unknown {sorted(unknown)}"
+        )
+
+
+async def execute(gw: GraphGateway, tool: str, arguments: dict[str, Any], client_request_id: str) -> ExecutionResult:
+    """Run the tool's executor as the Aid. The caller has recorded `client_request_id` before this call."""
+    target = arguments.get("user") or arguments.get("group") or "that object"
+    try:
+        return await EXECUTORS[tool](gw, arguments, client_request_id)
+    except Refused as exc:
+        return ExecutionResult(tool, "refused", client_request_id, message=str(exc))
+    except GraphCallFailed as exc:
+        return failure(tool, client_request_id, exc, target)
