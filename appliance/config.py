@@ -58,7 +58,9 @@ class StoreSettings(BaseModel):
         default=None, description="Default: <APPLIANCE_HOME>/../<home name>.key (outside the data dir)"
     )
     key_env: str = "APPLIANCE_STORE_KEY"
-    memory_security: bool = Field(default=True, description="SQLCipher wipes freed memory (costs ~4x on writes)")
+    memory_security: bool = Field(
+        default=True, description="SQLCipher wipes and locks the memory it frees (costs ~1.5x on small writes)"
+    )
     retention_conversation_days: int = Field(default=30, ge=1)
     retention_pending_days: int = Field(default=1, ge=1)
     retention_audit_days: int = Field(default=7 * 365, ge=365)

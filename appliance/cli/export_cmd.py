@@ -12,8 +12,11 @@ from appliance.config import load_settings
 @click.command()
 @click.argument("directory", type=click.Path(path_type=Path, file_okay=False))
 def export(directory: Path) -> None:
-    """Write conversations.jsonl and audit.jsonl into DIRECTORY (files mode 0600). The files are
-    plaintext: they are the customer's own copy, to keep wherever their policy says."""
+    """Write conversations.jsonl and audit.jsonl into DIRECTORY (created if needed; files mode 0600).
+
+    The files are plaintext: they are the customer's own copy, to keep wherever their policy says.
+    Existing export files are never overwritten.
+    """
     from appliance.store import TenantStore
     from appliance.store.export import export_jsonl
 

@@ -14,15 +14,14 @@ def retention() -> None:
 
 @retention.command()
 def purge() -> None:
-    """Delete expired rows now (the same purge `serve` runs periodically)."""
+    """Delete expired rows now (the same purge `serve` runs periodically).
+
+    Audit records younger than `retention_audit_days` are never deleted.
+    """
     from appliance.store import TenantStore
     from appliance.store.retention import purge as purge_rows
 
     settings = load_settings()
     with TenantStore.open(settings) as tenant_store:
         report = tenant_store.run(purge_rows, settings.store)
-    click.echo(
-        f"purged {report.conversation_turns} conversation turns (> {settings.store.retention_conversation_days} d), "
-        f"{report.pending_actions} ended actions (> {settings.store.retention_pending_days} d), "
-        f"{report.audit_records} audit records (> {settings.store.retention_audit_days} d)"
-    )
+    click.echo(report.describe(settings.store))

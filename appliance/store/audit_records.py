@@ -1,101 +1,182 @@
-"""Audit records: append-only (enforced by triggers), hash-chained (each row stores the previous hash)."""
+"""Audit records: append-only (enforced by triggers), hash-chained (each row stores the previous Hash).
+
+A record is a mapping with issue 5's AuditRecord fields (`audit_chain.AUDIT_FIELDS`; `ToolName` and
+`Outcome` are required) plus any extra JSON fields. The store adds `RecordedAt`, `PreviousHash` and
+`Hash`. The hashed JSON is the truth; a few fields are also kept as columns for queries.
+"""
 
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from datetime import datetime
 from typing import Any
 
-from appliance.audit.chain import GENESIS_HASH, ChainReport, chain_hash, verify_chain
+from appliance.store.audit_chain import GENESIS_HASH, ChainReport, chained, verify_chain
 from appliance.store.clock import iso, now
-from appliance.store.connection import Connection
+from appliance.store.connection import Connection, transaction
+from appliance.store.errors import StoreError
+from appliance.store.key_value_settings import get_setting, set_setting
+
+REQUIRED_FIELDS = ("ToolName", "Outcome")
+STORE_OWNED_FIELDS = frozenset({"RecordedAt", "PreviousHash", "Hash"})
+# record field -> column (a copy kept for queries; `verify` checks it still matches the record)
+PROJECTED_COLUMNS = {
+    "RequestedBy": "requested_by", "ConversationRef": "conversation_ref", "ToolName": "tool_name",
+    "Outcome": "outcome", "ClientRequestId": "client_request_id", "GraphRequestId": "graph_request_id",
+    "ExecutedAt": "executed_at", "RecordedAt": "recorded_at",
+}  # fmt: skip
+ANCHOR_SETTING = "audit.anchor_hash"
+_COLUMNS = ", ".join(PROJECTED_COLUMNS.values())
+_SELECT = f"SELECT seq, record_json, previous_hash, hash, audit_entry_id, {_COLUMNS} FROM audit_records"
 
 
 def append_record(db: Connection, record: Mapping[str, Any]) -> dict[str, Any]:
-    """Chain and append one record; returns it with PreviousHash and Hash filled in."""
-    db.execute("BEGIN IMMEDIATE")  # the chain head must not move between read and insert
-    try:
+    """Chain and append one record; return it as stored (RecordedAt, PreviousHash and Hash filled in).
+
+    Values must be JSON values; datetimes become ISO-8601 text. RecordedAt, PreviousHash and Hash
+    passed in are ignored: the store computes them.
+    """
+    body = _normalized(record)
+    body["RecordedAt"] = iso(now())
+    with transaction(db):  # the chain head must not move between reading it and appending
         row = db.execute("SELECT hash FROM audit_records ORDER BY seq DESC LIMIT 1").fetchone()
-        previous = row[0] if row else _anchor(db)
-        body = {k: v for k, v in record.items() if k not in {"PreviousHash", "Hash"}}
-        chained = {**body, "PreviousHash": previous, "Hash": chain_hash(body, previous)}
+        stored = chained(body, row[0] if row else anchor_hash(db))
         db.execute(
-            "INSERT INTO audit_records (record_json, previous_hash, hash, client_request_id, audit_entry_id, "
-            "created_at) VALUES (?, ?, ?, ?, ?, ?)",
-            (json.dumps(chained, ensure_ascii=False), previous, chained["Hash"], body.get("ClientRequestId"),
-             body.get("AuditEntryId"), iso(now())),
+            f"INSERT INTO audit_records (record_json, previous_hash, hash, audit_entry_id, {_COLUMNS}) "
+            f"VALUES (?, ?, ?, ?, {', '.join('?' * len(PROJECTED_COLUMNS))})",
+            (json.dumps(stored, ensure_ascii=False), stored["PreviousHash"], stored["Hash"],
+             stored.get("AuditEntryId"), *(_column_value(stored.get(field)) for field in PROJECTED_COLUMNS)),
         )  # fmt: skip
-        db.execute("COMMIT")
-    except Exception:
-        db.execute("ROLLBACK")
-        raise
-    return chained
+    return stored
 
 
 def set_audit_entry_id(db: Connection, client_request_id: str, audit_entry_id: str) -> bool:
-    """Fill AuditEntryId (once) for the record with this ClientRequestId. False if none was waiting."""
+    """Fill AuditEntryId (once) on the record with this ClientRequestId. False if none was waiting for one."""
     cursor = db.execute(
         "UPDATE audit_records SET audit_entry_id = ? WHERE client_request_id = ? AND audit_entry_id IS NULL",
         (audit_entry_id, client_request_id),
     )
-    return bool(cursor.rowcount)
+    return cursor.rowcount > 0
 
 
-def records(db: Connection, since: str | None = None, limit: int | None = None) -> list[dict[str, Any]]:
-    """Records oldest first (optionally created at/after `since`), with AuditEntryId filled in."""
-    sql = "SELECT seq, record_json, audit_entry_id FROM audit_records"
-    params: list[Any] = []
-    if since:
-        sql += " WHERE created_at >= ?"
-        params.append(since)
-    sql += " ORDER BY seq"
-    if limit:
-        sql = f"SELECT * FROM ({sql.replace(' ORDER BY seq', ' ORDER BY seq DESC')} LIMIT ?) ORDER BY seq"
-        params.append(limit)
-    out = []
-    for seq, text, entry_id in db.execute(sql, params).fetchall():
-        record = json.loads(text)
-        record["AuditEntryId"] = entry_id or record.get("AuditEntryId")
-        record["_seq"] = seq
-        out.append(record)
-    return out
+def find_by_client_request_id(db: Connection, client_request_id: str) -> dict[str, Any] | None:
+    """The record of the action with this ClientRequestId (e.g. after a crash), or None."""
+    row = db.execute(
+        "SELECT record_json, audit_entry_id FROM audit_records WHERE client_request_id = ? ORDER BY seq LIMIT 1",
+        (client_request_id,),
+    ).fetchone()
+    return _with_entry_id(row[0], row[1]) if row else None
+
+
+def iter_records(db: Connection, since: datetime | None = None) -> Iterator[dict[str, Any]]:
+    """Records oldest first (optionally those recorded at/after `since`), AuditEntryId filled in."""
+    where, params = _since(since)
+    sql = f"SELECT record_json, audit_entry_id FROM audit_records{where} ORDER BY seq"
+    for text, entry_id in db.execute(sql, params):
+        yield _with_entry_id(text, entry_id)
+
+
+def records(db: Connection, since: datetime | None = None, limit: int | None = None) -> list[dict[str, Any]]:
+    """Like `iter_records`, as a list; with `limit`, only the newest `limit` records (still oldest first)."""
+    if not limit:
+        return list(iter_records(db, since))
+    where, params = _since(since)
+    rows = db.execute(
+        f"SELECT record_json, audit_entry_id FROM audit_records{where} ORDER BY seq DESC LIMIT ?", (*params, limit)
+    ).fetchall()
+    return [_with_entry_id(text, entry_id) for text, entry_id in reversed(rows)]
+
+
+def count(db: Connection) -> int:
+    """How many audit records are kept."""
+    return int(db.execute("SELECT count(*) FROM audit_records").fetchone()[0])
+
+
+def anchor_hash(db: Connection) -> str:
+    """The Hash the oldest kept record must point to: genesis, or the newest record purged by retention."""
+    return get_setting(db, ANCHOR_SETTING) or GENESIS_HASH
 
 
 def verify(db: Connection) -> ChainReport:
-    """Walk the chain from the oldest kept record; name the first broken one."""
-    rows = db.execute("SELECT seq, record_json, previous_hash, hash FROM audit_records ORDER BY seq").fetchall()
-    parsed: list[tuple[int, dict[str, Any]]] = []
-    for seq, text, previous, stored_hash in rows:
-        record = json.loads(text)
-        if record.get("PreviousHash") != previous or record.get("Hash") != stored_hash:
-            return ChainReport(False, len(parsed), seq, "stored hash columns differ from the record (edited?)")
-        parsed.append((seq, record))
-    return verify_chain(parsed, anchor=_anchor(db) if not parsed else parsed[0][1]["PreviousHash"])
-
-
-def _anchor(db: Connection) -> str:
-    row = db.execute("SELECT value FROM settings WHERE key = 'audit.anchor_hash'").fetchone()
-    return str(row[0]) if row else GENESIS_HASH
-
-
-def purge_before(db: Connection, cutoff: str) -> int:
-    """Delete records created before `cutoff` (retention). The newest deleted hash becomes the anchor."""
-    db.execute("BEGIN IMMEDIATE")
+    """Walk the chain from the anchor; name the first broken record (edited, removed, reordered)."""
     try:
+        return verify_chain(_checked_rows(db), anchor=anchor_hash(db))
+    except _ColumnMismatch as mismatch:
+        return ChainReport(False, mismatch.checked, mismatch.seq, mismatch.reason)
+
+
+def purge_before(db: Connection, cutoff: datetime) -> int:
+    """Delete the oldest records, as long as each was recorded before `cutoff` (retention).
+
+    Only a prefix of the chain is removed, so the rest still verifies: the newest deleted Hash becomes
+    the anchor. The database's trigger refuses any record recorded at/after the cutoff even if this
+    code were wrong.
+    """
+    bound = iso(cutoff)
+    with transaction(db):
+        row = db.execute("SELECT min(seq) FROM audit_records WHERE recorded_at >= ?", (bound,)).fetchone()
         last = db.execute(
-            "SELECT hash FROM audit_records WHERE created_at < ? ORDER BY seq DESC LIMIT 1", (cutoff,)
+            "SELECT seq, hash FROM audit_records WHERE seq < coalesce(?, 9223372036854775807) "
+            "ORDER BY seq DESC LIMIT 1",
+            (row[0],),
         ).fetchone()
-        db.execute("UPDATE audit_purge_cutoff SET cutoff = ? WHERE id = 1", (cutoff,))
-        deleted = db.execute("DELETE FROM audit_records WHERE created_at < ?", (cutoff,)).rowcount
+        if last is None:
+            return 0
+        db.execute("UPDATE audit_purge_cutoff SET cutoff = ? WHERE id = 1", (bound,))
+        deleted = db.execute("DELETE FROM audit_records WHERE seq <= ?", (last[0],)).rowcount
         db.execute("UPDATE audit_purge_cutoff SET cutoff = '' WHERE id = 1")
-        if last:
-            db.execute(
-                "INSERT INTO settings (key, value) VALUES ('audit.anchor_hash', ?) "
-                "ON CONFLICT (key) DO UPDATE SET value = excluded.value",
-                (last[0],),
-            )
-        db.execute("COMMIT")
-    except Exception:
-        db.execute("ROLLBACK")
-        raise
+        set_setting(db, ANCHOR_SETTING, last[1])
     return int(deleted)
+
+
+class _ColumnMismatch(Exception):
+    def __init__(self, seq: int, checked: int, reason: str) -> None:
+        super().__init__(reason)
+        self.seq, self.checked, self.reason = seq, checked, reason
+
+
+def _checked_rows(db: Connection) -> Iterator[tuple[int, dict[str, Any]]]:
+    for checked, (seq, text, previous, stored_hash, _entry_id, *columns) in enumerate(
+        db.execute(_SELECT + " ORDER BY seq")
+    ):
+        record = json.loads(text)
+        expected = [record.get("PreviousHash"), record.get("Hash")]
+        expected += [_column_value(record.get(field)) for field in PROJECTED_COLUMNS]
+        if [previous, stored_hash, *columns] != expected:
+            raise _ColumnMismatch(seq, checked, "a column differs from the hashed record (edited?)")
+        yield seq, record
+
+
+def _normalized(record: Mapping[str, Any]) -> dict[str, Any]:
+    missing = [field for field in REQUIRED_FIELDS if record.get(field) in (None, "")]
+    if missing:
+        raise StoreError(f"an audit record needs {', '.join(missing)}", hint="This is a bug in the audit writer.")
+    body = {}
+    for key, value in record.items():
+        if key in STORE_OWNED_FIELDS:
+            continue
+        if not isinstance(key, str):
+            raise StoreError(f"audit record field names must be text, got {key!r}")
+        body[key] = iso(value) if isinstance(value, datetime) else value
+    try:
+        json.dumps(body, allow_nan=False)
+    except (TypeError, ValueError) as exc:
+        raise StoreError(f"an audit record must hold JSON values only: {exc}") from None
+    return body
+
+
+def _since(since: datetime | None) -> tuple[str, tuple[str, ...]]:
+    return (" WHERE recorded_at >= ?", (iso(since),)) if since is not None else ("", ())
+
+
+def _column_value(value: Any) -> str | None:
+    if value is None or isinstance(value, str):
+        return value
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
+def _with_entry_id(text: str, entry_id: str | None) -> dict[str, Any]:
+    record: dict[str, Any] = json.loads(text)
+    record["AuditEntryId"] = entry_id if entry_id is not None else record.get("AuditEntryId")
+    return record

@@ -5,12 +5,16 @@ A database whose recorded version is newer than this code knows is refused, unto
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+import sqlite3
+from collections.abc import Sequence
 
-from appliance.store.connection import Connection
+from appliance.store.clock import iso, now
+from appliance.store.connection import Connection, transaction
 from appliance.store.errors import SchemaTooNewError
 
-MIGRATIONS: tuple[tuple[int, str, str], ...] = (
+Migration = tuple[int, str, str]  # (version, name, SQL)
+
+MIGRATIONS: tuple[Migration, ...] = (
     (1, "conversations, pending actions, audit records, secrets, settings", """
 CREATE TABLE conversation_turns (
     id INTEGER PRIMARY KEY,
@@ -20,7 +24,6 @@ CREATE TABLE conversation_turns (
     created_at TEXT NOT NULL
 );
 CREATE INDEX ix_turns_conversation ON conversation_turns (conversation_ref, id);
-CREATE INDEX ix_turns_created ON conversation_turns (created_at);
 
 CREATE TABLE pending_actions (
     id TEXT PRIMARY KEY,
@@ -30,8 +33,9 @@ CREATE TABLE pending_actions (
     arguments_json TEXT NOT NULL,
     summary TEXT NOT NULL,
     action_hash TEXT NOT NULL,
-    state TEXT NOT NULL CHECK (state IN ('PROPOSED', 'AWAITING', 'CONFIRMED', 'CANCELLED', 'EXPIRED',
-                                         'EXECUTING', 'DONE', 'FAILED')),
+    -- an OR chain, not IN (...): SQLite builds a temporary table per row for an IN list this long
+    state TEXT NOT NULL CHECK (state = 'PROPOSED' OR state = 'AWAITING' OR state = 'CONFIRMED'
+        OR state = 'CANCELLED' OR state = 'EXPIRED' OR state = 'EXECUTING' OR state = 'DONE' OR state = 'FAILED'),
     client_request_id TEXT,
     confirmed_by TEXT,
     confirmed_at TEXT,
@@ -39,52 +43,64 @@ CREATE TABLE pending_actions (
     expires_at TEXT NOT NULL,
     updated_at TEXT NOT NULL,
     ended_at TEXT
-);
-CREATE INDEX ix_pending_requester ON pending_actions (conversation_ref, requester_id, state);
-CREATE INDEX ix_pending_ended ON pending_actions (ended_at);
+) WITHOUT ROWID;
+-- state is left out on purpose: a state change then rewrites only the table's page, not an index page too
+CREATE INDEX ix_pending_requester ON pending_actions (conversation_ref, requester_id);
 
+-- record_json is the hashed record (the truth); the other columns are projections of it for queries,
+-- checked against it by verify. Only audit_entry_id (not hashed) may be set later, once.
 CREATE TABLE audit_records (
     seq INTEGER PRIMARY KEY,
     record_json TEXT NOT NULL,
     previous_hash TEXT NOT NULL,
-    hash TEXT NOT NULL UNIQUE,
-    client_request_id TEXT,
+    hash TEXT NOT NULL,
     audit_entry_id TEXT,
-    created_at TEXT NOT NULL
+    requested_by TEXT,
+    conversation_ref TEXT,
+    tool_name TEXT,
+    outcome TEXT,
+    client_request_id TEXT,
+    graph_request_id TEXT,
+    executed_at TEXT,
+    recorded_at TEXT NOT NULL
 );
-CREATE INDEX ix_audit_created ON audit_records (created_at);
+CREATE INDEX ix_audit_recorded ON audit_records (recorded_at);
 CREATE INDEX ix_audit_client_request ON audit_records (client_request_id);
 
--- Purge writes its cutoff here in the same transaction; the triggers refuse anything else.
+-- Purge writes its cutoff here inside its own transaction; the triggers refuse everything else.
 CREATE TABLE audit_purge_cutoff (id INTEGER PRIMARY KEY CHECK (id = 1), cutoff TEXT NOT NULL);
 INSERT INTO audit_purge_cutoff (id, cutoff) VALUES (1, '');
 
-CREATE TRIGGER audit_records_no_update BEFORE UPDATE ON audit_records
-WHEN NEW.record_json IS NOT OLD.record_json OR NEW.hash IS NOT OLD.hash
-     OR NEW.previous_hash IS NOT OLD.previous_hash OR NEW.created_at IS NOT OLD.created_at
-     OR NEW.seq IS NOT OLD.seq OR NEW.client_request_id IS NOT OLD.client_request_id
+CREATE TRIGGER audit_records_append_only BEFORE UPDATE ON audit_records
+WHEN NEW.seq IS NOT OLD.seq OR NEW.record_json IS NOT OLD.record_json OR NEW.hash IS NOT OLD.hash
+     OR NEW.previous_hash IS NOT OLD.previous_hash OR NEW.requested_by IS NOT OLD.requested_by
+     OR NEW.conversation_ref IS NOT OLD.conversation_ref OR NEW.tool_name IS NOT OLD.tool_name
+     OR NEW.outcome IS NOT OLD.outcome OR NEW.client_request_id IS NOT OLD.client_request_id
+     OR NEW.graph_request_id IS NOT OLD.graph_request_id OR NEW.executed_at IS NOT OLD.executed_at
+     OR NEW.recorded_at IS NOT OLD.recorded_at
      OR (OLD.audit_entry_id IS NOT NULL AND NEW.audit_entry_id IS NOT OLD.audit_entry_id)
 BEGIN SELECT RAISE(ABORT, 'audit records are append-only'); END;
 
-CREATE TRIGGER audit_records_no_young_delete BEFORE DELETE ON audit_records
-WHEN OLD.created_at >= (SELECT cutoff FROM audit_purge_cutoff WHERE id = 1)
+CREATE TRIGGER audit_records_kept_for_retention BEFORE DELETE ON audit_records
+WHEN OLD.recorded_at >= (SELECT cutoff FROM audit_purge_cutoff WHERE id = 1)
 BEGIN SELECT RAISE(ABORT, 'audit records are kept for their retention period'); END;
 
 CREATE TABLE secrets (
     name TEXT PRIMARY KEY,
+    key_id TEXT NOT NULL,
     nonce BLOB NOT NULL,
     ciphertext BLOB NOT NULL,
     updated_at TEXT NOT NULL
-);
+) WITHOUT ROWID;
 
-CREATE TABLE settings (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE settings (key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;
 """),
 )  # fmt: skip
 LATEST = MIGRATIONS[-1][0]
 
 
 def current_version(connection: Connection) -> int:
-    """The highest applied migration (0 for an empty database)."""
+    """The highest applied migration (0 for an empty database). Reads only."""
     exists = connection.execute(
         "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'schema_migrations'"
     ).fetchone()
@@ -94,44 +110,47 @@ def current_version(connection: Connection) -> int:
     return int(row[0] or 0)
 
 
-def migrate(connection: Connection) -> int:
-    """Apply every migration newer than the database, each in its own transaction; return the version."""
+def migrate(connection: Connection, migrations: Sequence[Migration] = MIGRATIONS) -> int:
+    """Apply, in order, every migration newer than the database, each in its own transaction.
+
+    Returns the resulting version. A database newer than the last known migration is refused
+    before anything is written (SchemaTooNewError).
+    """
+    numbers = [number for number, _, _ in migrations]
+    if numbers != sorted(set(numbers)) or (numbers and numbers[0] < 1):
+        raise ValueError(f"migrations must be numbered 1, 2, ... in order, got {numbers}")
+    latest = numbers[-1] if numbers else 0
     version = current_version(connection)
-    if version > LATEST:
-        raise SchemaTooNewError(f"the store has schema version {version}; this appliance knows up to {LATEST}")
-    connection.execute(
-        "CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, name TEXT, applied_at TEXT)"
-    )
-    for number, name, sql in MIGRATIONS:
+    if version > latest:
+        raise SchemaTooNewError(f"the store has schema version {version}; this appliance knows versions up to {latest}")
+    for number, name, sql in migrations:
         if number <= version:
             continue
-        connection.execute("BEGIN IMMEDIATE")
-        try:
-            for statement in _statements(sql):
+        with transaction(connection):
+            connection.execute(
+                "CREATE TABLE IF NOT EXISTS schema_migrations "
+                "(version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)"
+            )
+            for statement in split_statements(sql):
                 connection.execute(statement)
             connection.execute(
                 "INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)",
-                (number, name, datetime.now(UTC).isoformat()),
+                (number, name, iso(now())),
             )
-            connection.execute("COMMIT")
-        except Exception:
-            connection.execute("ROLLBACK")
-            raise
         version = number
     return version
 
 
-def _statements(sql: str) -> list[str]:
-    """Split a migration into statements (trigger bodies keep their inner semicolons)."""
+def split_statements(sql: str) -> list[str]:
+    """Split a migration script into complete statements (a trigger body stays whole)."""
     out, buffer = [], ""
-    for line in sql.splitlines():
-        if line.strip().startswith("--"):
+    for line in sql.splitlines(keepends=True):
+        if not buffer.strip() and line.strip().startswith("--"):
             continue
-        buffer += line + "\n"
-        if buffer.strip().endswith(";") and (not buffer.lstrip().upper().startswith("CREATE TRIGGER")
-                                             or buffer.strip().upper().endswith("END;")):  # fmt: skip
+        buffer += line
+        if sqlite3.complete_statement(buffer):
             out.append(buffer.strip())
             buffer = ""
     if buffer.strip():
-        out.append(buffer.strip())
+        raise ValueError(f"incomplete SQL statement at the end of a migration: {buffer.strip()[:60]!r}")
     return out

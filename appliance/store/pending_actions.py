@@ -1,18 +1,36 @@
 """Pending actions with compare-and-set state transitions (`UPDATE ... WHERE state = expected`).
 
-The gate (a later issue) decides *which* transition is allowed; this module guarantees that a
-transition happens at most once even with concurrent confirmations: only one UPDATE can match.
+The gate decides *which* transition to ask for; this module guarantees that each one happens at most
+once even when two confirmations race (only one UPDATE can match), and never moves an action
+backwards or out of a final state (`LIFECYCLE`). `confirm` checks requester, hash and expiry in the
+same single UPDATE, so there is no window between checking and changing.
 """
 
 from __future__ import annotations
 
+import json
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from appliance.store.clock import iso, now
 from appliance.store.connection import Connection
+from appliance.store.errors import ActionTransitionError
 
-TERMINAL_STATES = frozenset({"CANCELLED", "EXPIRED", "DONE", "FAILED"})
+# state -> the states it may move to. DONE, FAILED, CANCELLED and EXPIRED are final.
+LIFECYCLE: Mapping[str, frozenset[str]] = {
+    "PROPOSED": frozenset({"AWAITING", "CANCELLED", "EXPIRED"}),
+    "AWAITING": frozenset({"CONFIRMED", "CANCELLED", "EXPIRED"}),
+    "CONFIRMED": frozenset({"EXECUTING", "CANCELLED", "EXPIRED", "FAILED"}),
+    "EXECUTING": frozenset({"DONE", "FAILED"}),
+    "DONE": frozenset(),
+    "FAILED": frozenset(),
+    "CANCELLED": frozenset(),
+    "EXPIRED": frozenset(),
+}
+FINAL_STATES = frozenset(state for state, following in LIFECYCLE.items() if not following)
+OPEN_STATES = ("PROPOSED", "AWAITING")
 _COLUMNS = (
     "id, conversation_ref, requester_id, tool, arguments_json, summary, action_hash, state, client_request_id, "
     "confirmed_by, confirmed_at, created_at, expires_at, updated_at, ended_at"
@@ -21,7 +39,7 @@ _COLUMNS = (
 
 @dataclass(frozen=True)
 class PendingAction:
-    """One proposed state change and where it stands."""
+    """One proposed state change and where it stands (timestamps are ISO-8601 UTC text)."""
 
     id: str
     conversation_ref: str
@@ -39,21 +57,30 @@ class PendingAction:
     updated_at: str
     ended_at: str | None
 
+    @property
+    def arguments(self) -> dict[str, Any]:
+        """The tool arguments, parsed."""
+        parsed: dict[str, Any] = json.loads(self.arguments_json)
+        return parsed
+
+
+def canonical_arguments(arguments: Mapping[str, Any]) -> str:
+    """Stable JSON of the arguments (sorted keys, no whitespace), as `ToolCall.canonical_json` writes them."""
+    return json.dumps(dict(arguments), sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
 
 def create_action(
     db: Connection, *, action_id: str, conversation_ref: str, requester_id: str, tool: str,
-    arguments_json: str, summary: str, action_hash: str, expires_at: datetime, state: str = "AWAITING",
+    arguments: Mapping[str, Any], summary: str, action_hash: str, expires_at: datetime, state: str = "AWAITING",
 ) -> PendingAction:  # fmt: skip
-    """Insert a new action (default state AWAITING) and return it."""
+    """Insert a new action (in PROPOSED or AWAITING, default AWAITING) and return it."""
+    if state not in OPEN_STATES:
+        raise ActionTransitionError(f"a new action starts in one of {OPEN_STATES}, not {state!r}")
     stamp = iso(now())
-    db.execute(
-        f"INSERT INTO pending_actions ({_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, NULL, NULL, NULL, ?, ?, ?, NULL)",
-        (action_id, conversation_ref, requester_id, tool, arguments_json, summary, action_hash, state,
-         stamp, iso(expires_at), stamp),
-    )  # fmt: skip
-    found = get_action(db, action_id)
-    assert found is not None
-    return found
+    row = (action_id, conversation_ref, requester_id, tool, canonical_arguments(arguments), summary, action_hash,
+           state, None, None, None, stamp, iso(expires_at), stamp, None)  # fmt: skip
+    db.execute(f"INSERT INTO pending_actions ({_COLUMNS}) VALUES ({', '.join('?' * len(row))})", row)
+    return PendingAction(*row)
 
 
 def get_action(db: Connection, action_id: str) -> PendingAction | None:
@@ -63,24 +90,55 @@ def get_action(db: Connection, action_id: str) -> PendingAction | None:
 
 
 def transition(
-    db: Connection, action_id: str, expected: str, new_state: str, *,
-    client_request_id: str | None = None, confirmed_by: str | None = None,
+    db: Connection, action_id: str, expected: str, new_state: str, *, client_request_id: str | None = None,
 ) -> bool:  # fmt: skip
-    """Move `expected` -> `new_state` atomically. False if the action was not in `expected` (no change)."""
+    """Move `expected` -> `new_state` atomically. False (and no change) if the action was not in `expected`.
+
+    `client_request_id` is recorded with the move (give it when entering EXECUTING, before the Graph call).
+    A move the lifecycle never allows raises ActionTransitionError, and so does CONFIRMED: use `confirm`.
+    """
+    if new_state not in LIFECYCLE.get(expected, frozenset()):
+        raise ActionTransitionError(f"a pending action never moves from {expected} to {new_state}")
+    if new_state == "CONFIRMED":
+        raise ActionTransitionError("CONFIRMED is reached only through confirm(), which checks requester, hash, expiry")
     stamp = iso(now())
-    ended = stamp if new_state in TERMINAL_STATES else None
     cursor = db.execute(
-        "UPDATE pending_actions SET state = ?, updated_at = ?, ended_at = coalesce(?, ended_at), "
-        "client_request_id = coalesce(?, client_request_id), confirmed_by = coalesce(?, confirmed_by), "
-        "confirmed_at = CASE WHEN ? = 'CONFIRMED' THEN ? ELSE confirmed_at END "
-        "WHERE id = ? AND state = ?",
-        (new_state, stamp, ended, client_request_id, confirmed_by, new_state, stamp, action_id, expected),
+        "UPDATE pending_actions SET state = ?, updated_at = ?, ended_at = ?, "
+        "client_request_id = coalesce(?, client_request_id) WHERE id = ? AND state = ?",
+        (new_state, stamp, stamp if new_state in FINAL_STATES else None, client_request_id, action_id, expected),
     )
-    return bool(cursor.rowcount == 1)
+    return cursor.rowcount == 1
+
+
+def confirm(
+    db: Connection, action_id: str, *, requester_id: str, action_hash: str, moment: datetime | None = None
+) -> bool:
+    """AWAITING -> CONFIRMED only if the same requester confirms the same hash before expiry, once.
+
+    One UPDATE checks all four conditions; False means nothing changed (wrong person, hash, expired,
+    already decided, or unknown id).
+    """
+    stamp = iso(moment or now())
+    cursor = db.execute(
+        "UPDATE pending_actions SET state = 'CONFIRMED', confirmed_by = ?, confirmed_at = ?, updated_at = ? "
+        "WHERE id = ? AND state = 'AWAITING' AND requester_id = ? AND action_hash = ? AND expires_at > ?",
+        (requester_id, stamp, stamp, action_id, requester_id, action_hash, stamp),
+    )
+    return cursor.rowcount == 1
+
+
+def expire_due(db: Connection, moment: datetime | None = None) -> int:
+    """Move every PROPOSED/AWAITING action past its expiry to EXPIRED; returns how many."""
+    stamp = iso(moment or now())
+    return db.execute(
+        "UPDATE pending_actions SET state = 'EXPIRED', updated_at = ?, ended_at = ? "
+        "WHERE state IN ('PROPOSED', 'AWAITING') AND expires_at <= ?",
+        (stamp, stamp, stamp),
+    ).rowcount
 
 
 def open_actions(db: Connection, conversation_ref: str, requester_id: str) -> list[PendingAction]:
-    """Actions of this person in this conversation that still await a decision."""
+    """Actions of this person in this conversation that still await a decision, oldest first."""
     rows = db.execute(
         f"SELECT {_COLUMNS} FROM pending_actions WHERE conversation_ref = ? AND requester_id = ? "
         "AND state IN ('PROPOSED', 'AWAITING') ORDER BY created_at",
@@ -90,6 +148,6 @@ def open_actions(db: Connection, conversation_ref: str, requester_id: str) -> li
 
 
 def actions_in_state(db: Connection, state: str) -> list[PendingAction]:
-    """Every action in `state` (e.g. EXECUTING at start-up, for reconciliation)."""
+    """Every action in `state`, oldest first (e.g. EXECUTING at start-up, for reconciliation)."""
     rows = db.execute(f"SELECT {_COLUMNS} FROM pending_actions WHERE state = ? ORDER BY created_at", (state,))
     return [PendingAction(*row) for row in rows.fetchall()]

@@ -1,34 +1,77 @@
-"""Retention: purge what is older than its configured lifetime. Audit records younger than their
-retention are never touched (the database's own trigger refuses it even if this code were wrong)."""
+"""Retention: delete what is older than its configured lifetime ([store] in appliance.toml).
+
+Defaults: conversation turns 30 days, pending actions 1 day after they end, audit records 7 years.
+Audit records younger than their retention are never touched: `purge_before` removes only older ones,
+and the database's own trigger refuses anything else even if this code were wrong. An action still
+EXECUTING is never removed (it has not ended; the gate must reconcile it first).
+"""
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
 
 from appliance.config import StoreSettings
 from appliance.store.audit_records import purge_before
-from appliance.store.clock import days_ago
-from appliance.store.connection import Connection
+from appliance.store.clock import iso, now
+from appliance.store.connection import Connection, checkpoint
+from appliance.store.key_value_settings import set_setting
+from appliance.store.pending_actions import expire_due
+
+if TYPE_CHECKING:
+    from appliance.store.tenant_store import TenantStore
+
+LAST_PURGE_SETTING = "retention.last_purge_at"
 
 
 @dataclass(frozen=True)
 class PurgeReport:
-    """How many rows of each kind were deleted."""
+    """How many rows of each kind were expired or deleted."""
 
     conversation_turns: int
     pending_actions: int
     audit_records: int
+    actions_expired: int = 0
+
+    def describe(self, policy: StoreSettings) -> str:
+        """One line for an operator."""
+        return (
+            f"purged {self.conversation_turns} conversation turns (older than {policy.retention_conversation_days} d), "
+            f"{self.pending_actions} ended pending actions (> {policy.retention_pending_days} d after they ended), "
+            f"{self.audit_records} audit records (older than {policy.retention_audit_days} d); "
+            f"{self.actions_expired} overdue actions marked EXPIRED"
+        )
 
 
 def purge(db: Connection, policy: StoreSettings, moment: datetime | None = None) -> PurgeReport:
-    """Delete expired turns, ended pending actions, and audit records past their retention."""
+    """Expire overdue actions, then delete old turns, long-ended actions and audit records past retention."""
+    at = moment or now()
+    expired = expire_due(db, at)
     turns = db.execute(
-        "DELETE FROM conversation_turns WHERE created_at < ?", (days_ago(policy.retention_conversation_days, moment),)
+        "DELETE FROM conversation_turns WHERE created_at < ?",
+        (iso(at - timedelta(days=policy.retention_conversation_days)),),
     ).rowcount
     actions = db.execute(
         "DELETE FROM pending_actions WHERE ended_at IS NOT NULL AND ended_at < ?",
-        (days_ago(policy.retention_pending_days, moment),),
+        (iso(at - timedelta(days=policy.retention_pending_days)),),
     ).rowcount
-    audits = purge_before(db, days_ago(policy.retention_audit_days, moment))
-    return PurgeReport(int(turns), int(actions), audits)
+    audits = purge_before(db, at - timedelta(days=policy.retention_audit_days))
+    set_setting(db, LAST_PURGE_SETTING, iso(at))
+    if turns or actions or audits:
+        checkpoint(db)  # the deleted (and overwritten) pages leave the WAL too
+    return PurgeReport(turns, actions, audits, expired)
+
+
+async def purge_periodically(
+    store: TenantStore, policy: StoreSettings, every: timedelta = timedelta(hours=6), stop: asyncio.Event | None = None
+) -> None:
+    """Run `purge` now and then every `every` until `stop` is set (the periodic task of `serve`)."""
+    stop = stop or asyncio.Event()
+    while not stop.is_set():
+        await store.arun(purge, policy)
+        try:
+            await asyncio.wait_for(stop.wait(), timeout=every.total_seconds())
+        except TimeoutError:
+            continue

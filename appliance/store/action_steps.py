@@ -1,0 +1,48 @@
+"""The gate's two compound writes, each one transaction, built from the repositories.
+
+- `propose_action`: the user's turn and the action it led to are stored together.
+- `finish_action`: EXECUTING -> DONE/FAILED, the audit record and the tool-result turn, together:
+  after a crash an action is DONE (or FAILED) if and only if its audit record exists.
+
+Moving to EXECUTING (with the client-request-id) stays a transaction of its own, committed before the
+Graph call, and so does `pending_actions.confirm`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from appliance.store import audit_records, conversations, pending_actions
+from appliance.store.connection import Connection, transaction
+from appliance.store.errors import ActionTransitionError
+from appliance.store.pending_actions import PendingAction
+
+
+def propose_action(db: Connection, *, user_text: str, **action: Any) -> PendingAction:
+    """Append the user's turn to `action["conversation_ref"]` and create the action (`create_action`'s
+    keyword arguments) in one transaction."""
+    with transaction(db):
+        conversations.append_turn(db, action["conversation_ref"], "user", user_text)
+        return pending_actions.create_action(db, **action)
+
+
+def finish_action(
+    db: Connection, action_id: str, final_state: str, audit_record: Mapping[str, Any], tool_turn: str | None = None
+) -> dict[str, Any] | None:
+    """EXECUTING -> `final_state` (DONE or FAILED), plus the audit record and the tool-result turn, atomically.
+
+    Returns the stored audit record, or None (and nothing written) if the action was not EXECUTING.
+    """
+    if final_state not in ("DONE", "FAILED"):
+        raise ActionTransitionError(f"an executed action ends DONE or FAILED, not {final_state}")
+    with transaction(db):
+        if not pending_actions.transition(db, action_id, "EXECUTING", final_state):
+            return None
+        action = pending_actions.get_action(db, action_id)
+        if action is None:  # pragma: no cover - it was updated a line above, in this transaction
+            raise ActionTransitionError(f"action {action_id} vanished while finishing")
+        record = audit_records.append_record(db, audit_record)
+        if tool_turn is not None:
+            conversations.append_turn(db, action.conversation_ref, "tool", tool_turn)
+        return record
