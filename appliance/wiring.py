@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Literal
 
 from appliance.catalog import DEFAULT_CATALOG, Catalog
 from appliance.config import Settings
 
-if TYPE_CHECKING:  # the engine (llama.cpp) is imported only when a command needs it
+if TYPE_CHECKING:  # adapters (llama.cpp, msal, msgraph) are imported only when a command needs them
     from appliance.engine.local import LocalOrchestrator
+    from appliance.graph.connect import GraphEndpoints
 
 
 def enabled_catalog(settings: Settings) -> Catalog:
@@ -33,3 +35,49 @@ def build_local_orchestrator(
         n_gpu_layers=settings.engine.n_gpu_layers,
         cache_dir=settings.cache_dir,
     )
+
+
+DEV_TENANT = "contoso.onmicrosoft.com"
+DEV_CLIENT_ID = "aidizen-admin"
+
+
+def graph_permissions(settings: Settings) -> list[str]:
+    """Every delegated scope the enabled tools need (what the Aid asks consent for)."""
+    return sorted({p for spec in enabled_catalog(settings).values() for p in spec.permissions})
+
+
+def graph_endpoints(settings: Settings) -> GraphEndpoints:
+    """Real Entra/Graph endpoints, or (graph.dev) the dev tenant mapped in at the transport."""
+    from appliance.graph.connect import GraphEndpoints, dev_endpoints
+
+    graph = settings.graph
+    if graph.dev:
+        ca = graph.ca_bundle or settings.home / "devtenant" / "ca.pem"
+        address = (settings.devtenant.host, settings.devtenant.port)
+        return dev_endpoints(graph.tenant_id or DEV_TENANT, graph.client_id or DEV_CLIENT_ID, address, str(ca))
+    if not graph.tenant_id or not graph.client_id:
+        from appliance.errors import ConfigError
+
+        raise ConfigError(
+            "[graph] tenant_id and client_id are not set",
+            hint="Run `appliance init --dev` for the dev tenant, or set them to your tenant's admin app registration.",
+        )
+    graph_host = graph.graph_base_url.split("/v1.0")[0]
+    ca_bundle = str(graph.ca_bundle) if graph.ca_bundle else None
+    return GraphEndpoints(graph.tenant_id, graph.client_id, graph.authority_host, graph_host, ca_bundle)
+
+
+def sign_in_dev(settings: Settings, show: Callable[[str], None]) -> str:
+    """Start the dev tenant (its persisted state), sign the Aid in by device code, keep the token cache in
+    the encrypted store. Returns the Aid's UPN."""
+    from appliance.devtenant import DevTenant
+    from appliance.graph.connect import connect, dev_endpoints
+    from appliance.store import TenantStore
+
+    with (
+        DevTenant(settings.home / "devtenant", host=settings.devtenant.host) as tenant,
+        TenantStore.open(settings) as store,
+    ):
+        endpoints = dev_endpoints(DEV_TENANT, DEV_CLIENT_ID, (tenant.host, tenant.port), str(tenant.keys.ca_cert))
+        identity, _ = connect(endpoints, graph_permissions(settings), store.token_cache)
+        return identity.sign_in_with_device_code(show)

@@ -36,11 +36,41 @@ def initialize_store(settings: Settings) -> list[str]:
     return steps
 
 
+DEV_GRAPH_SECTION = """
+[graph]
+dev = true   # written by `appliance init --dev`: Entra and Graph are the embedded dev tenant
+"""
+
+
+def configure_dev(settings: Settings) -> list[str]:
+    """Point the configuration at the dev tenant and sign the Aid in there (device code, auto-approved)."""
+    from appliance.config import CONFIG_FILE_NAME
+    from appliance.wiring import sign_in_dev
+
+    steps = []
+    config = settings.home / CONFIG_FILE_NAME
+    text = config.read_text(encoding="utf-8") if config.exists() else ""
+    if "[graph]" not in text:
+        config.write_text(text + DEV_GRAPH_SECTION, encoding="utf-8")
+        steps.append(f"wrote [graph] dev = true to {config}")
+    elif not settings.graph.dev:
+        raise click.ClickException(f"{config} already has a [graph] section without dev = true; not changing it")
+    upn = sign_in_dev(load_settings(settings.home), lambda message: steps.append(f"sign-in: {message}"))
+    steps.append(f"the Aid is signed in to the dev tenant as {upn}; its token cache is sealed in the store")
+    return steps
+
+
 @click.command()
-def init() -> None:
+@click.option("--dev", is_flag=True, help="Also configure the embedded dev tenant and sign the Aid in to it.")
+def init(dev: bool) -> None:
     """Set up this appliance's state: the store key and the encrypted store under $APPLIANCE_HOME.
 
-    Safe to run again: an existing key and store are kept (and the store migrated).
+    With --dev, also point Entra/Graph at the embedded dev tenant and sign the Aid in there, so that
+    the Graph side works with nothing else to set up. Safe to run again.
     """
-    for step in initialize_store(load_settings()):
+    settings = load_settings()
+    steps = initialize_store(settings)
+    if dev:
+        steps += configure_dev(settings)
+    for step in steps:
         click.echo(step)
