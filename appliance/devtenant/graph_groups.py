@@ -14,6 +14,7 @@ from appliance.devtenant.graph_common import (
     graph_route,
     not_found,
     parse_filter,
+    record_write,
     select,
 )
 
@@ -64,12 +65,6 @@ async def list_members(request: web.Request, ctx: DevTenantContext, claims: dict
     return collection(request, members, "directoryObjects")
 
 
-def _actor(ctx: DevTenantContext, claims: dict[str, Any]) -> dict[str, Any]:
-    user = ctx.state.user(claims["oid"])
-    assert user is not None
-    return user
-
-
 @graph_route(*WRITE)
 async def add_member(request: web.Request, ctx: DevTenantContext, claims: dict[str, Any]) -> web.Response:
     group = ctx.state.group(request.match_info["gid"])
@@ -90,15 +85,7 @@ async def add_member(request: web.Request, ctx: DevTenantContext, claims: dict[s
         {"id": group["id"], "displayName": group["displayName"], "type": "Group"},
         {"id": user["id"], "displayName": user["displayName"], "userPrincipalName": user["userPrincipalName"]},
     ]
-    ctx.state.audit(
-        "Add member to group",
-        "GroupManagement",
-        _actor(ctx, claims),
-        targets,
-        request.headers.get("client-request-id", ""),
-        operation="Assign",
-    )
-    ctx.state.save()
+    record_write(request, ctx, claims, "Add member to group", "GroupManagement", targets, "Assign")
     return web.Response(status=204)
 
 
@@ -117,15 +104,7 @@ async def remove_member(request: web.Request, ctx: DevTenantContext, claims: dic
         {"id": group["id"], "displayName": group["displayName"], "type": "Group"},
         {"id": uid, "displayName": user["displayName"] if user else None},
     ]
-    ctx.state.audit(
-        "Remove member from group",
-        "GroupManagement",
-        _actor(ctx, claims),
-        targets,
-        request.headers.get("client-request-id", ""),
-        operation="Unassign",
-    )
-    ctx.state.save()
+    record_write(request, ctx, claims, "Remove member from group", "GroupManagement", targets, "Unassign")
     return web.Response(status=204)
 
 

@@ -17,6 +17,7 @@ from appliance.devtenant.graph_common import (
     graph_route,
     not_found,
     parse_filter,
+    record_write,
     select,
 )
 
@@ -34,12 +35,6 @@ USER_FIELDS = (
     "usageLocation",
 )
 READ = ("User.Read.All", "User.ReadBasic.All", "Directory.Read.All", WRITE_ALL, "User.ReadWrite.All")
-
-
-def _actor(ctx: DevTenantContext, claims: dict[str, Any]) -> dict[str, Any]:
-    user = ctx.state.user(claims["oid"])
-    assert user is not None
-    return user
 
 
 def _target(user: dict[str, Any]) -> dict[str, Any]:
@@ -125,10 +120,7 @@ async def patch_user(request: web.Request, ctx: DevTenantContext, claims: dict[s
         activity = "Reset user password"
     else:
         activity = "Update user"
-    ctx.state.audit(
-        activity, "UserManagement", _actor(ctx, claims), [_target(user)], request.headers.get("client-request-id", "")
-    )
-    ctx.state.save()
+    record_write(request, ctx, claims, activity, "UserManagement", [_target(user)])
     return web.Response(status=204)
 
 
@@ -154,14 +146,7 @@ async def assign_license(request: web.Request, ctx: DevTenantContext, claims: di
                 )
         removing = set(body.get("removeLicenses") or [])
         user["assignedLicenses"] = [a for a in user["assignedLicenses"] if a["skuId"] not in removing]
-    ctx.state.audit(
-        "Change user license",
-        "UserManagement",
-        _actor(ctx, claims),
-        [_target(user)],
-        request.headers.get("client-request-id", ""),
-    )
-    ctx.state.save()
+    record_write(request, ctx, claims, "Change user license", "UserManagement", [_target(user)])
     return web.json_response(_shape(user, request))
 
 
@@ -171,14 +156,7 @@ async def revoke_sessions(request: web.Request, ctx: DevTenantContext, claims: d
     if not user:
         return not_found("user", request.match_info["key"])
     ctx.state.revoke_sessions(user["userPrincipalName"])
-    ctx.state.audit(
-        "Invalidate all refresh tokens for a user",
-        "UserManagement",
-        _actor(ctx, claims),
-        [_target(user)],
-        request.headers.get("client-request-id", ""),
-    )
-    ctx.state.save()
+    record_write(request, ctx, claims, "Invalidate all refresh tokens for a user", "UserManagement", [_target(user)])
     return web.json_response({"@odata.context": f"{GRAPH}/$metadata#Edm.Boolean", "value": True})
 
 

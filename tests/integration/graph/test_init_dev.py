@@ -30,7 +30,7 @@ def test_init_dev_signs_the_aid_in_and_the_cache_survives_in_the_store(tmp_path:
     with DevTenant(home / "devtenant") as tenant, TenantStore.open(settings) as store:
         assert store.token_cache.load_token_cache()
         endpoints = dev_endpoints(DEV_TENANT, DEV_CLIENT_ID, (tenant.host, tenant.port), str(tenant.keys.ca_cert))
-        identity, gateway = connect(endpoints, graph_permissions(settings), store.token_cache)
+        _identity, gateway = connect(endpoints, graph_permissions(settings), store.token_cache)
         outcome = asyncio.run(execute(gateway, "m365_user_get", {"user": "doug@contoso.com"}, str(uuid.uuid4())))
         assert outcome.outcome == "done" and "Doug Miller" in outcome.message
     again = subprocess.run([sys.executable, "-m", "appliance", "init", "--dev"], env=env, capture_output=True,
