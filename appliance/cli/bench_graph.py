@@ -13,6 +13,7 @@ import httpx
 
 from appliance.catalog import DEFAULT_CATALOG
 from appliance.devtenant import DevTenant
+from appliance.egress.httpx_transport import tls_context
 from appliance.graph.connect import connect, dev_endpoints
 from appliance.graph.executors import execute
 from appliance.graph.gateway import GraphGateway
@@ -34,7 +35,7 @@ async def _executor_rate(gateway: GraphGateway, calls: int, concurrency: int) ->
 
 async def _raw_rate(tenant: DevTenant, token: str, calls: int, concurrency: int) -> float:
     url = f"{tenant.url}/v1.0/users/sarah.lin@contoso.com"
-    async with httpx.AsyncClient(verify=str(tenant.keys.ca_cert)) as client:
+    async with httpx.AsyncClient(verify=tls_context(str(tenant.keys.ca_cert))) as client:
 
         async def one() -> None:
             response = await client.get(url, headers={"Authorization": f"Bearer {token}"})

@@ -43,7 +43,10 @@ def graph_route(*scopes: str) -> Callable[[Handler], Callable[[web.Request], Awa
                     ),
                     ids,
                 )
-            response = await handler(request, ctx, claims)
+            try:
+                response = await handler(request, ctx, claims)
+            except FilterError as exc:
+                response = bad_request(str(exc))
             return _with(response, ids)
 
         return route
@@ -83,6 +86,10 @@ def collection(request: web.Request, items: list[dict[str, Any]], context: str) 
     return web.json_response({"@odata.context": f"{GRAPH}/$metadata#{context}", "value": items[:top]})
 
 
+class FilterError(ValueError):
+    """A `$filter` the dev tenant does not understand (Graph answers 400, and so do we)."""
+
+
 _EQ = re.compile(r"^\s*(\w+)\s+eq\s+'([^']*)'\s*$")
 _STARTS = re.compile(r"^\s*startswith\((\w+),\s*'([^']*)'\)\s*$")
 
@@ -98,7 +105,7 @@ def parse_filter(expression: str) -> list[tuple[str, str, str]]:
         elif re.match(r"^\s*createdDateTime\s+ge\s+\S+\s*$", part):
             clauses.append(("ge", "createdDateTime", part.split()[-1]))
         else:
-            raise ValueError(f"Invalid filter clause: {part.strip()}")
+            raise FilterError(f"Invalid filter clause: {part.strip()}")
     return clauses
 
 
