@@ -43,7 +43,7 @@ DEV_CLIENT_ID = "aidizen-admin"
 
 def graph_permissions(settings: Settings) -> list[str]:
     """Every delegated scope the enabled tools need (what the Aid asks consent for)."""
-    return sorted({p for spec in enabled_catalog(settings).values() for p in spec.permissions})
+    return enabled_catalog(settings).permissions()
 
 
 def graph_endpoints(settings: Settings) -> GraphEndpoints:

@@ -59,6 +59,10 @@ class Catalog(Mapping[str, ToolSpec]):
             raise CatalogError("the `reply` tool cannot be disabled")
         return Catalog(spec for name, spec in self._tools.items() if name not in disabled)
 
+    def permissions(self) -> list[str]:
+        """Every delegated Graph scope the tools of this catalog need, sorted (what the Aid asks consent for)."""
+        return sorted({p for spec in self._tools.values() for p in spec.permissions})
+
     def fingerprint(self) -> str:
         """sha256 over every tool's name, schema and metadata: keys compiled-grammar caches."""
         blob = json.dumps([describe(spec) for spec in self._tools.values()], sort_keys=True)

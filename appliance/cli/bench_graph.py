@@ -49,7 +49,7 @@ async def _raw_rate(tenant: DevTenant, token: str, calls: int, concurrency: int)
 
 def run(workdir: Path, calls: int = 200) -> dict[str, float]:
     """Sequential and 10-way concurrent rates, executor stack vs the dev tenant alone."""
-    permissions = sorted({p for spec in DEFAULT_CATALOG.values() for p in spec.permissions})
+    permissions = DEFAULT_CATALOG.permissions()
     with DevTenant(workdir / "devtenant", persist=False) as tenant:
         endpoints = dev_endpoints("contoso.onmicrosoft.com", CLIENT_ID, (tenant.host, tenant.port),
                                   str(tenant.keys.ca_cert))  # fmt: skip

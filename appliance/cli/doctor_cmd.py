@@ -69,9 +69,10 @@ def doctor() -> None:
     """Check the model hash, the store key and encryption, the egress allowlist, the Aid's token and
     its scopes (granted vs needed), and whether this is the dev tenant. Exit 1 if any check fails."""
     failed = 0
+    settings = load_settings()
     for name, check in CHECKS:
         try:
-            click.echo(f"ok    {name:9} {check(load_settings())}")
+            click.echo(f"ok    {name:9} {check(settings)}")
         except ApplianceError as exc:
             failed += 1
             click.secho(f"FAIL  {name:9} {exc.message}", fg="red")

@@ -36,7 +36,7 @@ class ScopeReport:
 
 def compare_scopes(catalog: Catalog, granted: set[str], *, strict: bool = False) -> ScopeReport:
     """Tools whose permissions are not all granted are disabled; extra grants warn (or refuse if strict)."""
-    needed = {p for spec in catalog.values() for p in spec.permissions}
+    needed = set(catalog.permissions())
     disabled = tuple(name for name, spec in catalog.items() if not set(spec.permissions) <= granted)
     report = ScopeReport(frozenset(needed), frozenset(granted), disabled, frozenset(needed - granted),
                          frozenset(granted - needed))  # fmt: skip

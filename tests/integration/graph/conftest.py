@@ -15,7 +15,7 @@ from appliance.graph.gateway import GraphGateway
 from appliance.testing.token_cache import MemoryTokenCache
 
 CLIENT_ID = "aidizen-admin"
-PERMISSIONS = sorted({p for spec in DEFAULT_CATALOG.values() for p in spec.permissions})
+PERMISSIONS = DEFAULT_CATALOG.permissions()
 
 
 @pytest.fixture

@@ -143,3 +143,10 @@ def test_summary_renders_the_exact_action() -> None:
     assert spec.summary({"user": "sarah.lin@yourco.com", "sku": "ENTERPRISEPACK"}) == (
         "Assign ENTERPRISEPACK to sarah.lin@yourco.com"
     )
+
+
+def test_permissions_are_the_union_of_the_enabled_tools_scopes() -> None:
+    assert "LicenseAssignment.ReadWrite.All" in DEFAULT_CATALOG.permissions()
+    smaller = DEFAULT_CATALOG.without(["m365_license_assign", "m365_license_remove"])
+    assert "LicenseAssignment.ReadWrite.All" not in smaller.permissions()
+    assert smaller.permissions() == sorted(set(smaller.permissions()))

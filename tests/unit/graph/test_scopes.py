@@ -8,7 +8,7 @@ from appliance.catalog import DEFAULT_CATALOG
 from appliance.errors import ConfigError
 from appliance.graph.scopes import compare_scopes
 
-ALL = {p for spec in DEFAULT_CATALOG.values() for p in spec.permissions}
+ALL = set(DEFAULT_CATALOG.permissions())
 
 
 def test_everything_granted_disables_nothing() -> None:
