@@ -77,6 +77,68 @@ class GraphSettings(BaseModel):
     graph_base_url: str = "https://graph.microsoft.com/v1.0"
     ca_bundle: Path | None = None
     dev: bool = False
+    strict_scopes: bool = Field(
+        default=False, description="Refuse to start when the Aid holds scopes no enabled tool needs"
+    )
+
+
+class TeamsSettings(BaseModel):
+    """The chat app registration (the bot) and where Teams reaches it."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    app_id: str = Field(default="", description="The bot's app registration id (the JWT audience)")
+    app_tenant_id: str = Field(default="", description="The tenant of the bot's app registration (single-tenant)")
+    allowed_tenant_id: str = Field(default="", description="Only activities from this Entra tenant are served")
+    service_urls: list[str] = Field(
+        default_factory=lambda: ["https://smba.trafficmanager.net"],
+        description="Teams service URL hosts the Aid may reply to (the egress allowlist)",
+    )
+    host: str = "0.0.0.0"
+    port: int = Field(default=3978, ge=1, le=65535)
+    max_activity_bytes: int = Field(default=256 * 1024, ge=4096, le=4 * 1024 * 1024)
+    max_concurrent_turns: int = Field(default=64, ge=1, le=10_000)
+
+
+class GateSettings(BaseModel):
+    """Who may ask the Aid for what, and how long a proposed change waits for its confirmation."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    confirmation_minutes: int = Field(default=10, ge=1, le=24 * 60)
+    requesters: list[str] = Field(
+        default_factory=list, description="UPNs allowed to use the Aid's tools (besides members of requester_groups)"
+    )
+    requester_groups: list[str] = Field(
+        default_factory=list, description="Mail addresses of groups whose members may use the Aid's tools"
+    )
+    two_person_tools: list[str] = Field(
+        default_factory=list, description="Tools that also need a second approver (from `approvers`) to confirm"
+    )
+    approvers: list[str] = Field(default_factory=list, description="UPNs who may give the second approval")
+    reconcile_after_seconds: int = Field(
+        default=300, ge=0, description="How long an interrupted action may wait for its directory audit entry"
+    )
+
+
+class AuditSettings(BaseModel):
+    """The appliance's own audit records (joined to the tenant's M365 audit log)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    implementer: Literal["Direct", "MSP", "Partner"] = "Direct"
+    implementer_name: str = Field(default="aidizen", max_length=100)
+    reviewers: list[str] = Field(
+        default_factory=list, description="UPNs who may see every audit record through m365_audit_query"
+    )
+
+
+class EgressSettings(BaseModel):
+    """Extra destinations beyond Entra, Graph, Teams and (BYO mode) the LLM endpoint."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    allow: list[str] = Field(default_factory=list, description="More https://host[:port] destinations")
 
 
 class DevTenantSettings(BaseModel):
@@ -99,6 +161,10 @@ class Settings(BaseModel):
     llm: LLMSettings = Field(default_factory=LLMSettings)
     store: StoreSettings = Field(default_factory=StoreSettings)
     graph: GraphSettings = Field(default_factory=GraphSettings)
+    teams: TeamsSettings = Field(default_factory=TeamsSettings)
+    gate: GateSettings = Field(default_factory=GateSettings)
+    audit: AuditSettings = Field(default_factory=AuditSettings)
+    egress: EgressSettings = Field(default_factory=EgressSettings)
     devtenant: DevTenantSettings = Field(default_factory=DevTenantSettings)
 
     @property

@@ -1,18 +1,37 @@
-"""The Protocols the orchestrator reaches out through. Adapters implement them; wiring joins them."""
+"""The Protocols the orchestrator reaches out through. Adapters implement them; wiring joins them.
+
+The orchestrator (the one use case) never imports an adapter: it gets a `Proposer` (the model), a
+`Ledger` (the encrypted store), a `ToolRunner` and a `Directory` (Graph as the Aid) and, per
+conversation, an `Outbox` (Teams).
+"""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import Protocol
+from collections.abc import Mapping, Sequence
+from datetime import datetime
+from typing import Any, Protocol
 
-from appliance.types import ContextMessage, Proposal
+from appliance.types import ActionCard, ContextMessage, ExecutionResult, PendingAction, Person, Proposal
 
 
 class Orchestrator(Protocol):
-    """Turns a bounded conversation into exactly one valid catalog tool call."""
+    """Turns a bounded conversation into exactly one valid catalog tool call (blocking; one call at a time)."""
 
     def propose(self, messages: Sequence[ContextMessage]) -> Proposal:
         """Return the one tool call the model proposes for the conversation so far."""
+        ...
+
+
+class Proposer(Protocol):
+    """An `Orchestrator` made awaitable (wiring runs the blocking model on its own thread)."""
+
+    @property
+    def name(self) -> str:
+        """What the audit record's Orchestrator field says (model name and fingerprint)."""
+        ...
+
+    async def propose(self, messages: Sequence[ContextMessage]) -> Proposal:
+        """The one tool call for this conversation."""
         ...
 
 
@@ -25,4 +44,118 @@ class TokenCacheStore(Protocol):
 
     def save_token_cache(self, blob: str) -> None:
         """Replace the serialized cache."""
+        ...
+
+
+class ToolRunner(Protocol):
+    """Runs one catalog tool as the Aid (Graph). The caller has recorded `client_request_id` first."""
+
+    async def run(self, tool: str, arguments: Mapping[str, Any], client_request_id: str) -> ExecutionResult:
+        """Execute and report; never raises for Graph failures (they come back as `failed`)."""
+        ...
+
+
+class Directory(Protocol):
+    """What the orchestrator asks the tenant's directory (through Graph, as the Aid)."""
+
+    async def person(self, object_id: str) -> Person | None:
+        """The person behind a Teams aadObjectId (UPN, name, enabled, group mails), or None if unknown."""
+        ...
+
+    async def audit_entry_for(self, correlation_id: str) -> str | None:
+        """The id of the M365 directory audit entry Graph wrote for this client-request-id, if any yet."""
+        ...
+
+
+class Outbox(Protocol):
+    """Messages to one Teams conversation (delivered proactively, after the inbound POST was answered)."""
+
+    async def typing(self) -> None:
+        """Show the typing indicator."""
+        ...
+
+    async def say(self, text: str) -> str | None:
+        """Send a text message; returns its activity id."""
+        ...
+
+    async def show_card(self, card: ActionCard) -> str | None:
+        """Send a confirmation card; returns its activity id (to update it in place later)."""
+        ...
+
+    async def update_card(self, activity_id: str, card: ActionCard) -> None:
+        """Replace a card already sent (the decision, no more buttons)."""
+        ...
+
+
+class Ledger(Protocol):
+    """The encrypted store as the orchestrator sees it: context, pending actions, audit records."""
+
+    async def context(self, conversation_ref: str, limit: int) -> list[ContextMessage]:
+        """The newest `limit` turns of the conversation, oldest first."""
+        ...
+
+    async def remember(self, conversation_ref: str, role: str, text: str) -> None:
+        """Append a turn (a user message, or the shape of a tool result)."""
+        ...
+
+    async def propose_action(self, *, user_text: str, **action: Any) -> PendingAction:
+        """Store the user's turn and the new pending action together."""
+        ...
+
+    async def get_action(self, action_id: str) -> PendingAction | None:
+        """The action, or None."""
+        ...
+
+    async def open_actions(self, conversation_ref: str, requester_id: str) -> list[PendingAction]:
+        """This person's actions in this conversation that still wait for a decision, oldest first."""
+        ...
+
+    async def set_card(self, action_id: str, activity_id: str) -> None:
+        """Remember the activity id of the action's confirmation card."""
+        ...
+
+    async def confirm(self, action_id: str, *, requester_id: str, action_hash: str, moment: datetime) -> bool:
+        """AWAITING -> CONFIRMED iff same requester, same hash, not expired, not yet decided."""
+        ...
+
+    async def transition(
+        self, action_id: str, expected: str, new_state: str, *, client_request_id: str | None = None
+    ) -> bool:
+        """Compare-and-set one state move; False if the action was not in `expected`."""
+        ...
+
+    async def finish_action(
+        self, action_id: str, final_state: str, record: Mapping[str, Any], tool_turn: str | None
+    ) -> dict[str, Any] | None:
+        """EXECUTING -> DONE/FAILED with its audit record (and the tool-result turn), atomically."""
+        ...
+
+    async def actions_in_state(self, state: str) -> list[PendingAction]:
+        """Every action in `state`, oldest first."""
+        ...
+
+    async def expire_due(self, moment: datetime) -> list[PendingAction]:
+        """Expire every overdue waiting action; return them."""
+        ...
+
+    async def audit_records(
+        self, *, since: datetime, requested_by: str | None, tool: str | None, limit: int
+    ) -> list[dict[str, Any]]:
+        """Audit records since `since`, newest last, optionally of one requester (UPN) and one tool."""
+        ...
+
+    async def records_missing_entry(self, limit: int) -> list[dict[str, Any]]:
+        """Successful records whose M365 AuditEntryId is not known yet, oldest first."""
+        ...
+
+    async def set_audit_entry_id(self, client_request_id: str, audit_entry_id: str) -> bool:
+        """Fill AuditEntryId once."""
+        ...
+
+    async def save_reference(self, conversation_ref: str, reference_json: str) -> None:
+        """Keep the Teams conversation reference for proactive messages."""
+        ...
+
+    async def load_reference(self, conversation_ref: str) -> str | None:
+        """The stored Teams conversation reference, or None."""
         ...

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -56,3 +57,95 @@ class Proposal(BaseModel):
     forced_tokens: int = 0
     compile_seconds: float = 0.0
     seconds: float = 0.0
+
+
+@dataclass
+class ExecutionResult:
+    """What one tool execution did: outcome, Graph's ids and status, a minimal result, a Teams-safe message.
+
+    `outcome` is `done` (it happened, or was already so), `failed` (Graph or the network said no;
+    nothing half-done) or `refused` (the appliance itself refused the target, e.g. an administrator).
+    """
+
+    tool: str
+    outcome: Literal["done", "failed", "refused"]
+    client_request_id: str
+    status: int | None = None
+    request_id: str | None = None
+    result: dict[str, Any] = field(default_factory=dict)
+    message: str = ""
+
+
+@dataclass(frozen=True)
+class PendingAction:
+    """One proposed state change and where it stands (timestamps are ISO-8601 UTC text)."""
+
+    id: str
+    conversation_ref: str
+    requester_id: str
+    tool: str
+    arguments_json: str
+    summary: str
+    action_hash: str
+    state: str
+    client_request_id: str | None
+    confirmed_by: str | None
+    confirmed_at: str | None
+    created_at: str
+    expires_at: str
+    updated_at: str
+    ended_at: str | None
+    requester_upn: str | None = None
+    orchestrator: str | None = None
+    card_activity_id: str | None = None
+
+    @property
+    def arguments(self) -> dict[str, Any]:
+        """The tool arguments, parsed."""
+        parsed: dict[str, Any] = json.loads(self.arguments_json)
+        return parsed
+
+
+@dataclass(frozen=True)
+class Person:
+    """Someone who wrote to the Aid, as the directory knows them (resolved from the Teams aadObjectId)."""
+
+    object_id: str
+    upn: str
+    display_name: str
+    enabled: bool
+    group_mails: frozenset[str] = frozenset()
+
+
+@dataclass(frozen=True)
+class Turn:
+    """One inbound Teams message, already authenticated and checked (tenant, 1:1, known sender).
+
+    `card` holds the data of an Adaptive Card button the person pressed (None for typed text).
+    """
+
+    conversation_ref: str
+    activity_id: str
+    requester_id: str
+    requester_name: str
+    text: str
+    card: dict[str, Any] | None = None
+
+
+@dataclass(frozen=True)
+class ActionCard:
+    """What a confirmation card shows; the Teams adapter renders it as an Adaptive Card.
+
+    `status` is `awaiting` while buttons are live; afterwards the card is updated in place with the
+    decision (`confirmed`, `cancelled`, `expired`, `done`, `failed`) and `status_line` says who and when.
+    """
+
+    action_id: str
+    action_hash: str
+    summary: str
+    tool: str
+    target: str
+    graph_operation: str
+    expires_at: str
+    status: str = "awaiting"
+    status_line: str = ""

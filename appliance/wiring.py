@@ -67,6 +67,23 @@ def graph_endpoints(settings: Settings) -> GraphEndpoints:
     return GraphEndpoints(graph.tenant_id, graph.client_id, graph.authority_host, graph_host, ca_bundle)
 
 
+BOTFRAMEWORK_LOGIN = "https://login.botframework.com"
+
+
+def egress_destinations(settings: Settings) -> list[str]:
+    """Every destination the appliance may reach, as `https://host[:port]` entries (the egress allowlist).
+
+    Entra login and Graph (per cloud), Bot Framework's token-signing keys, the Teams service URL hosts,
+    and `[egress] allow`. BYO-LLM mode adds the chosen LLM endpoint; local mode adds nothing.
+    `deploy/` renders the same list as network policy, and `appliance doctor` prints it.
+    """
+    graph = settings.graph
+    graph_host = graph.graph_base_url.split("/v1.0")[0]
+    entries = [graph.authority_host, graph_host, BOTFRAMEWORK_LOGIN, *settings.teams.service_urls,
+               *settings.egress.allow]  # fmt: skip
+    return list(dict.fromkeys(entry.rstrip("/") for entry in entries))
+
+
 def sign_in_dev(settings: Settings, show: Callable[[str], None]) -> str:
     """Start the dev tenant (its persisted state), sign the Aid in by device code, keep the token cache in
     the encrypted store. Returns the Aid's UPN."""

@@ -1,1 +1,29 @@
-"""gate room (see DESIGN.md)."""
+"""WHEN an action may run: the confirmation gate, sans I/O (no store, no network, no clock reads)."""
+
+from appliance.gate.answers import pick_target, typed_answer, which_one
+from appliance.gate.cards import card_for, decided
+from appliance.gate.hashing import action_hash, canonical_arguments
+from appliance.gate.lifecycle import FINAL_STATES, LIFECYCLE, OPEN_STATES, may_move
+from appliance.gate.policy import may_review_all, may_use_tools, protected_target
+from appliance.gate.rules import Verdict, is_expired, judge_cancellation, judge_confirmation
+
+__all__ = [
+    "FINAL_STATES",
+    "LIFECYCLE",
+    "OPEN_STATES",
+    "Verdict",
+    "action_hash",
+    "canonical_arguments",
+    "card_for",
+    "decided",
+    "is_expired",
+    "judge_cancellation",
+    "judge_confirmation",
+    "may_move",
+    "may_review_all",
+    "may_use_tools",
+    "pick_target",
+    "protected_target",
+    "typed_answer",
+    "which_one",
+]

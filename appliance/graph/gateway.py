@@ -12,8 +12,7 @@ import asyncio
 import random
 import ssl
 from collections.abc import Awaitable, Callable, Mapping
-from dataclasses import dataclass, field
-from typing import Any, Literal, TypeVar
+from typing import Any, TypeVar
 
 import httpx
 from kiota_abstractions.api_error import APIError
@@ -28,23 +27,13 @@ from msgraph_core import GraphClientFactory
 
 from appliance.egress.allowlist import Allowlist
 from appliance.egress.httpx_transport import AsyncGuardedTransport
+from appliance.types import ExecutionResult
+
+__all__ = ["ExecutionResult", "GraphCallFailed", "GraphGateway"]
 
 T = TypeVar("T")
 RETRYABLE = frozenset({429, 503, 504})
 GRAPH_HOST = "graph.microsoft.com"
-
-
-@dataclass
-class ExecutionResult:
-    """What one executor did: outcome, Graph's ids and status, a minimal result, a Teams-safe message."""
-
-    tool: str
-    outcome: Literal["done", "failed", "refused"]
-    client_request_id: str
-    status: int | None = None
-    request_id: str | None = None
-    result: dict[str, Any] = field(default_factory=dict)
-    message: str = ""
 
 
 class GraphCallFailed(Exception):

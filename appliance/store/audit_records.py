@@ -88,6 +88,35 @@ def records(db: Connection, since: datetime | None = None, limit: int | None = N
     return [_with_entry_id(text, entry_id) for text, entry_id in reversed(rows)]
 
 
+def query(
+    db: Connection, *, since: datetime, requested_by: str | None = None, tool: str | None = None, limit: int = 50
+) -> list[dict[str, Any]]:
+    """The newest `limit` records since `since` (oldest first), optionally of one requester and one tool."""
+    clauses, params = ["recorded_at >= ?"], [iso(since)]
+    if requested_by is not None:
+        clauses.append("requested_by = ? COLLATE NOCASE")
+        params.append(requested_by)
+    if tool is not None:
+        clauses.append("tool_name = ?")
+        params.append(tool)
+    rows = db.execute(
+        f"SELECT record_json, audit_entry_id FROM audit_records WHERE {' AND '.join(clauses)} "
+        "ORDER BY seq DESC LIMIT ?",
+        (*params, limit),
+    ).fetchall()
+    return [_with_entry_id(text, entry_id) for text, entry_id in reversed(rows)]
+
+
+def missing_entry_ids(db: Connection, limit: int = 100) -> list[dict[str, Any]]:
+    """Successful records not yet joined to their M365 directory audit entry, oldest first."""
+    rows = db.execute(
+        "SELECT record_json, audit_entry_id FROM audit_records WHERE audit_entry_id IS NULL AND outcome = 'Success' "
+        "AND client_request_id IS NOT NULL ORDER BY seq LIMIT ?",
+        (limit,),
+    ).fetchall()
+    return [_with_entry_id(text, entry_id) for text, entry_id in rows]
+
+
 def count(db: Connection) -> int:
     """How many audit records are kept."""
     return int(db.execute("SELECT count(*) FROM audit_records").fetchone()[0])

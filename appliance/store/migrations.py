@@ -95,6 +95,19 @@ CREATE TABLE secrets (
 
 CREATE TABLE settings (key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;
 """),
+    (2, "who asked and through which model, the confirmation card, Teams conversation references", """
+ALTER TABLE pending_actions ADD COLUMN requester_upn TEXT;
+ALTER TABLE pending_actions ADD COLUMN orchestrator TEXT;
+ALTER TABLE pending_actions ADD COLUMN card_activity_id TEXT;
+
+-- Where to send a proactive message (an outcome after a restart, an expired card): Bot Framework's
+-- conversation reference as JSON, one per conversation, refreshed on every inbound message.
+CREATE TABLE conversation_references (
+    conversation_ref TEXT PRIMARY KEY,
+    reference_json TEXT NOT NULL,
+    updated_at TEXT NOT NULL
+) WITHOUT ROWID;
+"""),
 )  # fmt: skip
 LATEST = MIGRATIONS[-1][0]
 

@@ -8,77 +8,38 @@ same single UPDATE, so there is no window between checking and changing.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from appliance.gate.hashing import canonical_arguments
+from appliance.gate.lifecycle import FINAL_STATES, LIFECYCLE, OPEN_STATES
 from appliance.store.clock import iso, now
 from appliance.store.connection import Connection
 from appliance.store.errors import ActionTransitionError
+from appliance.types import PendingAction
 
-# state -> the states it may move to. DONE, FAILED, CANCELLED and EXPIRED are final.
-LIFECYCLE: Mapping[str, frozenset[str]] = {
-    "PROPOSED": frozenset({"AWAITING", "CANCELLED", "EXPIRED"}),
-    "AWAITING": frozenset({"CONFIRMED", "CANCELLED", "EXPIRED"}),
-    "CONFIRMED": frozenset({"EXECUTING", "CANCELLED", "EXPIRED", "FAILED"}),
-    "EXECUTING": frozenset({"DONE", "FAILED"}),
-    "DONE": frozenset(),
-    "FAILED": frozenset(),
-    "CANCELLED": frozenset(),
-    "EXPIRED": frozenset(),
-}
-FINAL_STATES = frozenset(state for state, following in LIFECYCLE.items() if not following)
-OPEN_STATES = ("PROPOSED", "AWAITING")
+__all__ = ["FINAL_STATES", "LIFECYCLE", "OPEN_STATES", "PendingAction", "canonical_arguments"]
+
 _COLUMNS = (
     "id, conversation_ref, requester_id, tool, arguments_json, summary, action_hash, state, client_request_id, "
-    "confirmed_by, confirmed_at, created_at, expires_at, updated_at, ended_at"
+    "confirmed_by, confirmed_at, created_at, expires_at, updated_at, ended_at, requester_upn, orchestrator, "
+    "card_activity_id"
 )
-
-
-@dataclass(frozen=True)
-class PendingAction:
-    """One proposed state change and where it stands (timestamps are ISO-8601 UTC text)."""
-
-    id: str
-    conversation_ref: str
-    requester_id: str
-    tool: str
-    arguments_json: str
-    summary: str
-    action_hash: str
-    state: str
-    client_request_id: str | None
-    confirmed_by: str | None
-    confirmed_at: str | None
-    created_at: str
-    expires_at: str
-    updated_at: str
-    ended_at: str | None
-
-    @property
-    def arguments(self) -> dict[str, Any]:
-        """The tool arguments, parsed."""
-        parsed: dict[str, Any] = json.loads(self.arguments_json)
-        return parsed
-
-
-def canonical_arguments(arguments: Mapping[str, Any]) -> str:
-    """Stable JSON of the arguments (sorted keys, no whitespace), as `ToolCall.canonical_json` writes them."""
-    return json.dumps(dict(arguments), sort_keys=True, separators=(",", ":"), ensure_ascii=False)
 
 
 def create_action(
     db: Connection, *, action_id: str, conversation_ref: str, requester_id: str, tool: str,
     arguments: Mapping[str, Any], summary: str, action_hash: str, expires_at: datetime, state: str = "AWAITING",
+    requester_upn: str | None = None, orchestrator: str | None = None,
 ) -> PendingAction:  # fmt: skip
     """Insert a new action (in PROPOSED or AWAITING, default AWAITING) and return it."""
     if state not in OPEN_STATES:
         raise ActionTransitionError(f"a new action starts in one of {OPEN_STATES}, not {state!r}")
     stamp = iso(now())
     row = (action_id, conversation_ref, requester_id, tool, canonical_arguments(arguments), summary, action_hash,
-           state, None, None, None, stamp, iso(expires_at), stamp, None)  # fmt: skip
+           state, None, None, None, stamp, iso(expires_at), stamp, None, requester_upn, orchestrator,
+           None)  # fmt: skip
     db.execute(f"INSERT INTO pending_actions ({_COLUMNS}) VALUES ({', '.join('?' * len(row))})", row)
     return PendingAction(*row)
 
@@ -127,14 +88,32 @@ def confirm(
     return cursor.rowcount == 1
 
 
-def expire_due(db: Connection, moment: datetime | None = None) -> int:
-    """Move every PROPOSED/AWAITING action past its expiry to EXPIRED; returns how many."""
+def expire_due(db: Connection, moment: datetime | None = None) -> list[PendingAction]:
+    """Move every PROPOSED/AWAITING action past its expiry to EXPIRED; return them as they now are."""
     stamp = iso(moment or now())
-    return db.execute(
-        "UPDATE pending_actions SET state = 'EXPIRED', updated_at = ?, ended_at = ? "
-        "WHERE state IN ('PROPOSED', 'AWAITING') AND expires_at <= ?",
-        (stamp, stamp, stamp),
-    ).rowcount
+    due = [
+        row[0]
+        for row in db.execute(
+            "SELECT id FROM pending_actions WHERE state IN ('PROPOSED', 'AWAITING') AND expires_at <= ?", (stamp,)
+        ).fetchall()
+    ]
+    expired = []
+    for action_id in due:
+        cursor = db.execute(
+            "UPDATE pending_actions SET state = 'EXPIRED', updated_at = ?, ended_at = ? "
+            "WHERE id = ? AND state IN ('PROPOSED', 'AWAITING')",
+            (stamp, stamp, action_id),
+        )
+        action = get_action(db, action_id) if cursor.rowcount == 1 else None
+        if action is not None:
+            expired.append(action)
+    return expired
+
+
+def set_card(db: Connection, action_id: str, activity_id: str) -> bool:
+    """Remember the Teams activity id of the action's confirmation card (to update it in place later)."""
+    cursor = db.execute("UPDATE pending_actions SET card_activity_id = ? WHERE id = ?", (activity_id, action_id))
+    return cursor.rowcount == 1
 
 
 def open_actions(db: Connection, conversation_ref: str, requester_id: str) -> list[PendingAction]:

@@ -48,11 +48,10 @@ class PurgeReport:
 def purge(db: Connection, policy: StoreSettings, moment: datetime | None = None) -> PurgeReport:
     """Expire overdue actions, then delete old turns, long-ended actions and audit records past retention."""
     at = moment or now()
-    expired = expire_due(db, at)
-    turns = db.execute(
-        "DELETE FROM conversation_turns WHERE created_at < ?",
-        (iso(at - timedelta(days=policy.retention_conversation_days)),),
-    ).rowcount
+    expired = len(expire_due(db, at))
+    conversation_cutoff = iso(at - timedelta(days=policy.retention_conversation_days))
+    turns = db.execute("DELETE FROM conversation_turns WHERE created_at < ?", (conversation_cutoff,)).rowcount
+    db.execute("DELETE FROM conversation_references WHERE updated_at < ?", (conversation_cutoff,))
     actions = db.execute(
         "DELETE FROM pending_actions WHERE ended_at IS NOT NULL AND ended_at < ?",
         (iso(at - timedelta(days=policy.retention_pending_days)),),

@@ -8,7 +8,7 @@ from appliance.store.connection import Connection
 from appliance.store.errors import SchemaTooNewError
 from appliance.store.migrations import LATEST, MIGRATIONS, current_version, migrate, split_statements
 
-EXTRA = (2, "notes", "CREATE TABLE notes (id INTEGER PRIMARY KEY, body TEXT NOT NULL);")
+EXTRA = (LATEST + 1, "notes", "CREATE TABLE notes (id INTEGER PRIMARY KEY, body TEXT NOT NULL);")
 
 
 def test_a_fresh_database_gets_every_migration_recorded(db: Connection) -> None:
@@ -27,22 +27,22 @@ def test_migrating_again_changes_nothing(db: Connection) -> None:
 
 def test_a_new_migration_is_applied_to_an_existing_store(db: Connection) -> None:
     db.execute("INSERT INTO settings (key, value) VALUES ('kept', 'yes')")
-    assert migrate(db, (*MIGRATIONS, EXTRA)) == 2
+    assert migrate(db, (*MIGRATIONS, EXTRA)) == LATEST + 1
     db.execute("INSERT INTO notes (body) VALUES ('x')")
     assert db.execute("SELECT value FROM settings WHERE key = 'kept'").fetchone()[0] == "yes"
 
 
 def test_a_failing_migration_leaves_the_previous_version_intact(db: Connection) -> None:
-    broken = (2, "broken", "CREATE TABLE half (x);\nCREATE TABLE conversation_turns (x);")
+    broken = (LATEST + 1, "broken", "CREATE TABLE half (x);\nCREATE TABLE conversation_turns (x);")
     with pytest.raises(Exception, match="already exists"):
         migrate(db, (*MIGRATIONS, broken))
-    assert current_version(db) == 1
+    assert current_version(db) == LATEST
     assert db.execute("SELECT count(*) FROM sqlite_master WHERE name = 'half'").fetchone()[0] == 0
 
 
 def test_a_newer_database_is_refused(db: Connection) -> None:
     migrate(db, (*MIGRATIONS, EXTRA))
-    with pytest.raises(SchemaTooNewError, match="version 2; this appliance knows versions up to 1"):
+    with pytest.raises(SchemaTooNewError, match=f"version {LATEST + 1}; this appliance knows versions up to {LATEST}"):
         migrate(db)
 
 

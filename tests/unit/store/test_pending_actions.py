@@ -100,7 +100,9 @@ def test_expire_due_moves_overdue_open_actions_only(db: Connection) -> None:
     _create(db, "soon", minutes=1)
     _create(db, "later", minutes=60)
     _create(db, "proposed", minutes=1, state="PROPOSED")
-    assert pending_actions.expire_due(db, now() + timedelta(minutes=5)) == 2
+    expired = pending_actions.expire_due(db, now() + timedelta(minutes=5))
+    assert sorted(a.id for a in expired) == ["proposed", "soon"]
+    assert {a.state for a in expired} == {"EXPIRED"}
     states = {a: _state(db, a) for a in ("soon", "later", "proposed")}
     assert states == {"soon": "EXPIRED", "later": "AWAITING", "proposed": "EXPIRED"}
     assert [a.id for a in pending_actions.open_actions(db, "19:conv", "aad-adele")] == ["later"]

@@ -1,0 +1,182 @@
+"""`Executor`: confirmed actions run once, as the Aid, and leave an audit record.
+
+EXECUTING (with the client-request-id) is committed before the Graph call; DONE/FAILED and the audit
+record are committed together after it. After a crash, `recover` never re-runs an EXECUTING action
+blindly: it looks for the directory audit entry Graph wrote under that client-request-id and records
+the action DONE if it is there, FAILED (not re-run) once the entry has had time to appear.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from appliance import gate, ops_log
+from appliance.audit import join_audit_entries, record_for, utc_stamp
+from appliance.catalog import Catalog
+from appliance.orchestrator.policy import AidPolicy
+from appliance.ports import Directory, Ledger, Outbox, ToolRunner
+from appliance.types import ExecutionResult, PendingAction
+
+OutboxFor = Callable[[str], Awaitable[Outbox | None]]
+"""The outbox of a conversation by its ref, for proactive messages (None if it cannot be reached)."""
+
+
+@dataclass
+class RecoveryReport:
+    """What `recover` found after a restart."""
+
+    done: list[str] = field(default_factory=list)
+    failed: list[str] = field(default_factory=list)
+    waiting: list[str] = field(default_factory=list)
+    resumed: list[str] = field(default_factory=list)
+
+
+class Executor:
+    """Confirmation, cancellation, execution, expiry and recovery of pending actions."""
+
+    def __init__(
+        self, *, catalog: Catalog, ledger: Ledger, tools: ToolRunner, directory: Directory, policy: AidPolicy,
+        clock: Callable[[], datetime],
+    ) -> None:  # fmt: skip
+        self.catalog, self.ledger, self.tools = catalog, ledger, tools
+        self.directory, self.policy, self.clock = directory, policy, clock
+
+    # -- decisions ---------------------------------------------------------------------------------
+    async def confirm(self, action: PendingAction | None, actor_id: str, presented_hash: str, outbox: Outbox) -> None:
+        """Confirm `action` for `actor_id` if the gate allows it, then run it."""
+        verdict = gate.judge_confirmation(action, actor_id=actor_id, presented_hash=presented_hash,
+                                          moment=self.clock())  # fmt: skip
+        if action is None or not verdict.allowed:
+            ops_log.event("action.confirm_refused", reason=verdict.reason, action=action.id if action else None)
+            if action is not None and verdict.reason == "expired":
+                await self._expire(action, outbox)
+            await outbox.say(verdict.message)
+            return
+        moment = self.clock()
+        if not await self.ledger.confirm(action.id, requester_id=actor_id, action_hash=presented_hash, moment=moment):
+            now_state = await self.ledger.get_action(action.id)
+            again = gate.judge_confirmation(now_state, actor_id=actor_id, presented_hash=presented_hash,
+                                            moment=self.clock())  # fmt: skip
+            await outbox.say(again.message or "That confirmation could not be applied; nothing ran.")
+            return
+        confirmed = await self.ledger.get_action(action.id)
+        assert confirmed is not None
+        ops_log.event("action.confirmed", tool=confirmed.tool, action=confirmed.id)
+        await self._update_card(confirmed, outbox, "confirmed", f"Confirmed at {utc_stamp(moment)}; running now.")
+        await self.execute(confirmed, outbox)
+
+    async def cancel(self, action: PendingAction | None, actor_id: str, outbox: Outbox) -> None:
+        """Cancel `action` for `actor_id` if the gate allows it."""
+        verdict = gate.judge_cancellation(action, actor_id=actor_id, moment=self.clock())
+        if action is None or not verdict.allowed:
+            await outbox.say(verdict.message)
+            return
+        if not await self.ledger.transition(action.id, action.state, "CANCELLED"):
+            await outbox.say("That request changed while you answered; nothing was cancelled. Check its card.")
+            return
+        ops_log.event("action.cancelled", tool=action.tool, action=action.id)
+        await self._update_card(action, outbox, "cancelled", f"Cancelled at {utc_stamp(self.clock())}.")
+        await outbox.say(f"Cancelled: {action.summary}. Nothing was changed.")
+
+    # -- running -----------------------------------------------------------------------------------
+    async def execute(self, action: PendingAction, outbox: Outbox | None) -> None:
+        """CONFIRMED -> EXECUTING (committed, with a fresh client-request-id) -> Graph -> DONE/FAILED + record."""
+        client_request_id = str(uuid.uuid4())
+        if not await self.ledger.transition(action.id, "CONFIRMED", "EXECUTING", client_request_id=client_request_id):
+            return  # another turn is already running it
+        ops_log.event("action.executing", tool=action.tool, action=action.id, client_request_id=client_request_id)
+        try:
+            result = await self.tools.run(action.tool, action.arguments, client_request_id)
+        except Exception as exc:  # the outcome is unknown: leave EXECUTING for recovery, never guess
+            ops_log.event("action.outcome_unknown", tool=action.tool, action=action.id, error=type(exc).__name__)
+            if outbox is not None:
+                await outbox.say("I lost track of that change while it ran. I'll check the Microsoft 365 audit "
+                                 "log and tell you whether it happened; it will not be run twice.")  # fmt: skip
+            return
+        await self._finish(action, result, outbox)
+
+    async def _finish(self, action: PendingAction, result: ExecutionResult, outbox: Outbox | None,
+                      detail: str | None = None, audit_entry_id: str | None = None) -> None:  # fmt: skip
+        running = await self.ledger.get_action(action.id) or action
+        record = record_for(
+            running, result, executed_at=self.clock(), implementer=self.policy.implementer,
+            implementer_name=self.policy.implementer_name, detail=detail, audit_entry_id=audit_entry_id,
+        )  # fmt: skip
+        final = "DONE" if result.outcome == "done" else "FAILED"
+        tool_turn = f"{action.tool}({', '.join(f'{k}={v}' for k, v in sorted(action.arguments.items()))}) -> {final}"
+        stored = await self.ledger.finish_action(action.id, final, record.fields(), tool_turn)
+        if stored is None:
+            return  # finished elsewhere (recovery raced a late reply): its record already exists
+        ops_log.event("action.finished", tool=action.tool, action=action.id, outcome=record.Outcome,
+                      status=result.status)  # fmt: skip
+        if outbox is not None:
+            status = "done" if final == "DONE" else "failed"
+            await self._update_card(running, outbox, status, f"{record.Outcome} at {record.ExecutedAt}.")
+            await outbox.say(f"{detail or result.message} (audit record {str(stored['Hash'])[:12]})")
+        if audit_entry_id is None and final == "DONE":
+            await join_audit_entries(self.ledger, self.directory, limit=5)
+
+    # -- upkeep ------------------------------------------------------------------------------------
+    async def expire_due(self, outbox_for: OutboxFor) -> int:
+        """Expire overdue waiting actions and update their cards in place."""
+        expired = await self.ledger.expire_due(self.clock())
+        for action in expired:
+            outbox = await outbox_for(action.conversation_ref)
+            if outbox is not None:
+                await self._update_card(action, outbox, "expired", "Expired before it was confirmed; nothing ran.")
+        return len(expired)
+
+    async def recover(self, outbox_for: OutboxFor) -> RecoveryReport:
+        """After a restart: finish what was confirmed but not started; settle what was running."""
+        report = RecoveryReport()
+        for action in await self.ledger.actions_in_state("CONFIRMED"):
+            outbox = await outbox_for(action.conversation_ref)
+            if gate.is_expired(action, self.clock()):
+                await self.ledger.transition(action.id, "CONFIRMED", "FAILED")
+                report.failed.append(action.id)
+                if outbox is not None:
+                    await outbox.say(f"Not carried out: {action.summary}. The Aid restarted before it ran and the "
+                                     "confirmation has expired; nothing was changed. Ask again if needed.")  # fmt: skip
+            else:
+                report.resumed.append(action.id)
+                await self.execute(action, outbox)
+        for action in await self.ledger.actions_in_state("EXECUTING"):
+            await self._settle_executing(action, report, outbox_for)
+        ops_log.event("recovery.done", count=len(report.done) + len(report.failed) + len(report.resumed),
+                      pending=len(report.waiting))  # fmt: skip
+        return report
+
+    async def _settle_executing(self, action: PendingAction, report: RecoveryReport, outbox_for: OutboxFor) -> None:
+        crid = action.client_request_id or ""
+        entry = await self.directory.audit_entry_for(crid) if crid else None
+        age = self.clock() - datetime.fromisoformat(action.updated_at)
+        if entry is None and age < timedelta(seconds=self.policy.reconcile_after_seconds):
+            report.waiting.append(action.id)
+            return
+        outbox = await outbox_for(action.conversation_ref)
+        if entry is not None:
+            result = ExecutionResult(action.tool, "done", crid)
+            detail = f"Done: {action.summary}. (Confirmed from the Microsoft 365 audit log after an interruption.)"
+            report.done.append(action.id)
+        else:
+            result = ExecutionResult(action.tool, "failed", crid)
+            detail = (f"Not carried out: {action.summary}. It was interrupted before Microsoft 365 recorded it, "
+                      "and it was not run again. Ask again if you still need it.")  # fmt: skip
+            report.failed.append(action.id)
+        await self._finish(action, result, outbox, detail=detail, audit_entry_id=entry)
+
+    async def _expire(self, action: PendingAction, outbox: Outbox) -> None:
+        if await self.ledger.transition(action.id, action.state, "EXPIRED"):
+            await self._update_card(action, outbox, "expired", "Expired before it was confirmed; nothing ran.")
+
+    async def _update_card(self, action: PendingAction, outbox: Outbox, status: str, line: str) -> None:
+        if not action.card_activity_id:
+            return
+        card = gate.decided(gate.card_for(action, self.catalog[action.tool]), status, line)
+        try:
+            await outbox.update_card(action.card_activity_id, card)
+        except Exception as exc:  # an old card that can't be updated must not stop the action's own path
+            ops_log.event("card.update_failed", error=type(exc).__name__, action=action.id)

@@ -1,0 +1,102 @@
+"""`StoreLedger`: the encrypted store behind `ports.Ledger`, for the orchestrator.
+
+Every method hands one repository function to the store's own thread (`TenantStore.arun`), so the
+event loop never waits on SQLCipher and each step is one transaction.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import datetime
+from typing import Any
+
+from appliance.store import action_steps, audit_records, conversation_references, conversations, pending_actions
+from appliance.store.tenant_store import TenantStore
+from appliance.types import ContextMessage, PendingAction
+
+
+class StoreLedger:
+    """Implements `ports.Ledger` over a `TenantStore`."""
+
+    def __init__(self, store: TenantStore) -> None:
+        self.store = store
+
+    async def context(self, conversation_ref: str, limit: int) -> list[ContextMessage]:
+        """The newest `limit` turns of the conversation, oldest first."""
+        return await self.store.arun(conversations.context_messages, conversation_ref, limit)
+
+    async def remember(self, conversation_ref: str, role: str, text: str) -> None:
+        """Append a turn."""
+        await self.store.arun(conversations.append_turn, conversation_ref, role, text)
+
+    async def propose_action(self, *, user_text: str, **action: Any) -> PendingAction:
+        """The user's turn and the new action, in one transaction."""
+        return await self.store.arun(lambda db: action_steps.propose_action(db, user_text=user_text, **action))
+
+    async def get_action(self, action_id: str) -> PendingAction | None:
+        """The action, or None."""
+        return await self.store.arun(pending_actions.get_action, action_id)
+
+    async def open_actions(self, conversation_ref: str, requester_id: str) -> list[PendingAction]:
+        """Waiting actions of this person in this conversation."""
+        return await self.store.arun(pending_actions.open_actions, conversation_ref, requester_id)
+
+    async def set_card(self, action_id: str, activity_id: str) -> None:
+        """Remember the confirmation card's activity id."""
+        await self.store.arun(pending_actions.set_card, action_id, activity_id)
+
+    async def confirm(self, action_id: str, *, requester_id: str, action_hash: str, moment: datetime) -> bool:
+        """AWAITING -> CONFIRMED in one conditional UPDATE."""
+        return await self.store.arun(
+            lambda db: pending_actions.confirm(
+                db, action_id, requester_id=requester_id, action_hash=action_hash, moment=moment
+            )
+        )
+
+    async def transition(
+        self, action_id: str, expected: str, new_state: str, *, client_request_id: str | None = None
+    ) -> bool:
+        """Compare-and-set one state move."""
+        return await self.store.arun(
+            lambda db: pending_actions.transition(
+                db, action_id, expected, new_state, client_request_id=client_request_id
+            )
+        )
+
+    async def finish_action(
+        self, action_id: str, final_state: str, record: Mapping[str, Any], tool_turn: str | None
+    ) -> dict[str, Any] | None:
+        """EXECUTING -> DONE/FAILED plus the audit record and the tool turn, atomically."""
+        return await self.store.arun(action_steps.finish_action, action_id, final_state, record, tool_turn)
+
+    async def actions_in_state(self, state: str) -> list[PendingAction]:
+        """Every action in `state`."""
+        return await self.store.arun(pending_actions.actions_in_state, state)
+
+    async def expire_due(self, moment: datetime) -> list[PendingAction]:
+        """Expire overdue waiting actions."""
+        return await self.store.arun(pending_actions.expire_due, moment)
+
+    async def audit_records(
+        self, *, since: datetime, requested_by: str | None, tool: str | None, limit: int
+    ) -> list[dict[str, Any]]:
+        """Audit records for m365_audit_query."""
+        return await self.store.arun(
+            lambda db: audit_records.query(db, since=since, requested_by=requested_by, tool=tool, limit=limit)
+        )
+
+    async def records_missing_entry(self, limit: int) -> list[dict[str, Any]]:
+        """Successful records not yet joined to M365."""
+        return await self.store.arun(audit_records.missing_entry_ids, limit)
+
+    async def set_audit_entry_id(self, client_request_id: str, audit_entry_id: str) -> bool:
+        """Fill AuditEntryId once."""
+        return await self.store.arun(audit_records.set_audit_entry_id, client_request_id, audit_entry_id)
+
+    async def save_reference(self, conversation_ref: str, reference_json: str) -> None:
+        """Keep the Teams conversation reference."""
+        await self.store.arun(conversation_references.save_reference, conversation_ref, reference_json)
+
+    async def load_reference(self, conversation_ref: str) -> str | None:
+        """The stored Teams conversation reference."""
+        return await self.store.arun(conversation_references.load_reference, conversation_ref)

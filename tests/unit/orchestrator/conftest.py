@@ -1,0 +1,98 @@
+"""The orchestrator with a real SQLCipher ledger, a scripted model and fake Graph (unit scope)."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from appliance.catalog import DEFAULT_CATALOG
+from appliance.orchestrator import AidPolicy, TurnHandler
+from appliance.store import TenantStore
+from appliance.store.keys import FileKeyProvider
+from appliance.store.ledger import StoreLedger
+from appliance.testing.fake_graph import FakeDirectory, FakeTools
+from appliance.testing.outbox import RecordingOutbox
+from appliance.testing.scripted_engine import ScriptedProposer
+from appliance.types import Person, Turn
+
+DOUG = Person("doug-oid", "doug@contoso.com", "Doug Miller", True, frozenset({"helpdesk@contoso.com"}))
+EVE = Person("eve-oid", "eve@contoso.com", "Eve", True, frozenset({"helpdesk@contoso.com"}))
+MALLORY = Person("mallory-oid", "mallory@contoso.com", "Mallory", True)
+UPN = re.compile(r"[\w.]+@[\w.]+")
+
+
+def script(text: str) -> tuple[str, dict[str, Any]] | None:
+    """A tiny stand-in for the model: enough to drive every branch of the orchestrator."""
+    users = UPN.findall(text)
+    if text.startswith("fail"):
+        return None
+    if text.startswith("assign") and users:
+        return "m365_license_assign", {"user": users[0], "sku": "ENTERPRISEPACK"}
+    if text.startswith("disable") and users:
+        return "m365_user_disable", {"user": users[0]}
+    if text.startswith("who") and users:
+        return "m365_user_get", {"user": users[0]}
+    if text.startswith("audit"):
+        return "m365_audit_query", {"days": 7, "tool": "any"}
+    return "reply", {"text": "Which user do you mean?"}
+
+
+@dataclass
+class Clock:
+    """Starts at the real time (the store stamps rows with it) and moves only when told."""
+
+    moment: datetime = field(default_factory=lambda: datetime.now(UTC))
+
+    def __call__(self) -> datetime:
+        return self.moment
+
+    def advance(self, **delta: float) -> None:
+        self.moment += timedelta(**delta)
+
+
+@dataclass
+class Aid:
+    handler: TurnHandler
+    ledger: StoreLedger
+    tools: FakeTools
+    directory: FakeDirectory
+    proposer: ScriptedProposer
+    clock: Clock
+
+    async def say(self, person: Person, text: str, outbox: RecordingOutbox, conversation: str = "") -> None:
+        conv = conversation or f"teams://msg/{person.object_id}"
+        await self.handler.handle_turn(Turn(conv, "act", person.object_id, person.display_name, text), outbox)
+
+    async def press(self, person: Person, card: dict[str, Any] | None, outbox: RecordingOutbox,
+                    conversation: str = "") -> None:  # fmt: skip
+        conv = conversation or f"teams://msg/{person.object_id}"
+        await self.handler.handle_turn(Turn(conv, "act", person.object_id, person.display_name, "", card), outbox)
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> Iterator[TenantStore]:
+    key = tmp_path / "store.key"
+    FileKeyProvider(key, tmp_path / "home").create()
+    opened = TenantStore(tmp_path / "home" / "appliance.db", FileKeyProvider(key, tmp_path / "home"), create=True)
+    yield opened
+    opened.close()
+
+
+@pytest.fixture
+def aid(store: TenantStore) -> Aid:
+    tools = FakeTools()
+    directory = FakeDirectory({p.object_id: p for p in (DOUG, EVE, MALLORY)}, tools)
+    proposer = ScriptedProposer(script)
+    clock = Clock()
+    ledger = StoreLedger(store)
+    policy = AidPolicy(aid_upn="aid@contoso.com", requester_groups=("helpdesk@contoso.com",),
+                       reviewers=("eve@contoso.com",), reconcile_after_seconds=60)  # fmt: skip
+    handler = TurnHandler(catalog=DEFAULT_CATALOG, proposer=proposer, ledger=ledger, tools=tools,
+                          directory=directory, policy=policy, clock=clock)  # fmt: skip
+    return Aid(handler, ledger, tools, directory, proposer, clock)

@@ -1,0 +1,90 @@
+"""After a crash: EXECUTING is never re-run blindly; CONFIRMED-but-not-started runs once; cards expire."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from appliance.testing.outbox import RecordingOutbox
+from tests.unit.orchestrator.conftest import DOUG, Aid
+
+
+async def _outbox_for(outbox: RecordingOutbox):  # type: ignore[no-untyped-def]
+    async def find(conversation_ref: str) -> RecordingOutbox:
+        return outbox
+
+    return find
+
+
+async def _lost_call(aid: Aid, outbox: RecordingOutbox) -> str:
+    """Propose, confirm, and lose the Graph call's outcome (the action stays EXECUTING)."""
+    aid.tools.raises.add("m365_license_assign")
+    await aid.say(DOUG, "assign E3 to sarah.lin@contoso.com", outbox)
+    await aid.say(DOUG, "yes", outbox)
+    action_id = next(iter(outbox.cards.values())).action_id
+    action = await aid.ledger.get_action(action_id)
+    assert action is not None and action.state == "EXECUTING" and "will not be run twice" in outbox.last
+    aid.tools.raises.clear()
+    return action_id
+
+
+async def test_an_executing_action_graph_recorded_is_marked_done_without_running_again(aid: Aid) -> None:
+    outbox = RecordingOutbox()
+    action_id = await _lost_call(aid, outbox)
+    crid = aid.tools.runs[0][2]
+    aid.tools.audit_entries[crid] = "Directory_from-graph"  # Graph did commit it
+    report = await aid.handler.executor.recover(await _outbox_for(outbox))
+    assert report.done == [action_id] and len(aid.tools.runs) == 1
+    action = await aid.ledger.get_action(action_id)
+    assert action is not None and action.state == "DONE"
+    records = await aid.ledger.audit_records(since=aid.clock() - timedelta(days=1), requested_by=None, tool=None,
+                                             limit=5)  # fmt: skip
+    assert records[0]["AuditEntryId"] == "Directory_from-graph" and records[0]["ClientRequestId"] == crid
+    assert "Microsoft 365 audit log" in outbox.last
+
+
+async def test_an_executing_action_without_an_entry_waits_then_fails_and_is_never_rerun(aid: Aid) -> None:
+    outbox = RecordingOutbox()
+    action_id = await _lost_call(aid, outbox)
+    report = await aid.handler.executor.recover(await _outbox_for(outbox))
+    assert report.waiting == [action_id]
+    aid.clock.advance(seconds=61)
+    report = await aid.handler.executor.recover(await _outbox_for(outbox))
+    assert report.failed == [action_id] and len(aid.tools.runs) == 1
+    action = await aid.ledger.get_action(action_id)
+    assert action is not None and action.state == "FAILED" and "not run again" in outbox.last
+    records = await aid.ledger.audit_records(since=aid.clock() - timedelta(days=1), requested_by=None, tool=None,
+                                             limit=5)  # fmt: skip
+    assert records[0]["Outcome"] == "Failure"
+
+
+async def test_a_confirmed_action_not_yet_started_runs_once_after_restart(aid: Aid) -> None:
+    outbox = RecordingOutbox()
+    await aid.say(DOUG, "assign E3 to sarah.lin@contoso.com", outbox)
+    card = next(iter(outbox.cards.values()))
+    assert await aid.ledger.confirm(card.action_id, requester_id="doug-oid", action_hash=card.action_hash,
+                                    moment=aid.clock())  # fmt: skip
+    report = await aid.handler.executor.recover(await _outbox_for(outbox))
+    assert report.resumed == [card.action_id] and len(aid.tools.runs) == 1
+    again = await aid.handler.executor.recover(await _outbox_for(outbox))
+    assert again.resumed == [] and len(aid.tools.runs) == 1
+
+
+async def test_a_confirmed_action_whose_confirmation_expired_is_not_run(aid: Aid) -> None:
+    outbox = RecordingOutbox()
+    await aid.say(DOUG, "assign E3 to sarah.lin@contoso.com", outbox)
+    card = next(iter(outbox.cards.values()))
+    await aid.ledger.confirm(card.action_id, requester_id="doug-oid", action_hash=card.action_hash,
+                             moment=aid.clock())  # fmt: skip
+    aid.clock.advance(minutes=30)
+    report = await aid.handler.executor.recover(await _outbox_for(outbox))
+    assert report.failed == [card.action_id] and aid.tools.runs == []
+
+
+async def test_overdue_cards_are_expired_and_updated_in_place(aid: Aid) -> None:
+    outbox = RecordingOutbox()
+    await aid.say(DOUG, "assign E3 to sarah.lin@contoso.com", outbox)
+    card_id = next(iter(outbox.cards))
+    assert await aid.handler.executor.expire_due(await _outbox_for(outbox)) == 0
+    aid.clock.advance(minutes=10)
+    assert await aid.handler.executor.expire_due(await _outbox_for(outbox)) == 1
+    assert outbox.cards[card_id].status == "expired"

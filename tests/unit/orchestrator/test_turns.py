@@ -1,0 +1,171 @@
+"""The use case end to end over a real SQLCipher ledger: read-only at once, changes only after the
+requester's confirmation, once, with an audit record; every gate rule seen from the chat."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import timedelta
+from typing import Any
+
+from appliance.orchestrator import card_payload
+from appliance.testing.outbox import RecordingOutbox
+from appliance.types import ActionCard
+from tests.unit.orchestrator.conftest import DOUG, EVE, MALLORY, Aid
+
+
+def _press(card: ActionCard, decision: str = "confirm", **override: Any) -> dict[str, Any]:
+    return {**card_payload(decision, card.action_id, card.action_hash), **override}
+
+
+def _only_card(outbox: RecordingOutbox) -> tuple[str, ActionCard]:
+    assert len(outbox.cards) == 1, outbox.said
+    return next(iter(outbox.cards.items()))
+
+
+async def test_a_read_only_tool_runs_at_once(aid: Aid) -> None:
+    outbox = RecordingOutbox()
+    await aid.say(DOUG, "who is sarah.lin@contoso.com", outbox)
+    assert [run[0] for run in aid.tools.runs] == ["m365_user_get"]
+    assert outbox.last == "m365_user_get done" and outbox.typing_count == 1 and not outbox.cards
+    context = await aid.ledger.context("teams://msg/doug-oid", 10)
+    assert [m.role for m in context] == ["user", "tool"]
+    assert context[1].text == "m365_user_get(user=sarah.lin@contoso.com) -> done"
+
+
+async def test_a_change_waits_for_confirmation_then_runs_once_with_an_audit_record(aid: Aid) -> None:
+    outbox = RecordingOutbox()
+    await aid.say(DOUG, "assign E3 to sarah.lin@contoso.com", outbox)
+    assert aid.tools.runs == []
+    card_id, card = _only_card(outbox)
+    assert card.summary == "Assign ENTERPRISEPACK to sarah.lin@contoso.com" and card.status == "awaiting"
+    await aid.press(DOUG, _press(card), outbox)
+    assert [run[0] for run in aid.tools.runs] == ["m365_license_assign"]
+    assert [c.status for _, c in outbox.updates] == ["confirmed", "done"]
+    assert outbox.cards[card_id].status == "done" and "audit record" in outbox.last
+    records = await aid.ledger.audit_records(since=aid.clock() - timedelta(days=1), requested_by=None, tool=None,
+                                             limit=10)  # fmt: skip
+    assert len(records) == 1
+    record = records[0]
+    assert record["RequestedBy"] == "doug@contoso.com" and record["Outcome"] == "Success"
+    assert record["ClientRequestId"] == aid.tools.runs[0][2] and record["AuditEntryId"].startswith("Directory_")
+    assert record["ConfirmedAt"] == aid.clock().strftime("%Y-%m-%dT%H:%M:%SZ")
+    assert record["Orchestrator"] == "scripted-test-engine"
+    await aid.press(DOUG, _press(card), outbox)  # a replayed button press
+    assert len(aid.tools.runs) == 1 and "already carried out" in outbox.last
+
+
+async def test_another_person_cannot_confirm(aid: Aid) -> None:
+    doug_chat, eve_chat = RecordingOutbox(), RecordingOutbox()
+    await aid.say(DOUG, "assign E3 to sarah.lin@contoso.com", doug_chat)
+    _, card = _only_card(doug_chat)
+    await aid.press(EVE, _press(card), eve_chat)
+    await aid.say(EVE, "yes", eve_chat)
+    assert aid.tools.runs == [] and "Only the person who asked" in eve_chat.said[0]
+    assert eve_chat.last == "Nothing is waiting for your confirmation in this chat."
+    action = await aid.ledger.get_action(card.action_id)
+    assert action is not None and action.state == "AWAITING"
+
+
+async def test_a_confirmation_with_another_hash_runs_nothing(aid: Aid) -> None:
+    outbox = RecordingOutbox()
+    await aid.say(DOUG, "assign E3 to sarah.lin@contoso.com", outbox)
+    _, card = _only_card(outbox)
+    await aid.press(DOUG, _press(card, action_hash="0" * 64), outbox)
+    assert aid.tools.runs == [] and "does not match" in outbox.last
+
+
+async def test_a_malformed_card_submission_changes_nothing(aid: Aid) -> None:
+    outbox = RecordingOutbox()
+    await aid.say(DOUG, "assign E3 to sarah.lin@contoso.com", outbox)
+    _, card = _only_card(outbox)
+    for bad in ({"kind": "aidizen.decision", "decision": "confirm"}, {"x": 1},
+                _press(card, action_id="../etc"), _press(card, decision="force")):  # fmt: skip
+        await aid.press(DOUG, bad, outbox)
+        assert outbox.last == "That button press was not understood; nothing was changed."
+    assert aid.tools.runs == []
+
+
+async def test_expired_actions_cannot_be_confirmed(aid: Aid) -> None:
+    outbox = RecordingOutbox()
+    await aid.say(DOUG, "assign E3 to sarah.lin@contoso.com", outbox)
+    card_id, card = _only_card(outbox)
+    aid.clock.advance(minutes=11)
+    await aid.say(DOUG, "yes", outbox)
+    await aid.press(DOUG, _press(card), outbox)
+    assert aid.tools.runs == [] and outbox.cards[card_id].status == "expired"
+
+
+async def test_typed_yes_confirms_the_only_waiting_action_and_no_cancels(aid: Aid) -> None:
+    outbox = RecordingOutbox()
+    await aid.say(DOUG, "assign E3 to sarah.lin@contoso.com", outbox)
+    await aid.say(DOUG, "Yes!", outbox)
+    assert [run[0] for run in aid.tools.runs] == ["m365_license_assign"]
+    await aid.say(DOUG, "disable ben@contoso.com", outbox)
+    await aid.say(DOUG, "no", outbox)
+    assert len(aid.tools.runs) == 1 and outbox.last.startswith("Cancelled: Disable the account of ben@contoso.com")
+
+
+async def test_a_new_proposal_does_not_replace_a_waiting_one_and_yes_then_asks_which(aid: Aid) -> None:
+    outbox = RecordingOutbox()
+    await aid.say(DOUG, "assign E3 to sarah.lin@contoso.com", outbox)
+    await aid.say(DOUG, "disable ben@contoso.com", outbox)
+    assert len(outbox.cards) == 2 and "nothing was replaced" in outbox.last
+    await aid.say(DOUG, "yes", outbox)
+    assert aid.tools.runs == [] and "ambiguous" in outbox.last and "Disable the account" in outbox.last
+    waiting = await aid.ledger.open_actions("teams://msg/doug-oid", "doug-oid")
+    assert len(waiting) == 2
+
+
+async def test_two_confirmations_at_once_run_the_action_once(aid: Aid) -> None:
+    outbox = RecordingOutbox()
+    await aid.say(DOUG, "assign E3 to sarah.lin@contoso.com", outbox)
+    _, card = _only_card(outbox)
+    await asyncio.gather(*(aid.press(DOUG, _press(card), outbox, conversation=f"teams://msg/c{i}") for i in range(5)))
+    assert len(aid.tools.runs) == 1
+
+
+async def test_people_not_on_the_requester_list_are_refused_before_the_model(aid: Aid) -> None:
+    outbox = RecordingOutbox()
+    await aid.say(MALLORY, "assign E3 to mallory@contoso.com", outbox)
+    assert aid.proposer.seen == [] and aid.tools.runs == [] and "not on the list" in outbox.last
+
+
+async def test_the_aid_refuses_to_change_its_own_account(aid: Aid) -> None:
+    outbox = RecordingOutbox()
+    await aid.say(DOUG, "assign E3 to aid@contoso.com", outbox)
+    assert not outbox.cards and "own account" in outbox.last
+
+
+async def test_a_model_failure_changes_nothing_and_says_so(aid: Aid) -> None:
+    outbox = RecordingOutbox()
+    await aid.say(DOUG, "fail please", outbox)
+    assert aid.tools.runs == [] and "nothing was changed" in outbox.last
+
+
+async def test_oversized_and_empty_messages_get_a_clear_answer(aid: Aid) -> None:
+    outbox = RecordingOutbox()
+    await aid.say(DOUG, "x" * 5000, outbox)
+    assert "5000 characters" in outbox.last and aid.proposer.seen == []
+    await aid.say(DOUG, "   ", outbox)
+    assert "text messages" in outbox.last
+
+
+async def test_a_failed_graph_call_is_recorded_failed(aid: Aid) -> None:
+    aid.tools.outcomes["m365_license_assign"] = "failed"
+    outbox = RecordingOutbox()
+    await aid.say(DOUG, "assign E3 to sarah.lin@contoso.com", outbox)
+    await aid.say(DOUG, "yes", outbox)
+    action = await aid.ledger.get_action(next(iter(outbox.cards.values())).action_id)
+    assert action is not None and action.state == "FAILED"
+    records = await aid.ledger.records_missing_entry(10)
+    assert records == []  # a failure has no M365 entry to wait for
+
+
+async def test_audit_query_shows_own_records_and_everything_to_reviewers(aid: Aid) -> None:
+    doug, eve = RecordingOutbox(), RecordingOutbox()
+    await aid.say(DOUG, "assign E3 to sarah.lin@contoso.com", doug)
+    await aid.say(DOUG, "yes", doug)
+    await aid.say(DOUG, "audit please", doug)
+    assert "1 audit record(s) for the actions you asked for" in doug.last and "doug@contoso.com" in doug.last
+    await aid.say(EVE, "audit please", eve)
+    assert "1 audit record(s) for the Aid's actions" in eve.last
