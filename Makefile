@@ -8,11 +8,13 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 export APPLIANCE_HOME ?= $(CURDIR)/var
 
-.PHONY: venv model lint test demo bench grammars clean
+.PHONY: venv model lint test demo bench grammars sbom clean
 
-$(VENV)/.installed: pyproject.toml
+# llama-cpp-python comes from deploy/build-llama-cpp.sh, the same script Dockerfile.gpu runs with --cuda.
+$(VENV)/.installed: pyproject.toml deploy/build-llama-cpp.sh
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --upgrade pip
+	bash deploy/build-llama-cpp.sh --python $(BIN)/python
 	$(BIN)/python -m pip install -e '.[dev]'
 	touch $@
 
@@ -37,6 +39,13 @@ demo: model
 
 bench: model
 	$(BIN)/appliance bench --json --out docs/bench.json
+
+# CycloneDX SBOM (JSON) of the installed environment, with the appliance as the root component.
+SBOM ?= dist/sbom.cdx.json
+sbom: venv
+	@mkdir -p $(dir $(SBOM))
+	$(BIN)/cyclonedx-py environment $(BIN)/python --pyproject pyproject.toml --mc-type application --of JSON -o $(SBOM)
+	@echo "wrote $(SBOM)"
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

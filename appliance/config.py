@@ -38,14 +38,148 @@ class EngineSettings(BaseModel):
         default=768, ge=64, le=8192, description="Token budget for the conversation given to the model"
     )
     max_message_chars: int = Field(default=4000, ge=100, le=100_000)
+    retrieved_examples: int = Field(
+        default=2, ge=0, le=8, description="Worked examples most like the message, shown right before it (0 = off)"
+    )
 
 
 class LLMSettings(BaseModel):
-    """Which orchestrator makes the tool call. `local` keeps everything inside the tenant."""
+    """Which orchestrator makes the tool call. `local` (default) keeps everything inside the tenant.
+
+    Bring-your-own modes (optional extras, `appliance/engine/byo/`): `anthropic` and `openai` (cloud
+    APIs), `local-server` (an OpenAI-compatible llama.cpp server or vLLM inside the tenant boundary).
+    Their proposals pass the same validation, gate and audit as the local model's.
+
+    Checked when settings load (a `ConfigError` names the setting and what to do):
+    - `local` refuses every other `[llm]` key: nothing may point the appliance at an LLM service.
+    - a BYO mode needs `model`; `local-server` also needs `endpoint` (the others default to the
+      provider's own API).
+    - `endpoint` is https. Plain http is accepted only for `local-server` on a loopback or private IP
+      address (or `localhost`): the conversation (people's names and addresses) travels in the request,
+      and an in-tenant llama.cpp server often has no TLS; an address that is not routable on the
+      internet keeps that traffic inside the boundary. A host *name* cannot be proven private when
+      settings load, so it needs https. Link-local addresses (cloud metadata, 169.254.169.254) are refused.
+    - `api_key_env` is the NAME of the environment variable that holds the key (a mounted secret);
+      the key itself never goes in appliance.toml (`api_key` is refused with that advice).
+    """
 
     model_config = ConfigDict(extra="forbid")
 
-    mode: Literal["local"] = "local"
+    mode: Literal["local", "anthropic", "openai", "local-server"] = "local"
+    model: str | None = Field(
+        default=None,
+        pattern=r"^[A-Za-z0-9][A-Za-z0-9._:/@-]{0,127}$",
+        description="The provider's model name, e.g. claude-sonnet-4-5 (required in BYO modes)",
+    )
+    endpoint: str | None = Field(
+        default=None,
+        description="Base URL (default https://api.anthropic.com, https://api.openai.com/v1); local-server: required",
+    )
+    api_key_env: str | None = Field(
+        default=None,
+        description="Name of the environment variable holding the API key (default ANTHROPIC_API_KEY / "
+        "OPENAI_API_KEY; local-server: none)",
+    )
+    api_key: str | None = Field(default=None, repr=False, exclude=True, description="Always refused: see api_key_env")
+    ca_bundle: Path | None = Field(default=None, description="Trust only this CA for the endpoint (private CA, proxy)")
+    timeout_seconds: float = Field(default=30.0, gt=0, le=600)
+    max_retries: int = Field(default=1, ge=0, le=5, description="SDK retries on 429/5xx/connection errors")
+    max_output_tokens: int = Field(
+        default=4096, ge=256, le=65_536, description="Must cover the catalog's longest call (checked at start-up)"
+    )
+    context_chars: int = Field(
+        default=6000, ge=500, le=100_000, description="Characters of conversation sent per message (newest first)"
+    )
+
+    @property
+    def byo(self) -> bool:
+        """True in a bring-your-own-LLM mode (anything but `local`)."""
+        return self.mode != "local"
+
+    @property
+    def resolved_endpoint(self) -> str | None:
+        """The base URL the BYO orchestrator talks to (the provider default if none is set), or None."""
+        defaults = {"anthropic": "https://api.anthropic.com", "openai": "https://api.openai.com/v1"}
+        endpoint = self.endpoint or defaults.get(self.mode)
+        return endpoint.rstrip("/") if endpoint else None
+
+    @property
+    def resolved_api_key_env(self) -> str | None:
+        """The environment variable the API key is read from (None: the server needs no key)."""
+        defaults = {"anthropic": "ANTHROPIC_API_KEY", "openai": "OPENAI_API_KEY"}
+        return self.api_key_env or defaults.get(self.mode)
+
+    def model_post_init(self, context: object, /) -> None:
+        """Refuse settings that contradict the mode (raises ConfigError, not a ValidationError)."""
+        import re
+
+        byo_modes = '"anthropic", "openai" or "local-server"'
+        if self.api_key is not None:
+            raise ConfigError(
+                "setting `llm.api_key`: an API key must never be written in appliance.toml",
+                hint="Remove llm.api_key; put the key in an environment variable (a mounted secret) and name "
+                "that variable in llm.api_key_env.",
+            )
+        if self.mode == "local":
+            extra = sorted(self.model_fields_set - {"mode"})
+            if extra:
+                raise ConfigError(
+                    f'setting `llm.{extra[0]}` is set but llm.mode is "local" (nothing may leave the tenant)',
+                    hint=f"Remove llm.{extra[0]} from appliance.toml, or set llm.mode to {byo_modes} to use "
+                    "a bring-your-own LLM.",
+                )
+            return
+        if not self.model:
+            raise ConfigError(
+                f'setting `llm.model` is required when llm.mode is "{self.mode}"',
+                hint="Set llm.model to the model name the provider or server serves (it is recorded in audit).",
+            )
+        if self.mode == "local-server" and not self.endpoint:
+            raise ConfigError(
+                'setting `llm.endpoint` is required when llm.mode is "local-server"',
+                hint="Set llm.endpoint to the in-tenant server's base URL, e.g. https://llm.internal:8080/v1.",
+            )
+        if self.api_key_env is not None and not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]{0,127}", self.api_key_env):
+            raise ConfigError(
+                "setting `llm.api_key_env` must be the NAME of an environment variable (letters, digits, _)",
+                hint="If you pasted the key itself, remove it from appliance.toml and rotate it; put it in an "
+                "environment variable and name that variable here.",
+            )
+        if self.endpoint is not None:
+            self._check_endpoint(self.endpoint)
+
+    def _check_endpoint(self, endpoint: str) -> None:
+        import ipaddress
+        from urllib.parse import urlsplit
+
+        parts = urlsplit(endpoint)
+        fix = "Set llm.endpoint to a plain base URL such as https://host[:port][/v1]."
+        try:
+            host, _ = parts.hostname, parts.port
+        except ValueError:
+            host = None
+        if parts.scheme not in {"https", "http"} or not host:
+            raise ConfigError("setting `llm.endpoint` is not an http(s) URL with a host", hint=fix)
+        if parts.username or parts.password or parts.query or parts.fragment:
+            raise ConfigError("setting `llm.endpoint` may not carry credentials, a query or a fragment", hint=fix)
+        try:
+            address = ipaddress.ip_address(host)
+        except ValueError:
+            address = None
+        if address is not None and (address.is_link_local or address.is_unspecified or address.is_multicast):
+            raise ConfigError(
+                f"setting `llm.endpoint`: {host} is a link-local, unspecified or multicast address",
+                hint="Point llm.endpoint at the LLM server's own address (never a metadata or wildcard address).",
+            )
+        if parts.scheme == "https":
+            return
+        in_tenant = host == "localhost" or (address is not None and (address.is_loopback or address.is_private))
+        if self.mode != "local-server" or not in_tenant:
+            raise ConfigError(
+                f'setting `llm.endpoint` uses http; llm.mode "{self.mode}" needs https here',
+                hint="Use https. Plain http is accepted only for llm.mode = \"local-server\" on a loopback or "
+                "private IP address inside the tenant boundary.",
+            )
 
 
 class StoreSettings(BaseModel):
@@ -96,6 +230,8 @@ class TeamsSettings(BaseModel):
     )
     host: str = "0.0.0.0"
     port: int = Field(default=3978, ge=1, le=65535)
+    tls_cert: Path | None = Field(default=None, description="Serve /api/messages over HTTPS with this certificate")
+    tls_key: Path | None = None
     max_activity_bytes: int = Field(default=256 * 1024, ge=4096, le=4 * 1024 * 1024)
     max_concurrent_turns: int = Field(default=64, ge=1, le=10_000)
 

@@ -25,8 +25,10 @@ COMMANDS: dict[str, str] = {
     "export": "appliance.cli.export_cmd:export",
     "devtenant": "appliance.cli.devtenant_cmd:devtenant",
     "permissions": "appliance.cli.permissions_cmd:permissions",
+    "egress": "appliance.cli.egress_cmd:egress",
     "doctor": "appliance.cli.doctor_cmd:doctor",
     "demo": "appliance.cli.demo_cmd:demo",
+    "serve": "appliance.cli.serve_cmd:serve",
 }
 
 

@@ -8,6 +8,7 @@ import hashlib
 import time
 import uuid
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import jwt
@@ -31,6 +32,7 @@ class DevTenantContext:
     signing_key: rsa.RSAPrivateKey
     faults: FaultRules = field(default_factory=FaultRules)
     token_lifetime: int = TOKEN_LIFETIME
+    ca_cert: Path | None = None
 
     @property
     def kid(self) -> str:

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import base64
+import hashlib
 import json
 import secrets
 import time
@@ -11,6 +12,7 @@ from typing import Any
 
 from aiohttp import web
 
+from appliance.devtenant.botframework import BOT_CONNECTOR_AUDIENCE, bot_token
 from appliance.devtenant.context import CONTEXT_KEY, GRAPH_AUDIENCE, LOGIN_HOST, DevTenantContext
 
 DEVICE_GRANT = "urn:ietf:params:oauth:grant-type:device_code"
@@ -160,11 +162,26 @@ async def token(request: web.Request) -> web.Response:
         assert user is not None
         return _token_response(ctx, user, client_id, _granted(ctx, client_id, str(form.get("scope", ""))))
     if grant == "client_credentials":
+        bot = ctx.state.data.get("bots", {}).get(client_id)
+        if bot is not None:
+            return _bot_token(ctx, request, bot, client_id, form)
         return _oauth_error(
             "unauthorized_client",
             "AADSTS700016: app-only tokens are not issued for the Aid; the Aid acts with delegated permissions only.",
         )
     return _oauth_error("unsupported_grant_type", f"AADSTS70003: grant type {grant!r} is not supported.")
+
+
+def _bot_token(
+    ctx: DevTenantContext, request: web.Request, bot: dict[str, Any], client_id: str, form: Any
+) -> web.Response:
+    """Client credentials for a registered bot app: a Bot Connector token (scope api.botframework.com)."""
+    secret = str(form.get("client_secret", ""))
+    if hashlib.sha256(secret.encode()).hexdigest() != bot["secretSha256"]:
+        return _oauth_error("invalid_client", "AADSTS7000215: Invalid client secret provided.", 401)
+    if str(form.get("scope", "")) != f"{BOT_CONNECTOR_AUDIENCE}/.default":
+        return _oauth_error("invalid_scope", "AADSTS70011: The provided scope is not valid for this app.")
+    return web.json_response(bot_token(ctx, client_id, request.match_info["tenant"]))
 
 
 def _basic_client_id(request: web.Request) -> str:

@@ -1,4 +1,4 @@
-"""Fault injection: 429 with Retry-After, 503, latency and dropped connections on chosen routes.
+"""Fault injection: 429 with Retry-After, 503, latency (before or after the work), dropped connections.
 
 Rules come from configuration or `POST /_admin/faults` (a JSON list); each applies to requests whose
 method and path match, for `times` requests (-1 = until cleared).
@@ -25,6 +25,7 @@ class FaultRule:
     status: int | None = None
     retry_after: int | None = None
     latency_ms: int = 0
+    latency_after_ms: int = 0
     drop: bool = False
     times: int = -1
 
@@ -81,7 +82,10 @@ async def fault_middleware(request: web.Request, handler: Any) -> web.StreamResp
         headers = {"Retry-After": str(rule.retry_after)} if rule.retry_after is not None else {}
         code = "TooManyRequests" if rule.status == 429 else "ServiceUnavailable"
         return odata_error(rule.status, code, "injected by the dev tenant", headers)
-    return await handler(request)
+    response = await handler(request)
+    if rule.latency_after_ms:  # the work is done; only the answer is late (a crash now loses the reply)
+        await asyncio.sleep(rule.latency_after_ms / 1000)
+    return response
 
 
 async def admin_faults(request: web.Request) -> web.Response:

@@ -80,7 +80,7 @@ async def member_of(request: web.Request, ctx: DevTenantContext, claims: dict[st
         for name in user.get("directoryRoles", [])
     ]
     groups = [
-        {"@odata.type": "#microsoft.graph.group", "id": g["id"], "displayName": g["displayName"]}
+        {"@odata.type": "#microsoft.graph.group", "id": g["id"], "displayName": g["displayName"], "mail": g.get("mail")}
         for g in ctx.state.data["groups"]
         if user["id"] in g["members"]
     ]

@@ -11,11 +11,12 @@ from pathlib import Path
 from aiohttp import web
 from cryptography.hazmat.primitives import serialization
 
-from appliance.devtenant import entra, graph_groups, graph_users
+from appliance.devtenant import botframework, entra, graph_groups, graph_users
 from appliance.devtenant.certs import DevTenantKeys, ensure_keys
 from appliance.devtenant.context import CONTEXT_KEY, DevTenantContext
 from appliance.devtenant.faults import admin_faults, fault_middleware
 from appliance.devtenant.state import TenantState
+from appliance.devtenant.teams_channel import TeamsChannel
 
 
 def build_app(context: DevTenantContext) -> web.Application:
@@ -25,6 +26,7 @@ def build_app(context: DevTenantContext) -> web.Application:
     graph_users.add_routes(app)
     graph_groups.add_routes(app)
     entra.add_routes(app)
+    botframework.add_routes(app, context)
     app.router.add_route("POST", "/_admin/faults", admin_faults)
     app.router.add_route("DELETE", "/_admin/faults", admin_faults)
     return app
@@ -37,7 +39,9 @@ class DevTenant:
         base = directory or Path.cwd() / "devtenant"
         self.keys: DevTenantKeys = ensure_keys(base)
         signing = serialization.load_pem_private_key(self.keys.signing_key.read_bytes(), password=None)
-        self.context = DevTenantContext(TenantState.load(base if persist else None), signing)  # type: ignore[arg-type]
+        self.context = DevTenantContext(
+            TenantState.load(base if persist else None), signing, ca_cert=self.keys.ca_cert  # type: ignore[arg-type]
+        )
         self.host, self.port = host, port
         self._loop: asyncio.AbstractEventLoop | None = None
         self._runner: web.AppRunner | None = None
@@ -81,6 +85,16 @@ class DevTenant:
         server = site._server
         assert server is not None
         self.port = server.sockets[0].getsockname()[1]  # type: ignore[attr-defined]
+
+    @property
+    def teams(self) -> TeamsChannel:
+        """The Teams emulator of this running tenant (bots, conversations, transcripts)."""
+        assert self._runner is not None, "start the dev tenant first"
+        return self._runner.app[botframework.CHANNEL_KEY]
+
+    def register_bot(self, app_id: str, secret: str, endpoint: str) -> None:
+        """Register the Aid's bot (client secret and messaging endpoint); persisted with the tenant."""
+        self.teams.register_bot(app_id, secret, endpoint)
 
     def stop(self) -> None:
         """Stop serving and join the thread (idempotent)."""

@@ -23,6 +23,7 @@ from typing import Any
 import llama_cpp
 import numpy as np
 
+from appliance.engine.corpus import BENIGN
 from appliance.engine.decode import generate
 from appliance.engine.local import LocalOrchestrator
 from appliance.engine.outlines_backend import compile_outlines, outlines_vocabulary
@@ -63,13 +64,28 @@ def run(orchestrator: LocalOrchestrator, progress: Progress, *, repeats: int = 3
     progress("decode: free vs llguidance vs outlines per token (interleaved, same prompts)")
     results.update(_per_token(orchestrator, prompts, repeats, progress))
 
-    progress("accuracy on labelled messages")
-    hits = sum(
-        orchestrator.propose([ContextMessage(role="user", text=text)]).call.tool == expected
-        for text, expected in MESSAGES
-    )
-    results["toolcall.accuracy"] = hits / len(MESSAGES)
+    results.update(_accuracy(orchestrator, progress))
     results["rss_mb.with_outlines_indexes"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    return results
+
+
+def _accuracy(orchestrator: LocalOrchestrator, progress: Callable[[str], None]) -> dict[str, Any]:
+    """Right-tool rate on the labelled corpus, without and with retrieved examples, measured in one run."""
+    configured = orchestrator.retrieved_examples
+    results: dict[str, Any] = {}
+    for k in sorted({0, configured}):
+        progress(f"accuracy on {len(BENIGN)} labelled messages, {k} retrieved examples")
+        orchestrator.retrieved_examples = k
+        started = time.perf_counter()
+        hits = sum(
+            orchestrator.propose([ContextMessage(role="user", text=text)]).call.tool == expected
+            for text, expected in BENIGN
+        )
+        results[f"toolcall.accuracy.examples_{k}"] = hits / len(BENIGN)
+        results[f"toolcall.ms_per_message.examples_{k}"] = (time.perf_counter() - started) * 1000 / len(BENIGN)
+    orchestrator.retrieved_examples = configured
+    results["toolcall.accuracy"] = results[f"toolcall.accuracy.examples_{configured}"]
+    results["toolcall.retrieved_examples"] = configured
     return results
 
 

@@ -2,7 +2,8 @@
 
 Start-up: verify the model's sha256, load it, evaluate the system prompt once (the prefix cache),
 build the backend's view of the vocabulary. Per message: bound the conversation, ground the grammar
-on the addresses it mentions, decode under the constraint, re-validate against the catalog.
+on the addresses it mentions, put the most similar worked examples right before it (`examples.py`),
+decode under the constraint, re-validate against the catalog.
 """
 
 from __future__ import annotations
@@ -19,10 +20,12 @@ import jsonschema
 from appliance.catalog import Catalog
 from appliance.engine.constraint import Constraint
 from appliance.engine.decode import Generation, generate
+from appliance.engine.examples import BANK, ExampleRetriever
 from appliance.engine.llguidance_backend import LLGuidanceConstraint, llguidance_tokenizer
 from appliance.engine.manifest import ModelEntry, verify_model
 from appliance.engine.outlines_backend import compile_outlines, outlines_vocabulary
 from appliance.engine.prompt import (
+    EXAMPLES,
     ChatTemplate,
     bounded_conversation,
     fixed_turns,
@@ -61,6 +64,7 @@ class LocalOrchestrator:
         backend: Backend = "llguidance",
         context_tokens: int = 768,
         cache_dir: Path | None = None,
+        retrieved_examples: int = 2,
     ) -> None:
         self.runtime = runtime
         self.entry = entry
@@ -72,6 +76,8 @@ class LocalOrchestrator:
             runtime.chat_template(), bos_token="", eos_token=runtime.piece(runtime.eos).decode()
         )
         self.fixed = fixed_turns(catalog)
+        self.retrieved_examples = retrieved_examples
+        self.examples = ExampleRetriever(catalog, (*EXAMPLES, *BANK))
         prefix = split_prompt(self.template, self.fixed, _PLACEHOLDER).prefix
         self.prefix_tokens = runtime.tokenize(prefix, add_special=True)
         started = time.perf_counter()
@@ -119,8 +125,11 @@ class LocalOrchestrator:
         """Return the one catalog tool call the model proposes (validated twice)."""
         started = time.perf_counter()
         conversation = self.conversation(messages)
-        grammar = self.grammar_for(conversation)
-        suffix = self.runtime.tokenize(split_prompt(self.template, self.fixed, conversation).suffix)
+        grammar = self.grammar_for(conversation)  # grounded on the real conversation, never on examples
+        possible = frozenset(v["properties"]["tool"]["const"] for v in grammar.schema["anyOf"])
+        examples = self.examples.turns(conversation[-1]["content"], self.retrieved_examples, possible)
+        shown = [*conversation[:-1], *examples, conversation[-1]]  # the nearest pattern right before the message
+        suffix = self.runtime.tokenize(split_prompt(self.template, self.fixed, shown).suffix)
         needed = len(self.prefix_tokens) + len(suffix) + grammar.max_tokens
         if needed > self.runtime.n_ctx:
             raise ModelError(
@@ -171,10 +180,12 @@ def open_local(
     n_threads: int = 0,
     n_gpu_layers: int = 0,
     cache_dir: Path | None = None,
+    retrieved_examples: int = 2,
 ) -> LocalOrchestrator:
     """Verify the model's hash (a mismatch never loads), load it, and build the orchestrator."""
     path = verify_model(entry, models_dir)
     runtime = LlamaRuntime(path, n_ctx=entry.context_length, n_threads=n_threads, n_gpu_layers=n_gpu_layers)
     return LocalOrchestrator(
-        runtime, entry, catalog, backend=backend, context_tokens=context_tokens, cache_dir=cache_dir
+        runtime, entry, catalog, backend=backend, context_tokens=context_tokens, cache_dir=cache_dir,
+        retrieved_examples=retrieved_examples,
     )

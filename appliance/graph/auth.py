@@ -80,10 +80,19 @@ class AidIdentity:
         self._persist()
         return str(result["access_token"])
 
+    def claims(self) -> dict[str, Any]:
+        """The claims of the Aid's current access token (read, not verified: Graph verifies it)."""
+        claims: dict[str, Any] = jwt.decode(self.access_token(), options={"verify_signature": False})
+        return claims
+
     def granted_scopes(self) -> set[str]:
         """The scopes in the Aid's current access token (`scp`), without the resource prefix."""
-        claims = jwt.decode(self.access_token(), options={"verify_signature": False})
-        return set(str(claims.get("scp", "")).split())
+        return set(str(self.claims().get("scp", "")).split())
+
+    def upn(self) -> str:
+        """The Aid's own user principal name (from its token)."""
+        claims = self.claims()
+        return str(claims.get("upn") or claims.get("preferred_username") or "")
 
     @staticmethod
     def _check(result: dict[str, Any]) -> None:

@@ -11,6 +11,10 @@ from dataclasses import dataclass
 from appliance.catalog import Catalog
 from appliance.errors import ConfigError
 
+DIRECTORY_PERMISSIONS = ("User.Read.All", "GroupMember.Read.All", "AuditLog.Read.All")
+"""What the appliance itself reads whatever tools are enabled: who is asking, their groups (the requester
+list), and the M365 directory audit entries its records join to."""
+
 
 @dataclass(frozen=True)
 class ScopeReport:
@@ -36,7 +40,7 @@ class ScopeReport:
 
 def compare_scopes(catalog: Catalog, granted: set[str], *, strict: bool = False) -> ScopeReport:
     """Tools whose permissions are not all granted are disabled; extra grants warn (or refuse if strict)."""
-    needed = set(catalog.permissions())
+    needed = set(catalog.permissions()) | set(DIRECTORY_PERMISSIONS)
     disabled = tuple(name for name, spec in catalog.items() if not set(spec.permissions) <= granted)
     report = ScopeReport(frozenset(needed), frozenset(granted), disabled, frozenset(needed - granted),
                          frozenset(granted - needed))  # fmt: skip

@@ -1,1 +1,1 @@
-"""teams room (see DESIGN.md)."""
+"""Bot Framework (botbuilder): the Teams side of the Aid. Only this room imports botbuilder."""

@@ -6,6 +6,7 @@ so neither has a Graph executor; `check_against_catalog` proves every other tool
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from appliance.catalog import Catalog
@@ -41,6 +42,17 @@ def check_against_catalog(catalog: Catalog) -> None:
         raise RuntimeError(
             f"executors out of step with the catalog: missing {sorted(missing)}, unknown {sorted(unknown)}"
         )
+
+
+class GraphTools:
+    """Implements `ports.ToolRunner`: every catalog tool with an executor, as the Aid."""
+
+    def __init__(self, gateway: GraphGateway) -> None:
+        self.gateway = gateway
+
+    async def run(self, tool: str, arguments: Mapping[str, Any], client_request_id: str) -> ExecutionResult:
+        """Run `tool`'s executor; Graph failures come back as `failed`, never as exceptions."""
+        return await execute(self.gateway, tool, dict(arguments), client_request_id)
 
 
 async def execute(gw: GraphGateway, tool: str, arguments: dict[str, Any], client_request_id: str) -> ExecutionResult:

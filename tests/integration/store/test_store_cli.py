@@ -10,6 +10,7 @@ from pathlib import Path
 
 from appliance.config import load_settings
 from appliance.store import TenantStore, audit_records, conversations
+from appliance.store.migrations import LATEST
 
 
 def _cli(*args: str, home: Path, check: bool = True, **env: str) -> subprocess.CompletedProcess[str]:
@@ -26,7 +27,7 @@ def test_init_creates_a_0600_key_outside_the_data_dir_and_is_idempotent(tmp_path
     assert {p.name for p in home.iterdir()} == {"appliance.db"}
     before = key.read_text()
     again = _cli("init", home=home).stdout
-    assert "created key file" not in again and "schema version 1" in again
+    assert "created key file" not in again and f"schema version {LATEST}" in again
     assert key.read_text() == before
 
 
@@ -66,7 +67,7 @@ def test_rekey_info_purge_and_export_keep_the_data(tmp_path: Path) -> None:
     assert "rotated" in _cli("store", "rekey", home=home).stdout
     assert (tmp_path / "home.key").read_text() != old
     info = _cli("store", "info", home=home).stdout
-    assert "schema:  version 1" in info and "conversation_turns 1" in info and "bot.app_secret" in info
+    assert f"schema:  version {LATEST}" in info and "conversation_turns 1" in info and "bot.app_secret" in info
     assert "audit chain intact: 1 records" in info and "s3cret" not in info
     purge = _cli("retention", "purge", home=home).stdout
     assert "purged 0 conversation turns" in purge and "0 audit records" in purge
@@ -82,14 +83,14 @@ def test_a_key_from_an_environment_variable_and_its_rotation(tmp_path: Path) -> 
     home.mkdir()
     (home / "appliance.toml").write_text('[store]\nkey_provider = "env"\n')
     old, new = os.urandom(32).hex(), os.urandom(32).hex()
-    assert "schema version 1" in _cli("init", home=home, APPLIANCE_STORE_KEY=old).stdout
+    assert f"schema version {LATEST}" in _cli("init", home=home, APPLIANCE_STORE_KEY=old).stdout
     assert not list(tmp_path.glob("*.key"))
     refused = _cli("store", "rekey", home=home, check=False, APPLIANCE_STORE_KEY=old)
     assert refused.returncode == 1 and "--new-key-env" in refused.stderr
     rotated = _cli("store", "rekey", "--new-key-env", "NEXT_KEY", home=home, APPLIANCE_STORE_KEY=old, NEXT_KEY=new)
     assert "store the value of NEXT_KEY as APPLIANCE_STORE_KEY" in rotated.stdout
     assert _cli("store", "info", home=home, check=False, APPLIANCE_STORE_KEY=old).returncode == 1
-    assert "schema:  version 1" in _cli("store", "info", home=home, APPLIANCE_STORE_KEY=new).stdout
+    assert f"schema:  version {LATEST}" in _cli("store", "info", home=home, APPLIANCE_STORE_KEY=new).stdout
 
 
 def test_a_missing_store_gives_a_clear_error(tmp_path: Path) -> None:

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import TYPE_CHECKING, Literal
 
 from appliance.catalog import DEFAULT_CATALOG, Catalog
 from appliance.config import Settings
+from appliance.wiring.dev import DEV_CLIENT_ID, DEV_TENANT
+
+__all__ = ["DEV_CLIENT_ID", "DEV_TENANT", "build_local_orchestrator", "egress_destinations", "enabled_catalog",
+           "graph_endpoints", "graph_permissions"]  # fmt: skip
 
 if TYPE_CHECKING:  # adapters (llama.cpp, msal, msgraph) are imported only when a command needs them
     from appliance.engine.local import LocalOrchestrator
@@ -19,31 +22,33 @@ def enabled_catalog(settings: Settings) -> Catalog:
 
 
 def build_local_orchestrator(
-    settings: Settings, *, backend: Literal["llguidance", "outlines"] | None = None
+    settings: Settings, *, backend: Literal["llguidance", "outlines"] | None = None, catalog: Catalog | None = None
 ) -> LocalOrchestrator:
-    """Verify and load the configured local model with the catalog's grammar."""
+    """Verify and load the configured local model with the catalog's grammar (default: the enabled tools)."""
     from appliance.engine.local import open_local
     from appliance.engine.manifest import model_entry
 
     return open_local(
         model_entry(settings.engine.model),
         settings.models_dir,
-        enabled_catalog(settings),
+        catalog or enabled_catalog(settings),
         backend=backend or settings.engine.backend,
         context_tokens=settings.engine.context_tokens,
         n_threads=settings.engine.n_threads,
         n_gpu_layers=settings.engine.n_gpu_layers,
         cache_dir=settings.cache_dir,
+        retrieved_examples=settings.engine.retrieved_examples,
     )
 
 
-DEV_TENANT = "contoso.onmicrosoft.com"
-DEV_CLIENT_ID = "aidizen-admin"
 
 
 def graph_permissions(settings: Settings) -> list[str]:
-    """Every delegated scope the enabled tools need (what the Aid asks consent for)."""
-    return enabled_catalog(settings).permissions()
+    """Every delegated scope the Aid asks consent for: what the enabled tools need, plus the directory
+    reads the appliance itself does (the requester, their groups, the audit entries it joins to)."""
+    from appliance.graph.scopes import DIRECTORY_PERMISSIONS
+
+    return sorted(set(enabled_catalog(settings).permissions()) | set(DIRECTORY_PERMISSIONS))
 
 
 def graph_endpoints(settings: Settings) -> GraphEndpoints:
@@ -82,19 +87,3 @@ def egress_destinations(settings: Settings) -> list[str]:
     entries = [graph.authority_host, graph_host, BOTFRAMEWORK_LOGIN, *settings.teams.service_urls,
                *settings.egress.allow]  # fmt: skip
     return list(dict.fromkeys(entry.rstrip("/") for entry in entries))
-
-
-def sign_in_dev(settings: Settings, show: Callable[[str], None]) -> str:
-    """Start the dev tenant (its persisted state), sign the Aid in by device code, keep the token cache in
-    the encrypted store. Returns the Aid's UPN."""
-    from appliance.devtenant import DevTenant
-    from appliance.graph.connect import connect, dev_endpoints
-    from appliance.store import TenantStore
-
-    with (
-        DevTenant(settings.home / "devtenant", host=settings.devtenant.host) as tenant,
-        TenantStore.open(settings) as store,
-    ):
-        endpoints = dev_endpoints(DEV_TENANT, DEV_CLIENT_ID, (tenant.host, tenant.port), str(tenant.keys.ca_cert))
-        identity, _ = connect(endpoints, graph_permissions(settings), store.token_cache)
-        return identity.sign_in_with_device_code(show)

@@ -1,0 +1,36 @@
+"""`ThreadedProposer`: any blocking `ports.Orchestrator` as an awaitable `ports.Proposer`.
+
+The model runs on one dedicated thread: llama.cpp's context is not thread-safe, and the event loop
+(Teams, Graph, the store) must keep going while a message is decoded. Calls queue in order.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
+
+from appliance.ports import Orchestrator
+from appliance.types import ContextMessage, Proposal
+
+
+class ThreadedProposer:
+    """Runs `orchestrator.propose` on a single worker thread."""
+
+    def __init__(self, orchestrator: Orchestrator, name: str) -> None:
+        self.orchestrator = orchestrator
+        self._name = name
+        self._thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="model")
+
+    @property
+    def name(self) -> str:
+        """The model and its fingerprint, as audit records name the orchestrator."""
+        return self._name
+
+    async def propose(self, messages: Sequence[ContextMessage]) -> Proposal:
+        """The proposal, computed on the model thread."""
+        return await asyncio.wrap_future(self._thread.submit(self.orchestrator.propose, list(messages)))
+
+    def close(self) -> None:
+        """Finish the queued calls and stop the thread."""
+        self._thread.shutdown(wait=True)

@@ -1,0 +1,76 @@
+"""The orchestrator's view of the directory, through Graph as the Aid (`ports.Directory`).
+
+- `person(object_id)`: who wrote to the Aid (UPN, name, enabled, the mail addresses of their groups),
+  cached for a few minutes so a conversation does not cost a Graph call per message.
+- `audit_entry_for(client_request_id)`: the M365 directory audit entry Graph wrote for one of the Aid's
+  writes (its correlationId is the client-request-id the appliance sent), to join the audit record.
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+
+from msgraph.generated.audit_logs.directory_audits.directory_audits_request_builder import (
+    DirectoryAuditsRequestBuilder,
+)
+from msgraph.generated.users.item.user_item_request_builder import UserItemRequestBuilder
+
+from appliance.graph.executors.common import items
+from appliance.graph.gateway import GraphCallFailed, GraphGateway
+from appliance.graph.scopes import DIRECTORY_PERMISSIONS
+from appliance.types import Person
+
+__all__ = ["DIRECTORY_PERMISSIONS", "GraphDirectory"]
+
+
+class GraphDirectory:
+    """Implements `ports.Directory` with the Aid's Graph gateway."""
+
+    def __init__(self, gateway: GraphGateway, *, ttl_seconds: float = 300.0) -> None:
+        self.gateway, self.ttl = gateway, ttl_seconds
+        self._people: dict[str, tuple[float, Person | None]] = {}
+
+    async def person(self, object_id: str) -> Person | None:
+        """The person behind a Teams aadObjectId, or None if the tenant has no such user."""
+        cached = self._people.get(object_id)
+        if cached and time.monotonic() - cached[0] < self.ttl:
+            return cached[1]
+        found = await self._lookup(object_id)
+        if len(self._people) > 5000:
+            self._people.clear()
+        self._people[object_id] = (time.monotonic(), found)
+        return found
+
+    async def _lookup(self, object_id: str) -> Person | None:
+        gw, crid = self.gateway, str(uuid.uuid4())
+        query = UserItemRequestBuilder.UserItemRequestBuilderGetQueryParameters(
+            select=["id", "userPrincipalName", "displayName", "accountEnabled"]
+        )
+        try:
+            user = await gw.call(crid, lambda c: gw.client.users.by_user_id(object_id).get(request_configuration=c),
+                                 idempotent=True, query=query)  # fmt: skip
+            groups = await gw.call(crid, lambda c: gw.client.users.by_user_id(object_id).member_of.get(
+                request_configuration=c), idempotent=True)  # fmt: skip
+        except GraphCallFailed as exc:
+            if exc.status == 404:
+                return None
+            raise
+        if user is None:
+            return None
+        mails = frozenset(str(g.mail) for g in items(groups) if (g.odata_type or "").endswith(".group") and
+                          getattr(g, "mail", None))  # fmt: skip
+        return Person(str(user.id), str(user.user_principal_name), str(user.display_name or ""),
+                      bool(user.account_enabled), mails)  # fmt: skip
+
+    async def audit_entry_for(self, correlation_id: str) -> str | None:
+        """The directory audit entry id for this client-request-id, or None (not written, or not yet)."""
+        gw = self.gateway
+        safe = correlation_id.replace("'", "''")
+        query = DirectoryAuditsRequestBuilder.DirectoryAuditsRequestBuilderGetQueryParameters(
+            filter=f"correlationId eq '{safe}'", top=1
+        )
+        page = await gw.call(str(uuid.uuid4()), lambda c: gw.client.audit_logs.directory_audits.get(
+            request_configuration=c), idempotent=True, query=query)  # fmt: skip
+        entries = items(page)
+        return str(entries[0].id) if entries else None

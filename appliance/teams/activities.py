@@ -1,0 +1,68 @@
+"""What an authenticated activity is: a turn for the Aid, something to refuse, or something to ignore.
+
+Only Microsoft Teams, only the configured tenant, only a known sender (an Entra object id); group chats
+and channels get a polite refusal; everything but messages is acknowledged and ignored.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from botbuilder.schema import Activity, ActivityTypes
+
+from appliance.types import Turn
+
+GROUP_REFUSAL = (
+    "I only work in one-to-one chats, so that nobody else sees the changes you ask for. "
+    "Please message me directly."
+)
+
+
+@dataclass(frozen=True)
+class Inspection:
+    """The verdict on one activity: `status` for the HTTP answer, and a turn or a polite reply."""
+
+    status: int
+    reason: str
+    turn: Turn | None = None
+    reply: str | None = None
+
+
+def conversation_ref(activity: Activity) -> str:
+    """The key a conversation's context, actions and reference are stored under."""
+    return f"teams://msg/{activity.conversation.id}"
+
+
+def tenant_of(activity: Activity) -> str | None:
+    """The Entra tenant the activity comes from (channelData.tenant.id, else conversation.tenantId)."""
+    channel_data: Any = activity.channel_data or {}
+    tenant = (channel_data.get("tenant") or {}).get("id") if isinstance(channel_data, dict) else None
+    return tenant or getattr(activity.conversation, "tenant_id", None)
+
+
+def inspect(activity: Activity, allowed_tenant_id: str) -> Inspection:
+    """Classify an activity whose token botbuilder already validated."""
+    if activity.channel_id != "msteams":
+        return Inspection(403, "not_teams")
+    if not allowed_tenant_id or tenant_of(activity) != allowed_tenant_id:
+        return Inspection(403, "wrong_tenant")
+    if activity.conversation is None or not activity.conversation.id:
+        return Inspection(400, "no_conversation")
+    sender = activity.from_property
+    if sender is None or not getattr(sender, "aad_object_id", None):
+        return Inspection(403, "unknown_sender")
+    if activity.type != ActivityTypes.message:
+        return Inspection(200, f"ignored_{activity.type}")
+    if (activity.conversation.conversation_type or "personal") != "personal":
+        return Inspection(200, "not_personal", reply=GROUP_REFUSAL)
+    value = activity.value if isinstance(activity.value, dict) else None
+    turn = Turn(
+        conversation_ref=conversation_ref(activity),
+        activity_id=str(activity.id or ""),
+        requester_id=str(sender.aad_object_id),
+        requester_name=str(sender.name or ""),
+        text=str(activity.text or ""),
+        card=value if value is not None or activity.value is None else {"unreadable": True},
+    )
+    return Inspection(202, "turn", turn=turn)

@@ -1,0 +1,83 @@
+"""`AidBot`: the botbuilder `ActivityHandler` that turns a Teams message into a background turn.
+
+The inbound POST must be answered within 15 s, and a model turn can take longer, so the bot stores the
+conversation reference, starts the turn as a task and returns at once; the orchestrator's answers go
+out proactively through `ProactiveOutbox`. At most `max_turns` turns run at once; beyond that the
+person is told to try again (nothing is queued without bound).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import Awaitable, Callable
+
+from botbuilder.core import ActivityHandler, TurnContext
+from botbuilder.integration.aiohttp import CloudAdapter
+from botbuilder.schema import ConversationReference
+
+from appliance import ops_log
+from appliance.ports import Outbox
+from appliance.teams.activities import GROUP_REFUSAL, Inspection
+from appliance.teams.outbox import ProactiveOutbox
+from appliance.types import Turn
+
+RunTurn = Callable[[Turn, Outbox], Awaitable[None]]
+SaveReference = Callable[[str, str], Awaitable[None]]
+BUSY = "I'm handling many requests right now. Please send your message again in a minute."
+INSPECTION_KEY = "aidizen.inspection"
+
+
+def reference_json(reference: ConversationReference) -> str:
+    """A conversation reference as stored JSON."""
+    return json.dumps(reference.serialize(), sort_keys=True)
+
+
+def reference_from_json(text: str) -> ConversationReference:
+    """A stored conversation reference."""
+    return ConversationReference().deserialize(json.loads(text))
+
+
+class AidBot(ActivityHandler):
+    """Schedules each checked message as a background turn; refuses group chats politely."""
+
+    def __init__(self, adapter: CloudAdapter, app_id: str, run_turn: RunTurn, save_reference: SaveReference,
+                 max_turns: int) -> None:  # fmt: skip
+        self.adapter, self.app_id = adapter, app_id
+        self._run_turn, self._save_reference = run_turn, save_reference
+        self._slots = asyncio.Semaphore(max_turns)
+        self.tasks: set[asyncio.Task[None]] = set()
+
+    async def on_message_activity(self, turn_context: TurnContext) -> None:
+        """Answer a group chat with a refusal; otherwise start the turn and return."""
+        inspection: Inspection = turn_context.turn_state[INSPECTION_KEY]
+        if inspection.reply == GROUP_REFUSAL or inspection.turn is None:
+            await turn_context.send_activity(inspection.reply or GROUP_REFUSAL)
+            return
+        turn = inspection.turn
+        reference = TurnContext.get_conversation_reference(turn_context.activity)
+        await self._save_reference(turn.conversation_ref, reference_json(reference))
+        if self._slots.locked():
+            ops_log.event("turn.busy", conversation=turn.conversation_ref)
+            await turn_context.send_activity(BUSY)
+            return
+        outbox = ProactiveOutbox(self.adapter, reference, self.app_id)
+        task = asyncio.create_task(self._guarded(turn, outbox))
+        self.tasks.add(task)
+        task.add_done_callback(self.tasks.discard)
+
+    async def _guarded(self, turn: Turn, outbox: Outbox) -> None:
+        async with self._slots:
+            try:
+                await self._run_turn(turn, outbox)
+            except Exception as exc:  # one broken turn must never take the bot down; the person is told
+                ops_log.event("turn.crashed", error=type(exc).__name__, conversation=turn.conversation_ref)
+                try:
+                    await outbox.say("Something went wrong on my side; nothing was changed. Please try again.")
+                except Exception as send_error:
+                    ops_log.event("turn.unreachable", error=type(send_error).__name__)
+
+    async def drain(self, timeout: float) -> None:
+        """Wait (up to `timeout` s) for running turns, e.g. at shutdown."""
+        if self.tasks:
+            await asyncio.wait(set(self.tasks), timeout=timeout)

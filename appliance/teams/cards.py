@@ -1,0 +1,53 @@
+"""The confirmation card as an Adaptive Card (what Teams shows), from the gate's `ActionCard`.
+
+While the action waits, the card has Confirm and Cancel buttons (Action.Submit carrying the action id
+and its hash); after the decision it is updated in place: the same facts, the decision, no buttons.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from botbuilder.core import CardFactory
+from botbuilder.schema import Attachment
+
+from appliance.gate.cards import STATUS_TITLES
+from appliance.orchestrator import card_payload
+from appliance.types import ActionCard
+
+
+def adaptive_card(card: ActionCard) -> dict[str, Any]:
+    """The Adaptive Card JSON (schema 1.5) for `card`."""
+    body: list[dict[str, Any]] = [
+        {"type": "TextBlock", "text": STATUS_TITLES[card.status], "weight": "Bolder", "size": "Medium"},
+        {"type": "TextBlock", "text": card.summary, "wrap": True},
+        {"type": "FactSet", "facts": [
+            {"title": "Tool", "value": card.tool},
+            {"title": "Target", "value": card.target},
+            {"title": "Graph operation", "value": card.graph_operation},
+            {"title": "Expires", "value": card.expires_at},
+            {"title": "Action", "value": card.action_id},
+        ]},
+    ]  # fmt: skip
+    if card.status_line:
+        body.append({"type": "TextBlock", "text": card.status_line, "wrap": True, "isSubtle": True})
+    actions: list[dict[str, Any]] = []
+    if card.status == "awaiting":
+        actions = [
+            {"type": "Action.Submit", "title": "Confirm", "style": "positive",
+             "data": card_payload("confirm", card.action_id, card.action_hash)},
+            {"type": "Action.Submit", "title": "Cancel", "style": "destructive",
+             "data": card_payload("cancel", card.action_id, card.action_hash)},
+        ]  # fmt: skip
+    return {
+        "type": "AdaptiveCard",
+        "$schema": "http://adaptivecards.io/schemas/adaptive-card.json",
+        "version": "1.5",
+        "body": body,
+        "actions": actions,
+    }
+
+
+def card_attachment(card: ActionCard) -> Attachment:
+    """`card` as a Bot Framework attachment."""
+    return CardFactory.adaptive_card(adaptive_card(card))

@@ -1,0 +1,56 @@
+"""`ProactiveOutbox`: the orchestrator's `Outbox` for one Teams conversation.
+
+Every message is sent as a proactive turn (`CloudAdapter.continue_conversation` with the stored
+conversation reference), so the inbound POST is answered at once and the reply comes when it is ready,
+also after a restart.
+"""
+
+from __future__ import annotations
+
+from botbuilder.core import MessageFactory, TurnContext
+from botbuilder.integration.aiohttp import CloudAdapter
+from botbuilder.schema import Activity, ActivityTypes, ConversationReference
+
+from appliance.teams.cards import card_attachment
+from appliance.types import ActionCard
+
+
+class ProactiveOutbox:
+    """Implements `ports.Outbox` over a conversation reference."""
+
+    def __init__(self, adapter: CloudAdapter, reference: ConversationReference, app_id: str) -> None:
+        self.adapter, self.reference, self.app_id = adapter, reference, app_id
+
+    async def _send(self, activity: Activity) -> str | None:
+        sent: list[str | None] = []
+
+        async def callback(context: TurnContext) -> None:
+            response = await context.send_activity(activity)
+            sent.append(response.id if response else None)
+
+        await self.adapter.continue_conversation(self.reference, callback, self.app_id)
+        return sent[0] if sent else None
+
+    async def typing(self) -> None:
+        """Show the typing indicator."""
+        await self._send(Activity(type=ActivityTypes.typing))
+
+    async def say(self, text: str) -> str | None:
+        """Send plain text."""
+        message = MessageFactory.text(text)
+        message.text_format = "plain"
+        return await self._send(message)
+
+    async def show_card(self, card: ActionCard) -> str | None:
+        """Send a confirmation card; returns its activity id."""
+        return await self._send(MessageFactory.attachment(card_attachment(card)))
+
+    async def update_card(self, activity_id: str, card: ActionCard) -> None:
+        """Replace an earlier card in place."""
+        update = MessageFactory.attachment(card_attachment(card))
+        update.id = activity_id
+
+        async def callback(context: TurnContext) -> None:
+            await context.update_activity(update)
+
+        await self.adapter.continue_conversation(self.reference, callback, self.app_id)

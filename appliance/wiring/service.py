@@ -1,0 +1,208 @@
+"""The running appliance (`appliance serve`): every adapter joined to the orchestrator, the web server,
+recovery of interrupted actions at start-up, and the upkeep loop.
+
+Start-up order: store -> ops log -> Graph (the Aid's token, the scope comparison, msgraph warmed) ->
+model (verified, prefix evaluated) -> Teams (bot credentials, strict auth, guarded connectors) ->
+recovery -> listening. Any failure stops start-up with an error that says what to do.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import secrets
+import ssl
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import httpx
+from aiohttp import web
+
+from appliance import ops_log
+from appliance.audit import join_audit_entries
+from appliance.config import Settings
+from appliance.egress.allowlist import Allowlist
+from appliance.egress.httpx_transport import GuardedTransport, tls_context
+from appliance.engine.proposer import ThreadedProposer
+from appliance.errors import ConfigError
+from appliance.graph.bot_tokens import BotTokenSource
+from appliance.graph.connect import GraphEndpoints, connect
+from appliance.graph.directory import GraphDirectory
+from appliance.graph.executors import GraphTools
+from appliance.graph.scopes import DIRECTORY_PERMISSIONS, compare_scopes
+from appliance.orchestrator import AidPolicy, TurnHandler
+from appliance.store import TenantStore, retention
+from appliance.store.ledger import StoreLedger
+from appliance.wiring import build_local_orchestrator, enabled_catalog, graph_endpoints, graph_permissions
+from appliance.wiring.dev import BOT_SECRET, dev_host_map
+from appliance.wiring.teams import TeamsSide, build_teams
+
+OPS_SALT = "ops.log_salt"
+UPKEEP_SECONDS = 15.0
+Step = Callable[[str], None]
+
+
+@dataclass
+class Service:
+    """A started appliance; `stop()` shuts it down in order."""
+
+    settings: Settings
+    store: TenantStore
+    proposer: ThreadedProposer
+    handler: TurnHandler
+    teams: TeamsSide
+    runner: web.AppRunner
+    url: str
+    tasks: list[asyncio.Task[None]] = field(default_factory=list)
+    health: dict[str, Any] = field(default_factory=dict)
+
+    async def stop(self) -> None:
+        """Stop listening, let running turns finish (10 s), then close the model and the store."""
+        for task in self.tasks:
+            task.cancel()
+        await self.runner.cleanup()
+        await self.teams.bot.drain(10.0)
+        await self.teams.metadata_client.aclose()
+        await asyncio.to_thread(self.proposer.close)
+        await asyncio.to_thread(self.store.close)
+        ops_log.event("service.stopped")
+
+
+def _ops_salt(store: TenantStore) -> bytes:
+    salt = store.get_secret(OPS_SALT)
+    if salt is None:
+        salt = secrets.token_hex(32)
+        store.put_secret(OPS_SALT, salt)
+    return bytes.fromhex(salt)
+
+
+def _policy(settings: Settings, aid_upn: str) -> AidPolicy:
+    gate, audit = settings.gate, settings.audit
+    return AidPolicy(
+        aid_upn=aid_upn, confirmation_minutes=gate.confirmation_minutes, requesters=tuple(gate.requesters),
+        requester_groups=tuple(gate.requester_groups), reviewers=tuple(audit.reviewers),
+        implementer=audit.implementer, implementer_name=audit.implementer_name,
+        max_message_chars=settings.engine.max_message_chars, reconcile_after_seconds=gate.reconcile_after_seconds,
+    )  # fmt: skip
+
+
+def _endpoints(settings: Settings) -> tuple[GraphEndpoints, dict[str, tuple[str, int]] | None, ssl.SSLContext]:
+    endpoints = graph_endpoints(settings)
+    host_map = dev_host_map(settings) if settings.graph.dev else None
+    return endpoints, host_map, tls_context(endpoints.ca_bundle)
+
+
+def _check_teams(settings: Settings) -> None:
+    teams = settings.teams
+    if not teams.app_id or not teams.allowed_tenant_id:
+        raise ConfigError(
+            "[teams] app_id and allowed_tenant_id must be set: without an app id anyone could post to the bot",
+            hint="Set them to the bot's app registration and your tenant id (or run `appliance init --dev`).",
+        )
+    if bool(teams.tls_cert) != bool(teams.tls_key):
+        raise ConfigError("[teams] tls_cert and tls_key go together", hint="Set both, or neither (TLS at the ingress).")
+
+
+async def start_service(settings: Settings, step: Step = lambda message: None) -> Service:
+    """Start everything and listen on [teams] host:port. Raises ApplianceError with what to do."""
+    _check_teams(settings)
+    store = await asyncio.to_thread(TenantStore.open, settings)
+    try:
+        return await _start(settings, store, step)
+    except BaseException:
+        await asyncio.to_thread(store.close)
+        raise
+
+
+async def _start(settings: Settings, store: TenantStore, step: Step) -> Service:
+    log_path = ops_log.configure(settings.home / "logs", _ops_salt(store))
+    step(f"ops log: {log_path} (no personal data; ids pseudonymised)")
+    bot_secret = store.get_secret(BOT_SECRET)
+    if not bot_secret:
+        raise ConfigError("the bot's client secret is not in the store",
+                          hint="Run `appliance teams secret` (or `appliance init --dev`).")  # fmt: skip
+    endpoints, host_map, tls = _endpoints(settings)
+    identity, gateway = connect(endpoints, graph_permissions(settings), store.token_cache)
+    granted = await asyncio.to_thread(identity.granted_scopes)
+    missing_core = set(DIRECTORY_PERMISSIONS) - granted
+    if missing_core:
+        raise ConfigError(f"the Aid lacks {', '.join(sorted(missing_core))}, which the appliance itself needs",
+                          hint="Grant them to the admin app registration (`appliance permissions`).")  # fmt: skip
+    report = compare_scopes(enabled_catalog(settings), granted, strict=settings.graph.strict_scopes)
+    for line in report.lines():
+        step(f"scopes: {line}")
+    catalog = enabled_catalog(settings).without(report.disabled_tools)
+    aid_upn = await asyncio.to_thread(identity.upn)
+    directory = GraphDirectory(gateway)
+    await directory.person(str(identity.claims().get("oid", "")))  # warms msgraph's models (1-2 s, once)
+    step(f"Graph: signed in as {aid_upn}; {len(catalog)} tools enabled")
+    orchestrator = await asyncio.to_thread(build_local_orchestrator, settings, catalog=catalog)
+    proposer = ThreadedProposer(orchestrator, f"{orchestrator.entry.name} (sha256:{orchestrator.entry.sha256[:12]})")
+    step(f"model: {proposer.name}, prefix {len(orchestrator.prefix_tokens)} tokens in "
+         f"{orchestrator.prefix_seconds:.1f} s")  # fmt: skip
+    ledger = StoreLedger(store)
+    handler = TurnHandler(catalog=catalog, proposer=proposer, ledger=ledger, tools=GraphTools(gateway),
+                          directory=directory, policy=_policy(settings, aid_upn))  # fmt: skip
+    bot_tokens = BotTokenSource(
+        app_id=settings.teams.app_id, secret=bot_secret,
+        authority=f"{endpoints.authority_host}/{settings.teams.app_tenant_id or settings.teams.allowed_tenant_id}",
+        http_client=httpx.Client(transport=GuardedTransport(Allowlist([endpoints.authority_host]), host_map=host_map,
+                                                            verify=tls), timeout=30.0),
+        validate_authority=host_map is None,
+    )  # fmt: skip
+    await asyncio.to_thread(bot_tokens.token)  # fail fast on a wrong secret; msal caches the token
+    health: dict[str, Any] = {"model": True, "store": True, "token": True}
+
+    async def ready() -> dict[str, Any]:
+        return dict(health)
+
+    teams = build_teams(settings, ledger=ledger, handler=handler, token_for=bot_tokens.token, host_map=host_map,
+                        tls=tls, ready=ready)  # fmt: skip
+    report_recovery = await handler.executor.recover(teams.outbox_for)
+    step(f"recovery: {len(report_recovery.done)} done, {len(report_recovery.failed)} failed, "
+         f"{len(report_recovery.resumed)} resumed, {len(report_recovery.waiting)} waiting for Graph")  # fmt: skip
+    runner = web.AppRunner(teams.app, access_log=None)
+    await runner.setup()
+    server_tls = None
+    if settings.teams.tls_cert and settings.teams.tls_key:
+        server_tls = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+        server_tls.load_cert_chain(settings.teams.tls_cert, settings.teams.tls_key)
+    site = web.TCPSite(runner, settings.teams.host, settings.teams.port, ssl_context=server_tls)
+    await site.start()
+    scheme = "https" if server_tls else "http"
+    url = f"{scheme}://{settings.teams.host}:{settings.teams.port}/api/messages"
+    service = Service(settings, store, proposer, handler, teams, runner, url, health=health)
+    service.tasks.append(asyncio.create_task(_upkeep(service, identity.access_token)))
+    ops_log.event("service.started", tool=None, count=len(catalog))
+    step(f"listening on {url}")
+    return service
+
+
+async def _upkeep(service: Service, token: Callable[[], str]) -> None:
+    """Every few seconds: expire cards, settle interrupted actions, join audit entries, check the token;
+    once a day: retention."""
+    executor, ledger = service.handler.executor, service.handler.ledger
+    last_purge = datetime.min.replace(tzinfo=UTC)
+    while True:
+        await asyncio.sleep(UPKEEP_SECONDS)
+        try:
+            expired = await executor.expire_due(service.teams.outbox_for)
+            await executor.recover(service.teams.outbox_for)
+            joined = await join_audit_entries(ledger, service.handler.directory)
+            try:
+                await asyncio.to_thread(token)
+                service.health["token"] = True
+            except Exception as exc:
+                service.health["token"] = f"token unavailable: {type(exc).__name__}"
+            if datetime.now(UTC) - last_purge > timedelta(days=1):
+                await service.store.arun(retention.purge, service.settings.store)
+                last_purge = datetime.now(UTC)
+            if expired or joined:
+                ops_log.event("upkeep", expired=expired, joined=joined)
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:  # upkeep must never die; the next round tries again
+            with contextlib.suppress(Exception):
+                ops_log.event("upkeep.failed", error=type(exc).__name__)

@@ -1,0 +1,104 @@
+"""deploy/kubernetes: the properties a security review asks for, read from the manifests themselves."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from appliance.config import CONFIG_FILE_NAME, load_settings
+from appliance.egress.policy import APP_NAME, BOT_PORT
+from tests.conftest import REPO_ROOT
+
+KUBE = REPO_ROOT / "deploy/kubernetes"
+
+
+def load(name: str) -> list[dict[str, Any]]:
+    return [doc for doc in yaml.safe_load_all((KUBE / name).read_text(encoding="utf-8")) if doc]
+
+
+def pod() -> dict[str, Any]:
+    (deployment,) = load("deployment.yaml")
+    spec: dict[str, Any] = deployment["spec"]["template"]["spec"]
+    return spec
+
+
+def containers() -> list[dict[str, Any]]:
+    return [*pod()["initContainers"], *pod()["containers"]]
+
+
+def test_kustomization_lists_every_manifest_but_never_the_store_key() -> None:
+    (kustomization,) = load("kustomization.yaml")
+    resources = kustomization["resources"]
+    assert all((KUBE / r).is_file() for r in resources)
+    assert {"deployment.yaml", "pvc.yaml", "service.yaml", "configmap.yaml", "networkpolicy.yaml"} <= set(resources)
+    assert not any("secret" in r for r in resources), "re-applying a placeholder Secret would replace the real key"
+
+
+def test_every_container_is_locked_down() -> None:
+    security = pod()["securityContext"]
+    assert security["runAsNonRoot"] is True and security["runAsUser"] != 0
+    assert security["seccompProfile"] == {"type": "RuntimeDefault"}
+    assert pod()["automountServiceAccountToken"] is False
+    for container in containers():
+        context = container["securityContext"]
+        assert context["runAsNonRoot"] is True and context["readOnlyRootFilesystem"] is True
+        assert context["allowPrivilegeEscalation"] is False and context["capabilities"] == {"drop": ["ALL"]}
+
+
+def test_probes_gpu_and_one_writer() -> None:
+    (deployment,) = load("deployment.yaml")
+    assert deployment["spec"]["replicas"] == 1 and deployment["spec"]["strategy"]["type"] == "Recreate"
+    (main,) = pod()["containers"]
+    assert main["ports"] == [{"name": "bot", "containerPort": BOT_PORT, "protocol": "TCP"}]
+    assert main["livenessProbe"]["httpGet"] == {"path": "/healthz", "port": "bot"}
+    assert main["readinessProbe"]["httpGet"] == {"path": "/readyz", "port": "bot"}
+    assert main["resources"]["limits"]["nvidia.com/gpu"] == 1
+
+
+def test_store_key_comes_from_the_secret_and_config_says_env() -> None:
+    for container in containers():
+        env = {e["name"]: e for e in container["env"]}
+        assert env["APPLIANCE_STORE_KEY"]["valueFrom"]["secretKeyRef"]["name"] == "aidizen-store-key"
+        assert env["APPLIANCE_HOME"]["value"] == "/var/lib/aidizen"
+    (config,) = load("configmap.yaml")
+    toml = config["data"][CONFIG_FILE_NAME]
+    assert 'key_provider = "env"' in toml
+
+
+def test_the_shipped_appliance_toml_is_valid_for_this_version(tmp_path: Path) -> None:
+    (config,) = load("configmap.yaml")
+    (tmp_path / CONFIG_FILE_NAME).write_text(config["data"][CONFIG_FILE_NAME], encoding="utf-8")
+    settings = load_settings(tmp_path)
+    assert settings.store.key_provider == "env" and settings.engine.n_gpu_layers == -1
+    (example,) = load("store-key-secret.example.yaml")
+    assert example["kind"] == "Secret" and "APPLIANCE_STORE_KEY" in example["stringData"]
+
+
+def test_only_home_and_tmp_are_writable_and_models_are_read_only() -> None:
+    volumes = {v["name"]: v for v in pod()["volumes"]}
+    assert volumes["home"]["persistentVolumeClaim"]["claimName"] == "aidizen-home"
+    assert volumes["models"]["persistentVolumeClaim"]["readOnly"] is True
+    assert volumes["tmp"]["emptyDir"]["medium"] == "Memory"
+    for container in containers():
+        mounts = {m["mountPath"]: m for m in container["volumeMounts"]}
+        writable = {path for path, m in mounts.items() if not m.get("readOnly")}
+        assert writable == {"/var/lib/aidizen", "/tmp"}
+        assert mounts["/models"]["readOnly"] is True
+        assert mounts[f"/var/lib/aidizen/{CONFIG_FILE_NAME}"]["subPath"] == CONFIG_FILE_NAME
+    claims = {doc["metadata"]["name"] for doc in load("pvc.yaml")}
+    assert claims == {"aidizen-home", "aidizen-models"}
+
+
+def test_the_policies_select_the_pods_of_the_deployment() -> None:
+    (deployment,) = load("deployment.yaml")
+    labels = deployment["spec"]["template"]["metadata"]["labels"]
+    assert labels["app.kubernetes.io/name"] == APP_NAME
+    for doc in load("networkpolicy.yaml"):
+        selector = doc["spec"]["podSelector"]
+        assert selector == {} or selector["matchLabels"].items() <= labels.items()
+    (cilium,) = yaml.safe_load_all(Path(KUBE / "cilium/egress-fqdn.yaml").read_text(encoding="utf-8"))
+    assert cilium["spec"]["endpointSelector"]["matchLabels"].items() <= labels.items()
+    (service,) = load("service.yaml")
+    assert service["spec"]["selector"].items() <= labels.items() and service["spec"]["ports"][0]["port"] == BOT_PORT
