@@ -29,6 +29,8 @@ COMMANDS: dict[str, str] = {
     "doctor": "appliance.cli.doctor_cmd:doctor",
     "demo": "appliance.cli.demo_cmd:demo",
     "serve": "appliance.cli.serve_cmd:serve",
+    "audit": "appliance.cli.audit_cmd:audit",
+    "chat": "appliance.cli.chat_cmd:chat",
 }
 
 

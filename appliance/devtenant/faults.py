@@ -73,7 +73,8 @@ async def fault_middleware(request: web.Request, handler: Any) -> web.StreamResp
     if rule is None:
         return await handler(request)
     if rule.latency_ms:
-        await asyncio.sleep(rule.latency_ms / 1000)
+        await request.read()  # Graph has the whole request before it is slow: a client that dies now
+        await asyncio.sleep(rule.latency_ms / 1000)  # does not stop the write from happening
     if rule.drop:
         if request.transport is not None:
             request.transport.abort()

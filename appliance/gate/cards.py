@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import replace
+from datetime import UTC, datetime
 
 from appliance.catalog import ToolSpec
 from appliance.types import ActionCard, PendingAction
@@ -30,7 +31,7 @@ def card_for(action: PendingAction, spec: ToolSpec) -> ActionCard:
         tool=action.tool,
         target=target,
         graph_operation=spec.graph_operation,
-        expires_at=action.expires_at,
+        expires_at=datetime.fromisoformat(action.expires_at).astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S UTC"),
     )
 
 

@@ -1,0 +1,141 @@
+"""kill -9 of the appliance between the confirmation and the end of an action, at three points; after
+a restart each action ran at most once and either has its audit record or is reported failed.
+
+The dev tenant holds the Graph call (fault injection) so the kill lands exactly: before the write
+reached Graph, while Graph is doing the write, and after the write with only the reply outstanding.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pytest
+
+from appliance.config import load_settings
+from appliance.devtenant.teams_client import DevTeamsClient, button_data, card_of
+from appliance.store import TenantStore, audit_records, pending_actions
+from appliance.wiring.dev_stack import DevStack
+from tests.conftest import SHARED_MODELS_DIR
+from tests.integration.teams.conftest import texts
+
+GATE = '[gate]\nrequester_groups = ["helpdesk@contoso.com"]\nreconcile_after_seconds = 2\n'
+
+
+@pytest.fixture(scope="module")
+def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DevStack]:
+    home = tmp_path_factory.mktemp("crash") / "home"
+    with DevStack(home, extra_config=GATE, models_dir=SHARED_MODELS_DIR) as running:
+        running.start_appliance()
+        yield running
+
+
+@pytest.fixture(scope="module")
+def teams(stack: DevStack) -> DevTeamsClient:
+    assert stack.client is not None
+    return stack.client
+
+
+def _wait(condition: Callable[[], bool], what: str, timeout: float = 60.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"timed out waiting for {what}")
+        time.sleep(0.1)
+
+
+def _action(stack: DevStack, action_id: str) -> Any:
+    with TenantStore.open(load_settings(stack.home)) as store:
+        return store.run(pending_actions.get_action, action_id)
+
+
+def _record(stack: DevStack, client_request_id: str) -> dict[str, Any] | None:
+    with TenantStore.open(load_settings(stack.home)) as store:
+        return store.run(audit_records.find_by_client_request_id, client_request_id)
+
+
+def _audits(stack: DevStack, correlation_id: str) -> list[dict[str, Any]]:
+    assert stack.tenant is not None
+    return [a for a in stack.tenant.context.state.data["directoryAudits"] if a["correlationId"] == correlation_id]
+
+
+def _crash_during_confirm(stack: DevStack, teams: DevTeamsClient, upn: str, message: str, fault: dict[str, Any],
+                          until: Callable[[str], bool]) -> tuple[str, str, int]:  # fmt: skip
+    """Propose, arm the fault, press Confirm, kill -9 once `until(action_id)` holds, restart.
+
+    Returns (action id, client-request-id, transcript position before the restart)."""
+    assert stack.tenant is not None
+    _, events = teams.ask(upn, message)
+    card = next(c for e in events if (c := card_of(e)) is not None)
+    action_id = str(button_data(card, "Confirm")["action_id"])  # type: ignore[index]
+    stack.tenant.context.faults.set([fault])
+    teams.send(upn, value=button_data(card, "Confirm"))
+    _wait(lambda: until(action_id), "the moment to crash")
+    stack.kill_appliance()
+    stack.tenant.context.faults.set([])
+    crid = _action(stack, action_id).client_request_id
+    assert crid, "EXECUTING is committed with its client-request-id before the Graph call"
+    position = teams.last_seq(teams.conversation_of(upn))
+    stack.start_appliance()
+    return action_id, crid, position
+
+
+def _held(stack: DevStack) -> Callable[[str], bool]:
+    """True once the dev tenant is holding the faulted request (the appliance waits on Graph)."""
+    assert stack.tenant is not None
+    faults = stack.tenant.context.faults
+    before = faults.applied
+    return lambda action_id: faults.applied > before
+
+
+def test_killed_before_the_write_reached_graph_is_failed_and_never_rerun(
+    stack: DevStack, teams: DevTeamsClient
+) -> None:
+    fault = {"path": r"^/v1\.0/users/priya\.n@contoso\.com$", "method": "GET", "latency_ms": 15000, "times": 1}
+    action_id, crid, position = _crash_during_confirm(
+        stack, teams, "ivo.petrov@contoso.com", "Reset the password of priya.n@contoso.com", fault, _held(stack)
+    )
+    conversation = teams.conversation_of("ivo.petrov@contoso.com")
+    told = teams.wait_for_reply(conversation, position)
+    assert any("Not carried out" in text and "not run again" in text for text in texts(told)), texts(told)
+    assert _action(stack, action_id).state == "FAILED"
+    assert _audits(stack, crid) == []  # Graph never changed anything
+    record = _record(stack, crid)
+    assert record is not None and record["Outcome"] == "Failure"
+
+
+def test_killed_while_graph_was_writing_is_done_once_after_restart(stack: DevStack, teams: DevTeamsClient) -> None:
+    fault = {"path": r"^/v1\.0/users/[0-9a-f-]+$", "method": "PATCH", "latency_ms": 4000, "times": 1}
+    action_id, crid, position = _crash_during_confirm(
+        stack, teams, "jo.kim@contoso.com", "Disable the account of leaver@contoso.com", fault, _held(stack)
+    )
+    conversation = teams.conversation_of("jo.kim@contoso.com")
+    told = teams.wait_for_reply(conversation, position)
+    assert any("Microsoft 365 audit log" in text for text in texts(told)), texts(told)
+    assert len(_audits(stack, crid)) == 1  # the write Graph finished after the crash, exactly once
+    assert stack.tenant.context.state.user("leaver@contoso.com")["accountEnabled"] is False  # type: ignore[union-attr,index]
+    record = _record(stack, crid)
+    assert record is not None and record["Outcome"] == "Success"
+    assert record["AuditEntryId"] == _audits(stack, crid)[0]["id"]
+    assert _action(stack, action_id).state == "DONE"
+
+
+def test_killed_after_the_write_with_the_reply_outstanding_is_done_once(stack: DevStack, teams: DevTeamsClient) -> None:
+    fault = {"path": r"/assignLicense$", "method": "POST", "latency_after_ms": 20000, "times": 1}
+
+    def written(action_id: str) -> bool:
+        crid = _action(stack, action_id).client_request_id
+        return bool(crid and _audits(stack, crid))
+
+    action_id, crid, position = _crash_during_confirm(
+        stack, teams, "hana.berg@contoso.com", "Assign an E3 license (ENTERPRISEPACK) to sarah.lin@contoso.com",
+        fault, written,
+    )  # fmt: skip
+    conversation = teams.conversation_of("hana.berg@contoso.com")
+    told = teams.wait_for_reply(conversation, position)
+    assert any("Microsoft 365 audit log" in text for text in texts(told)), texts(told)
+    assert len(_audits(stack, crid)) == 1
+    record = _record(stack, crid)
+    assert record is not None and record["Outcome"] == "Success"
+    assert _action(stack, action_id).state == "DONE"
