@@ -248,10 +248,6 @@ class GateSettings(BaseModel):
     requester_groups: list[str] = Field(
         default_factory=list, description="Mail addresses of groups whose members may use the Aid's tools"
     )
-    two_person_tools: list[str] = Field(
-        default_factory=list, description="Tools that also need a second approver (from `approvers`) to confirm"
-    )
-    approvers: list[str] = Field(default_factory=list, description="UPNs who may give the second approval")
     reconcile_after_seconds: int = Field(
         default=300, ge=0, description="How long an interrupted action may wait for its directory audit entry"
     )

@@ -15,7 +15,7 @@ from rich.console import Console
 
 from appliance.config import load_settings
 
-SECTIONS = ("engine", "store", "graph")
+SECTIONS = ("engine", "store", "graph", "e2e")
 
 
 @click.command()
@@ -26,7 +26,9 @@ SECTIONS = ("engine", "store", "graph")
 @click.option("--repeats", default=3, show_default=True, help="Repetitions of each engine measurement.")
 def bench(as_json: bool, out: Path | None, sections: tuple[str, ...], repeats: int) -> None:
     """Benchmark the engine (free vs constrained decoding, fast-forward, prefix cache, compile times,
-    RSS), the encrypted store (SQLCipher vs plain SQLite) and the Graph executors (vs the dev tenant).
+    RSS, tool accuracy with and without retrieved examples), the encrypted store (SQLCipher vs plain
+    SQLite), the Graph executors (vs the dev tenant) and the whole appliance end to end (message -> card
+    and confirm -> outcome p50/p95, confirmations per second with many conversations at once).
 
     Ratios are measured within one run on one machine; compare ratios, not lone absolute times.
     """
@@ -41,7 +43,7 @@ def bench(as_json: bool, out: Path | None, sections: tuple[str, ...], repeats: i
 
         if "engine" in chosen:
             results.update(_engine(progress, repeats))
-        for name in ("store", "graph"):
+        for name in ("store", "graph", "e2e"):
             if name in chosen:
                 results.update(_adapter_section(name, progress))
     text = json.dumps(results, indent=2, sort_keys=True)
@@ -69,8 +71,9 @@ def _engine(progress: Any, repeats: int) -> dict[str, Any]:
 
 
 def _adapter_section(name: str, progress: Any) -> dict[str, Any]:
-    # The graph section needs the dev tenant too, so it lives here, where adapters may meet.
-    module_name = "appliance.cli.bench_graph" if name == "graph" else f"appliance.{name}.benchmark"
+    # The graph and e2e sections need the dev tenant (and e2e the whole appliance), so they live here,
+    # where adapters may meet.
+    module_name = f"appliance.cli.bench_{name}" if name in ("graph", "e2e") else f"appliance.{name}.benchmark"
     if importlib.util.find_spec(module_name) is None:
         return {}
     progress(f"{name} section")

@@ -48,12 +48,47 @@ def check_identity(settings: Settings) -> str:
 
 
 def check_egress(settings: Settings) -> str:
-    """The egress allowlist: what the appliance may reach, and whether that is the dev tenant."""
-    from appliance.wiring import graph_endpoints
+    """The full egress allowlist, whether Microsoft's hosts are mapped to the dev tenant, and that every
+    entry is a clean https origin (plain http only for a local-server LLM, which config validated)."""
+    from appliance.egress.allowlist import entry_problem, redacted
+    from appliance.engine.byo import llm_destinations
+    from appliance.wiring import egress_destinations
+    from appliance.wiring.dev import dev_host_map
 
-    endpoints = graph_endpoints(settings)
-    where = "the dev tenant (hosts mapped locally)" if endpoints.host_map else "Microsoft (real tenant)"
-    return f"allowlist {endpoints.allowlist!r}; Entra and Graph are {where}"
+    entries = egress_destinations(settings)
+    in_tenant_llm = set(llm_destinations(settings)) if settings.llm.mode == "local-server" else set()
+    problems = []
+    for entry in entries:
+        problem = entry_problem(entry)
+        if problem and not (problem == "is not https" and entry in in_tenant_llm):
+            problems.append(f"{_egress_source(settings, entry)} entry {redacted(entry)!r} {problem}")
+    if problems:
+        raise ApplianceError(
+            "; ".join(problems),
+            hint="Write each entry as https://host[:port] (origin only: no path, query or credentials; IDNs in "
+            'their xn-- form). Plain http is accepted only for llm.mode = "local-server" on a private address.',
+        )
+    host_map = dev_host_map(settings) if settings.graph.dev else {}
+    if host_map:
+        address = ", ".join(sorted({f"{host}:{port}" for host, port in host_map.values()}))
+        where = f"Microsoft hosts are mapped to the dev tenant at {address} ({', '.join(sorted(host_map))})"
+    else:
+        where = "Microsoft hosts are the real ones (no dev tenant mapping)"
+    indent = "\n" + " " * 16  # under the check's text in `doctor`'s output
+    return f"{len(entries)} allowed destinations; {where}" + "".join(indent + entry for entry in entries)
+
+
+def _egress_source(settings: Settings, entry: str) -> str:
+    """The setting an allowlist entry comes from (for the error message)."""
+    if entry in settings.egress.allow:
+        return "[egress] allow"
+    if entry in {url.rstrip("/") for url in settings.teams.service_urls}:
+        return "[teams] service_urls"
+    if entry == settings.graph.authority_host.rstrip("/"):
+        return "[graph] authority_host"
+    if settings.graph.graph_base_url.startswith(entry):
+        return "[graph] graph_base_url"
+    return "llm.endpoint" if settings.llm.byo else "the allowlist"
 
 
 CHECKS: tuple[tuple[str, Check], ...] = (

@@ -20,17 +20,40 @@ def configure_dev(settings: Settings) -> list[str]:
     return steps
 
 
+def sign_in(settings: Settings) -> list[str]:
+    """Sign the Aid in to the configured (real) tenant by device code; the token cache goes into the store."""
+    from appliance.graph.connect import connect
+    from appliance.store import TenantStore
+    from appliance.wiring import graph_endpoints, graph_permissions
+
+    with TenantStore.open(settings) as store:
+        identity, _ = connect(graph_endpoints(settings), graph_permissions(settings), store.token_cache)
+        upn = identity.sign_in_with_device_code(lambda message: click.echo(message))
+    return [f"the Aid is signed in as {upn}; its token cache is sealed in the store"]
+
+
+SIGN_IN_HELP = (
+    "Also sign the Aid in to your tenant ([graph] tenant_id, client_id) by device code: an admin opens the "
+    "printed URL, signs in AS THE AID and consents to the scopes `appliance permissions` lists."
+)
+
+
 @click.command()
 @click.option("--dev", is_flag=True, help="Also configure the embedded dev tenant and sign the Aid in to it.")
-def init(dev: bool) -> None:
+@click.option("--sign-in", "sign_in_now", is_flag=True, help=SIGN_IN_HELP)
+def init(dev: bool, sign_in_now: bool) -> None:
     """Set up this appliance's state: the store key and the encrypted store under $APPLIANCE_HOME.
 
     With --dev, also point Entra, Graph and Teams at the embedded dev tenant, sign the Aid in there and
     register the bot, so that `appliance serve --dev` needs nothing else. Safe to run again.
     """
     settings = load_settings()
+    if dev and sign_in_now:
+        raise click.UsageError("--dev signs the Aid in to the dev tenant already; drop --sign-in")
     steps = initialize_store(settings)
     if dev:
         steps += configure_dev(settings)
+    if sign_in_now:
+        steps += sign_in(settings)
     for step in steps:
         click.echo(step)

@@ -29,8 +29,10 @@ COMMANDS: dict[str, str] = {
     "doctor": "appliance.cli.doctor_cmd:doctor",
     "demo": "appliance.cli.demo_cmd:demo",
     "serve": "appliance.cli.serve_cmd:serve",
+    "offboard": "appliance.cli.offboard_cmd:offboard",
     "audit": "appliance.cli.audit_cmd:audit",
     "chat": "appliance.cli.chat_cmd:chat",
+    "teams": "appliance.cli.teams_cmd:teams",
 }
 
 

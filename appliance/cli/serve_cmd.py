@@ -34,8 +34,11 @@ def serve(dev: bool, port: int | None) -> None:
 
 
 async def _serve(settings: Settings) -> None:
-    from appliance.wiring.service import start_service
+    from appliance.wiring.service import install_egress_guard, start_service
 
+    allowed = install_egress_guard(settings)
+    click.echo(f"egress: socket guard installed; {allowed} destinations reachable (`appliance doctor` lists them)",
+               err=True)  # fmt: skip
     service = await start_service(settings, lambda message: click.echo(message, err=True))
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()

@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import ssl
 import threading
+import time
 import uuid
 from collections.abc import Callable
 from datetime import UTC, datetime
@@ -110,7 +111,7 @@ class TeamsChannel:
         with self._lock:
             events = self._events.setdefault(cid, [])
             events.append({"seq": len(events) + 1, "event": str(activity.get("type", "message")), "id": activity_id,
-                           "replyToId": reply_to, "activity": activity})  # fmt: skip
+                           "replyToId": reply_to, "activity": activity, "at": time.time()})  # fmt: skip
         return activity_id
 
     def update_from_bot(self, cid: str, activity_id: str, activity: dict[str, Any]) -> bool:
@@ -122,7 +123,7 @@ class TeamsChannel:
                 return False
             original["activity"] = activity
             events.append({"seq": len(events) + 1, "event": "update", "id": activity_id, "replyToId": None,
-                           "activity": activity})  # fmt: skip
+                           "activity": activity, "at": time.time()})  # fmt: skip
         return True
 
     def transcript(self, cid: str, after: int = 0) -> list[dict[str, Any]]:

@@ -8,22 +8,23 @@ the certificate, which the dev tenant's CA issues for those names.
 from __future__ import annotations
 
 import ssl
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 
 import httpx
 
-from appliance.egress.allowlist import Allowlist
-
-HostMap = Mapping[str, tuple[str, int]]
+from appliance.egress.allowlist import Allowlist, HostMap, canonical_host, canonical_map
 
 
-def _route(request: httpx.Request, allowlist: Allowlist, host_map: HostMap) -> httpx.Request:
-    allowlist.check(str(request.url))
-    target = host_map.get(request.url.host)
-    if target is None:
+def _route(request: httpx.Request, allowlist: Allowlist, host_map: HostMap, kind: str) -> httpx.Request:
+    """Check what httpcore will connect to (scheme, IDNA-encoded host, port), then apply the host map."""
+    url = request.url
+    allowlist.check_destination(url.scheme, url.raw_host, url.port, kind=kind)
+    real_host = canonical_host(url.raw_host)
+    target = host_map.get(real_host) if real_host else None
+    if target is None or real_host is None:
         return request
-    request.extensions = {**request.extensions, "sni_hostname": request.url.host}
-    request.url = request.url.copy_with(host=target[0], port=target[1])
+    request.extensions = {**request.extensions, "sni_hostname": real_host}
+    request.url = url.copy_with(host=target[0], port=target[1])
     return request
 
 
@@ -34,11 +35,12 @@ class GuardedTransport(httpx.BaseTransport):
         self, allowlist: Allowlist, *, host_map: HostMap | None = None, verify: ssl.SSLContext | bool = True
     ) -> None:
         self.allowlist = allowlist
-        self.host_map = dict(host_map or {})
+        self.host_map = canonical_map(host_map)
         self._inner = httpx.HTTPTransport(verify=verify)
 
     def handle_request(self, request: httpx.Request) -> httpx.Response:
-        return self._inner.handle_request(_route(request, self.allowlist, self.host_map))
+        """Refuse a destination off the allowlist (EgressBlocked) before any connection is opened."""
+        return self._inner.handle_request(_route(request, self.allowlist, self.host_map, "httpx"))
 
     def close(self) -> None:
         self._inner.close()
@@ -60,12 +62,13 @@ class AsyncGuardedTransport(httpx.AsyncBaseTransport):
         observer: Observer | None = None,
     ) -> None:
         self.allowlist = allowlist
-        self.host_map = dict(host_map or {})
+        self.host_map = canonical_map(host_map)
         self.observer = observer
         self._inner = httpx.AsyncHTTPTransport(verify=verify)
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
-        response = await self._inner.handle_async_request(_route(request, self.allowlist, self.host_map))
+        """Refuse a destination off the allowlist (EgressBlocked) before any connection is opened."""
+        response = await self._inner.handle_async_request(_route(request, self.allowlist, self.host_map, "httpx"))
         if self.observer:
             self.observer(request, response)
         return response

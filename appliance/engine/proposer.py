@@ -32,5 +32,8 @@ class ThreadedProposer:
         return await asyncio.wrap_future(self._thread.submit(self.orchestrator.propose, list(messages)))
 
     def close(self) -> None:
-        """Finish the queued calls and stop the thread."""
+        """Finish the queued calls, stop the thread and free the model (or the SDK client)."""
         self._thread.shutdown(wait=True)
+        close = getattr(self.orchestrator, "close", None)
+        if callable(close):
+            close()

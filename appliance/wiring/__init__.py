@@ -8,11 +8,12 @@ from appliance.catalog import DEFAULT_CATALOG, Catalog
 from appliance.config import Settings
 from appliance.wiring.dev import DEV_CLIENT_ID, DEV_TENANT
 
-__all__ = ["DEV_CLIENT_ID", "DEV_TENANT", "build_local_orchestrator", "egress_destinations", "enabled_catalog",
-           "graph_endpoints", "graph_permissions"]  # fmt: skip
+__all__ = ["DEV_CLIENT_ID", "DEV_TENANT", "build_local_orchestrator", "build_proposer", "egress_destinations",
+           "enabled_catalog", "graph_endpoints", "graph_permissions"]  # fmt: skip
 
 if TYPE_CHECKING:  # adapters (llama.cpp, msal, msgraph) are imported only when a command needs them
     from appliance.engine.local import LocalOrchestrator
+    from appliance.engine.proposer import ThreadedProposer
     from appliance.graph.connect import GraphEndpoints
 
 
@@ -41,6 +42,23 @@ def build_local_orchestrator(
     )
 
 
+
+
+def build_proposer(settings: Settings, catalog: Catalog) -> ThreadedProposer:
+    """The orchestrator the settings choose (the local model, or a BYO LLM), on its own thread.
+
+    Local mode loads and verifies the model; BYO modes build the provider's SDK client on the egress
+    guard (only its endpoint is reachable). Either way the audit record names the model.
+    """
+    from appliance.engine.proposer import ThreadedProposer
+
+    if settings.llm.byo:
+        from appliance.engine.byo import build_byo_orchestrator
+
+        byo = build_byo_orchestrator(settings, catalog)
+        return ThreadedProposer(byo, str(getattr(byo, "name", settings.llm.mode)))
+    local = build_local_orchestrator(settings, catalog=catalog)
+    return ThreadedProposer(local, f"{local.entry.name} (sha256:{local.entry.sha256[:12]})")
 
 
 def graph_permissions(settings: Settings) -> list[str]:
@@ -84,6 +102,11 @@ def egress_destinations(settings: Settings) -> list[str]:
     """
     graph = settings.graph
     graph_host = graph.graph_base_url.split("/v1.0")[0]
-    entries = [graph.authority_host, graph_host, BOTFRAMEWORK_LOGIN, *settings.teams.service_urls,
+    llm: list[str] = []
+    if settings.llm.byo:
+        from appliance.engine.byo import llm_destinations
+
+        llm = llm_destinations(settings)
+    entries = [graph.authority_host, graph_host, BOTFRAMEWORK_LOGIN, *settings.teams.service_urls, *llm,
                *settings.egress.allow]  # fmt: skip
     return list(dict.fromkeys(entry.rstrip("/") for entry in entries))

@@ -35,7 +35,13 @@ from appliance.graph.scopes import DIRECTORY_PERMISSIONS, compare_scopes
 from appliance.orchestrator import AidPolicy, TurnHandler
 from appliance.store import TenantStore, retention
 from appliance.store.ledger import StoreLedger
-from appliance.wiring import build_local_orchestrator, enabled_catalog, graph_endpoints, graph_permissions
+from appliance.wiring import (
+    build_proposer,
+    egress_destinations,
+    enabled_catalog,
+    graph_endpoints,
+    graph_permissions,
+)
 from appliance.wiring.dev import BOT_SECRET, dev_host_map
 from appliance.wiring.teams import TeamsSide, build_teams
 
@@ -94,6 +100,19 @@ def _endpoints(settings: Settings) -> tuple[GraphEndpoints, dict[str, tuple[str,
     return endpoints, host_map, tls_context(endpoints.ca_bundle)
 
 
+def install_egress_guard(settings: Settings) -> int:
+    """The process-wide backstop (`egress/socket_guard.py`): from now on this process can open
+    connections only to the egress allowlist (and, in dev, the dev tenant's mapped address).
+    Permanent for the process: `appliance serve` calls it before anything reaches out. Returns how many
+    destinations are allowed."""
+    from appliance.egress import socket_guard
+
+    destinations = egress_destinations(settings)
+    host_map = dev_host_map(settings) if settings.graph.dev else None
+    socket_guard.install(Allowlist(destinations), host_map, listen_hosts=[settings.teams.host])
+    return len(destinations)
+
+
 def _check_teams(settings: Settings) -> None:
     teams = settings.teams
     if not teams.app_id or not teams.allowed_tenant_id:
@@ -138,10 +157,8 @@ async def _start(settings: Settings, store: TenantStore, step: Step) -> Service:
     directory = GraphDirectory(gateway)
     await directory.person(str(identity.claims().get("oid", "")))  # warms msgraph's models (1-2 s, once)
     step(f"Graph: signed in as {aid_upn}; {len(catalog)} tools enabled")
-    orchestrator = await asyncio.to_thread(build_local_orchestrator, settings, catalog=catalog)
-    proposer = ThreadedProposer(orchestrator, f"{orchestrator.entry.name} (sha256:{orchestrator.entry.sha256[:12]})")
-    step(f"model: {proposer.name}, prefix {len(orchestrator.prefix_tokens)} tokens in "
-         f"{orchestrator.prefix_seconds:.1f} s")  # fmt: skip
+    proposer = await asyncio.to_thread(build_proposer, settings, catalog)
+    step(f"orchestrator: {proposer.name} ({settings.llm.mode} mode)")
     ledger = StoreLedger(store)
     handler = TurnHandler(catalog=catalog, proposer=proposer, ledger=ledger, tools=GraphTools(gateway),
                           directory=directory, policy=_policy(settings, aid_upn))  # fmt: skip
@@ -180,6 +197,19 @@ async def _start(settings: Settings, store: TenantStore, step: Step) -> Service:
     return service
 
 
+def _touch(db: Any) -> None:
+    db.execute("SELECT count(*) FROM pending_actions").fetchone()
+
+
+async def _probe(check: Callable[[], Any], failure: str) -> bool | str:
+    """True if `check()` completes, else a short reason (for /readyz)."""
+    try:
+        await check()
+        return True
+    except Exception as exc:
+        return f"{failure}: {type(exc).__name__}"
+
+
 async def _upkeep(service: Service, token: Callable[[], str]) -> None:
     """Every few seconds: expire cards, settle interrupted actions, join audit entries, check the token;
     once a day: retention."""
@@ -191,11 +221,8 @@ async def _upkeep(service: Service, token: Callable[[], str]) -> None:
             expired = await executor.expire_due(service.teams.outbox_for)
             await executor.recover(service.teams.outbox_for)
             joined = await join_audit_entries(ledger, service.handler.directory)
-            try:
-                await asyncio.to_thread(token)
-                service.health["token"] = True
-            except Exception as exc:
-                service.health["token"] = f"token unavailable: {type(exc).__name__}"
+            service.health["token"] = await _probe(lambda: asyncio.to_thread(token), "token unavailable")
+            service.health["store"] = await _probe(lambda: service.store.arun(_touch), "store unavailable")
             if datetime.now(UTC) - last_purge > timedelta(days=1):
                 await service.store.arun(retention.purge, service.settings.store)
                 last_purge = datetime.now(UTC)
