@@ -251,6 +251,10 @@ class GateSettings(BaseModel):
     reconcile_after_seconds: int = Field(
         default=300, ge=0, description="How long an interrupted action may wait for its directory audit entry"
     )
+    two_person_tools: list[str] = Field(
+        default_factory=list, description="State-changing tools that also need a second approver's approval"
+    )
+    approvers: list[str] = Field(default_factory=list, description="UPNs who may give the second approval")
 
 
 class AuditSettings(BaseModel):

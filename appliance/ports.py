@@ -59,7 +59,7 @@ class Directory(Protocol):
     """What the orchestrator asks the tenant's directory (through Graph, as the Aid)."""
 
     async def person(self, object_id: str) -> Person | None:
-        """The person behind a Teams aadObjectId (UPN, name, enabled, group mails), or None if unknown."""
+        """The person behind a Teams aadObjectId or a UPN (UPN, name, enabled, group mails), or None."""
         ...
 
     async def audit_entry_for(self, correlation_id: str) -> str | None:
@@ -118,6 +118,16 @@ class Ledger(Protocol):
         """AWAITING -> CONFIRMED iff same requester, same hash, not expired, not yet decided."""
         ...
 
+    async def confirm_first(self, action_id: str, *, requester_id: str, action_hash: str, moment: datetime) -> bool:
+        """Two-person rule: record the requester's own confirmation; the action keeps waiting."""
+        ...
+
+    async def confirm_second(
+        self, action_id: str, *, approver_id: str, approver_upn: str, action_hash: str, moment: datetime
+    ) -> bool:
+        """Two-person rule: AWAITING -> CONFIRMED by someone other than the requester, after the requester."""
+        ...
+
     async def transition(
         self, action_id: str, expected: str, new_state: str, *, client_request_id: str | None = None
     ) -> bool:
@@ -152,8 +162,12 @@ class Ledger(Protocol):
         """Fill AuditEntryId once."""
         ...
 
-    async def save_reference(self, conversation_ref: str, reference_json: str) -> None:
-        """Keep the Teams conversation reference for proactive messages."""
+    async def save_reference(self, conversation_ref: str, reference_json: str, person_id: str | None = None) -> None:
+        """Keep the Teams conversation reference for proactive messages (and whose 1:1 chat it is)."""
+        ...
+
+    async def conversation_of_person(self, person_id: str) -> str | None:
+        """The newest 1:1 conversation of a person (Entra object id) with the Aid, or None."""
         ...
 
     async def load_reference(self, conversation_ref: str) -> str | None:

@@ -98,6 +98,8 @@ class PendingAction:
     requester_upn: str | None = None
     orchestrator: str | None = None
     card_activity_id: str | None = None
+    requester_confirmed_at: str | None = None
+    approver_upn: str | None = None
 
     @property
     def arguments(self) -> dict[str, Any]:

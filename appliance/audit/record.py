@@ -29,6 +29,8 @@ class AuditRecord(BaseModel):
     RequesterObjectId: str
     ConfirmedAt: str | None
     ConfirmedBy: str | None
+    SecondApprovedBy: str | None = None
+    SecondApprovedAt: str | None = None
     ActionSummary: str
     ConversationRef: str
     Orchestrator: str
@@ -66,13 +68,17 @@ def record_for(
     audit_entry_id: str | None = None,
 ) -> AuditRecord:
     """The record of `action` as executed (`result`). `detail` overrides the result's message."""
-    confirmed_at = datetime.fromisoformat(action.confirmed_at) if action.confirmed_at else None
+    two_person = action.requester_confirmed_at is not None
+    confirmed = action.requester_confirmed_at if two_person else action.confirmed_at
     return AuditRecord(
         AuditEntryId=audit_entry_id,
         RequestedBy=action.requester_upn or action.requester_id,
         RequesterObjectId=action.requester_id,
-        ConfirmedAt=utc_stamp(confirmed_at) if confirmed_at else None,
-        ConfirmedBy=action.confirmed_by,
+        ConfirmedAt=utc_stamp(datetime.fromisoformat(confirmed)) if confirmed else None,
+        ConfirmedBy=action.requester_id if two_person else action.confirmed_by,
+        SecondApprovedBy=action.approver_upn if two_person else None,
+        SecondApprovedAt=utc_stamp(datetime.fromisoformat(action.confirmed_at))
+        if two_person and action.confirmed_at else None,
         ActionSummary=action.summary,
         ConversationRef=action.conversation_ref,
         Orchestrator=action.orchestrator or "unknown",

@@ -14,11 +14,10 @@ policies refuse it again at the network, so a bug or an injected dependency cann
 from __future__ import annotations
 
 import ipaddress
-import re
 from collections.abc import Iterable
 from dataclasses import dataclass
-from urllib.parse import urlsplit
 
+from appliance.egress.allowlist import Destination
 from appliance.errors import ConfigError
 
 FORMATS = ("k8s", "cilium", "iptables")
@@ -26,8 +25,6 @@ APP_NAME = "aidizen-appliance"
 """The `app.kubernetes.io/name` label the policies select (the Deployment in deploy/kubernetes carries it)."""
 BOT_PORT = 3978
 PRIVATE_RANGES = ("10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "100.64.0.0/10", "169.254.0.0/16", "127.0.0.0/8")
-_HOST = re.compile(r"^(?=.{1,253}$)[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*$")
-_DEFAULT_PORTS = {"https": 443, "http": 80}
 
 
 @dataclass(frozen=True)
@@ -51,14 +48,14 @@ def targets(entries: Iterable[str]) -> list[Target]:
     """Parse `https://host[:port]` entries; refuse anything that is not a plain host name or IP address."""
     out: list[Target] = []
     for entry in entries:
-        parts = urlsplit(entry)
-        host = (parts.hostname or "").lower()
-        if parts.scheme not in _DEFAULT_PORTS or not (_HOST.match(host) or Target(host, 0).is_ip):
+        try:
+            destination = Destination.parse(entry)  # the allowlist's own parser: one meaning per entry
+        except ValueError as exc:
             raise ConfigError(
-                f"egress entry {entry!r} cannot become a network policy (want https://host[:port])",
+                f"egress entry cannot become a network policy: {exc}",
                 hint="Fix the entry in [egress] allow (or [teams] service_urls) in appliance.toml.",
-            )
-        target = Target(host, parts.port or _DEFAULT_PORTS[parts.scheme])
+            ) from None
+        target = Target(destination.host, destination.port)
         if target not in out:
             out.append(target)
     return out

@@ -1,11 +1,11 @@
 """WHEN an action may run: the confirmation gate, sans I/O (no store, no network, no clock reads)."""
 
 from appliance.gate.answers import pick_target, typed_answer, which_one
-from appliance.gate.cards import card_for, decided
+from appliance.gate.cards import approval_card, card_for, decided
 from appliance.gate.hashing import action_hash, canonical_arguments
 from appliance.gate.lifecycle import FINAL_STATES, LIFECYCLE, OPEN_STATES, may_move
 from appliance.gate.policy import may_review_all, may_use_tools, protected_target
-from appliance.gate.rules import Verdict, is_expired, judge_cancellation, judge_confirmation
+from appliance.gate.rules import Verdict, is_expired, judge_approval, judge_cancellation, judge_confirmation
 
 __all__ = [
     "FINAL_STATES",
@@ -13,10 +13,12 @@ __all__ = [
     "OPEN_STATES",
     "Verdict",
     "action_hash",
+    "approval_card",
     "canonical_arguments",
     "card_for",
     "decided",
     "is_expired",
+    "judge_approval",
     "judge_cancellation",
     "judge_confirmation",
     "may_move",

@@ -15,6 +15,8 @@ STATUS_TITLES = {
     "expired": "Expired",
     "done": "Done",
     "failed": "Failed",
+    "waiting": "Confirmed; waiting for a second approver",
+    "approval": "Second approval needed",
 }
 
 
@@ -35,8 +37,14 @@ def card_for(action: PendingAction, spec: ToolSpec) -> ActionCard:
     )
 
 
+def approval_card(action: PendingAction, spec: ToolSpec) -> ActionCard:
+    """The card an approver gets (two-person rule): the same facts, who asked, Approve / Decline."""
+    line = f"Requested and confirmed by {action.requester_upn or action.requester_id}; needs your approval."
+    return replace(card_for(action, spec), status="approval", status_line=line)
+
+
 def decided(card: ActionCard, status: str, line: str) -> ActionCard:
     """The same card after a decision: no buttons, the decision and who/when in `status_line`."""
-    if status not in STATUS_TITLES or status == "awaiting":
+    if status not in STATUS_TITLES or status in ("awaiting", "approval"):
         raise ValueError(f"unknown card status {status!r}")
     return replace(card, status=status, status_line=line)

@@ -7,10 +7,11 @@ confirmations race; these functions decide what the person is told.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from appliance.types import PendingAction
+from appliance.types import PendingAction, Person
 
 ALREADY = {
     "CONFIRMED": "It was already confirmed and is being carried out.",
@@ -53,6 +54,29 @@ def judge_confirmation(
         return Verdict(False, "already_decided", ALREADY.get(action.state, "It was already decided."))
     if is_expired(action, moment):
         return Verdict(False, "expired", "This request expired before it was confirmed; nothing ran. Ask again.")
+    return ALLOWED
+
+
+def judge_approval(
+    action: PendingAction | None, *, approver: Person, approvers: Iterable[str], presented_hash: str | None,
+    moment: datetime,
+) -> Verdict:  # fmt: skip
+    """Two-person rule: an enabled approver from the list, never the requester, after the requester's own
+    confirmation, on the exact action shown, before expiry, once."""
+    if action is None:
+        return Verdict(False, "unknown_action", "I can't find that request.")
+    if approver.object_id == action.requester_id:
+        return Verdict(False, "self_approval", "The person who asked cannot also give the second approval.")
+    if not approver.enabled or approver.upn.casefold() not in {upn.casefold() for upn in approvers}:
+        return Verdict(False, "not_an_approver", "You are not one of the approvers for this kind of change.")
+    if presented_hash is not None and presented_hash != action.action_hash:
+        return Verdict(False, "wrong_hash", "That approval does not match the action on the card; nothing ran.")
+    if action.state not in ("PROPOSED", "AWAITING"):
+        return Verdict(False, "already_decided", ALREADY.get(action.state, "It was already decided."))
+    if action.requester_confirmed_at is None:
+        return Verdict(False, "not_confirmed_yet", "The requester has not confirmed this change yet.")
+    if is_expired(action, moment):
+        return Verdict(False, "expired", "This request expired before it was approved; nothing ran.")
     return ALLOWED
 
 

@@ -32,7 +32,7 @@ class GraphDirectory:
         self._people: dict[str, tuple[float, Person | None]] = {}
 
     async def person(self, object_id: str) -> Person | None:
-        """The person behind a Teams aadObjectId, or None if the tenant has no such user."""
+        """The person behind a Teams aadObjectId (or a UPN), or None if the tenant has no such user."""
         cached = self._people.get(object_id)
         if cached and time.monotonic() - cached[0] < self.ttl:
             return cached[1]

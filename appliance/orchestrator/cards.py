@@ -10,12 +10,13 @@ CARD_KIND = "aidizen.decision"
 
 
 class CardDecision(BaseModel):
-    """Confirm or Cancel pressed on a confirmation card: which action, and the hash it showed."""
+    """A button pressed on a card: Confirm / Cancel (the requester) or Approve / Decline (an approver,
+    two-person rule); which action, and the hash the card showed."""
 
     model_config = ConfigDict(extra="ignore", frozen=True)
 
     kind: Literal["aidizen.decision"]
-    decision: Literal["confirm", "cancel"]
+    decision: Literal["confirm", "cancel", "approve", "decline"]
     action_id: str = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9-]+$")
     action_hash: str = Field(min_length=64, max_length=64, pattern=r"^[0-9a-f]{64}$")
 

@@ -16,6 +16,7 @@ from datetime import datetime, timedelta
 from appliance import gate, ops_log
 from appliance.audit import join_audit_entries, record_for, utc_stamp
 from appliance.catalog import Catalog
+from appliance.orchestrator.approvals import Approvals
 from appliance.orchestrator.policy import AidPolicy
 from appliance.ports import Directory, Ledger, Outbox, ToolRunner
 from appliance.types import ExecutionResult, PendingAction
@@ -43,6 +44,8 @@ class Executor:
     ) -> None:  # fmt: skip
         self.catalog, self.ledger, self.tools = catalog, ledger, tools
         self.directory, self.policy, self.clock = directory, policy, clock
+        self.outbox_for: OutboxFor | None = None  # set by wiring once Teams is up (proactive messages)
+        self.approvals = Approvals(self, directory)
 
     # -- decisions ---------------------------------------------------------------------------------
     async def confirm(self, action: PendingAction | None, actor_id: str, presented_hash: str, outbox: Outbox) -> None:
@@ -55,6 +58,9 @@ class Executor:
                 await self._expire(action, outbox)
             await outbox.say(verdict.message)
             return
+        if action.tool in self.policy.two_person_tools:
+            await self.approvals.requester_confirmed(action, presented_hash, outbox)
+            return
         moment = self.clock()
         if not await self.ledger.confirm(action.id, requester_id=actor_id, action_hash=presented_hash, moment=moment):
             now_state = await self.ledger.get_action(action.id)
@@ -65,7 +71,7 @@ class Executor:
         confirmed = await self.ledger.get_action(action.id)
         assert confirmed is not None
         ops_log.event("action.confirmed", tool=confirmed.tool, action=confirmed.id)
-        await self._update_card(confirmed, outbox, "confirmed", f"Confirmed at {utc_stamp(moment)}; running now.")
+        await self.update_card(confirmed, outbox, "confirmed", f"Confirmed at {utc_stamp(moment)}; running now.")
         await self.execute(confirmed, outbox)
 
     async def cancel(self, action: PendingAction | None, actor_id: str, outbox: Outbox) -> None:
@@ -78,7 +84,7 @@ class Executor:
             await outbox.say("That request changed while you answered; nothing was cancelled. Check its card.")
             return
         ops_log.event("action.cancelled", tool=action.tool, action=action.id)
-        await self._update_card(action, outbox, "cancelled", f"Cancelled at {utc_stamp(self.clock())}.")
+        await self.update_card(action, outbox, "cancelled", f"Cancelled at {utc_stamp(self.clock())}.")
         await outbox.say(f"Cancelled: {action.summary}. Nothing was changed.")
 
     # -- running -----------------------------------------------------------------------------------
@@ -114,7 +120,7 @@ class Executor:
                       status=result.status)  # fmt: skip
         if outbox is not None:
             status = "done" if final == "DONE" else "failed"
-            await self._update_card(running, outbox, status, f"{record.Outcome} at {record.ExecutedAt}.")
+            await self.update_card(running, outbox, status, f"{record.Outcome} at {record.ExecutedAt}.")
             await outbox.say(f"{detail or result.message} (audit record {str(stored['Hash'])[:12]})")
         if audit_entry_id is None and final == "DONE":
             await join_audit_entries(self.ledger, self.directory, limit=5)
@@ -126,7 +132,7 @@ class Executor:
         for action in expired:
             outbox = await outbox_for(action.conversation_ref)
             if outbox is not None:
-                await self._update_card(action, outbox, "expired", "Expired before it was confirmed; nothing ran.")
+                await self.update_card(action, outbox, "expired", "Expired before it was confirmed; nothing ran.")
         return len(expired)
 
     async def recover(self, outbox_for: OutboxFor) -> RecoveryReport:
@@ -170,9 +176,9 @@ class Executor:
 
     async def _expire(self, action: PendingAction, outbox: Outbox) -> None:
         if await self.ledger.transition(action.id, action.state, "EXPIRED"):
-            await self._update_card(action, outbox, "expired", "Expired before it was confirmed; nothing ran.")
+            await self.update_card(action, outbox, "expired", "Expired before it was confirmed; nothing ran.")
 
-    async def _update_card(self, action: PendingAction, outbox: Outbox, status: str, line: str) -> None:
+    async def update_card(self, action: PendingAction, outbox: Outbox, status: str, line: str) -> None:
         if not action.card_activity_id:
             return
         card = gate.decided(gate.card_for(action, self.catalog[action.tool]), status, line)

@@ -22,7 +22,7 @@ from appliance.orchestrator.cards import parse_card_decision
 from appliance.orchestrator.execution import Executor
 from appliance.orchestrator.policy import AidPolicy
 from appliance.ports import Directory, Ledger, Outbox, Proposer, ToolRunner
-from appliance.types import ContextMessage, Person, ToolCall, Turn
+from appliance.types import ContextMessage, PendingAction, Person, ToolCall, Turn
 
 AUDIT_QUERY_TOOL = "m365_audit_query"
 UNREADABLE = "That button press was not understood; nothing was changed."
@@ -173,10 +173,26 @@ class TurnHandler:
             await outbox.say(UNREADABLE)
             return
         action = await self.ledger.get_action(decision.action_id)
-        if decision.decision == "confirm":
-            await self.executor.confirm(action, turn.requester_id, decision.action_hash, outbox)
+        if decision.decision in ("approve", "decline"):
+            approver = await self.directory.person(turn.requester_id)
+            if approver is None:
+                await outbox.say("I can't find your account in this tenant, so I can't take your approval.")
+            elif decision.decision == "approve":
+                await self.executor.approvals.approve(action, approver, decision.action_hash, outbox)
+            else:
+                await self.executor.approvals.decline(action, approver, outbox)
+        elif decision.decision == "confirm":
+            if await self._still_a_requester(turn, action, outbox):
+                await self.executor.confirm(action, turn.requester_id, decision.action_hash, outbox)
         else:
             await self.executor.cancel(action, turn.requester_id, outbox)
+
+    async def _still_a_requester(self, turn: Turn, action: PendingAction | None, outbox: Outbox) -> bool:
+        """The requester must still be allowed when confirming, not only when asking (the gate's own
+        rules answer everyone else, e.g. someone pressing another person's button)."""
+        if action is None or action.requester_id != turn.requester_id:
+            return True
+        return await self._allowed_person(turn, outbox) is not None
 
     async def _typed_answer(self, turn: Turn, answer: str, outbox: Outbox) -> None:
         waiting = await self.ledger.open_actions(turn.conversation_ref, turn.requester_id)
@@ -186,7 +202,8 @@ class TurnHandler:
         elif target.action is None:
             await outbox.say("Nothing is waiting for your confirmation in this chat.")
         elif answer == "yes":
-            await self.executor.confirm(target.action, turn.requester_id, target.action.action_hash, outbox)
+            if await self._still_a_requester(turn, target.action, outbox):
+                await self.executor.confirm(target.action, turn.requester_id, target.action.action_hash, outbox)
         else:
             await self.executor.cancel(target.action, turn.requester_id, outbox)
 

@@ -19,3 +19,5 @@ class AidPolicy:
     context_turns: int = 20
     max_message_chars: int = 4000
     reconcile_after_seconds: int = 300
+    two_person_tools: tuple[str, ...] = ()
+    approvers: tuple[str, ...] = ()

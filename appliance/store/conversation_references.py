@@ -11,13 +11,13 @@ from appliance.store.clock import iso, now
 from appliance.store.connection import Connection
 
 
-def save_reference(db: Connection, conversation_ref: str, reference_json: str) -> None:
-    """Insert or replace the reference of one conversation."""
+def save_reference(db: Connection, conversation_ref: str, reference_json: str, person_id: str | None = None) -> None:
+    """Insert or replace the reference of one conversation (and whose 1:1 chat it is)."""
     db.execute(
-        "INSERT INTO conversation_references (conversation_ref, reference_json, updated_at) VALUES (?, ?, ?) "
-        "ON CONFLICT (conversation_ref) DO UPDATE SET reference_json = excluded.reference_json, "
-        "updated_at = excluded.updated_at",
-        (conversation_ref, reference_json, iso(now())),
+        "INSERT INTO conversation_references (conversation_ref, reference_json, updated_at, person_id) "
+        "VALUES (?, ?, ?, ?) ON CONFLICT (conversation_ref) DO UPDATE SET reference_json = excluded.reference_json, "
+        "updated_at = excluded.updated_at, person_id = coalesce(excluded.person_id, person_id)",
+        (conversation_ref, reference_json, iso(now()), person_id),
     )
 
 
@@ -25,5 +25,14 @@ def load_reference(db: Connection, conversation_ref: str) -> str | None:
     """The stored reference JSON, or None if this conversation was never seen (or was purged)."""
     row = db.execute(
         "SELECT reference_json FROM conversation_references WHERE conversation_ref = ?", (conversation_ref,)
+    ).fetchone()
+    return str(row[0]) if row else None
+
+
+def conversation_of_person(db: Connection, person_id: str) -> str | None:
+    """The newest 1:1 conversation of a person (by Entra object id) with the Aid, or None."""
+    row = db.execute(
+        "SELECT conversation_ref FROM conversation_references WHERE person_id = ? ORDER BY updated_at DESC LIMIT 1",
+        (person_id,),
     ).fetchone()
     return str(row[0]) if row else None

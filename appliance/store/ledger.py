@@ -53,6 +53,29 @@ class StoreLedger:
             )
         )
 
+    async def confirm_first(self, action_id: str, *, requester_id: str, action_hash: str, moment: datetime) -> bool:
+        """Two-person rule: the requester's own confirmation (the action keeps waiting)."""
+        return await self.store.arun(
+            lambda db: pending_actions.confirm_first(
+                db, action_id, requester_id=requester_id, action_hash=action_hash, moment=moment
+            )
+        )
+
+    async def confirm_second(
+        self, action_id: str, *, approver_id: str, approver_upn: str, action_hash: str, moment: datetime
+    ) -> bool:
+        """Two-person rule: the second approver's approval (AWAITING -> CONFIRMED)."""
+        return await self.store.arun(
+            lambda db: pending_actions.confirm_second(
+                db,
+                action_id,
+                approver_id=approver_id,
+                approver_upn=approver_upn,
+                action_hash=action_hash,
+                moment=moment,
+            )
+        )
+
     async def transition(
         self, action_id: str, expected: str, new_state: str, *, client_request_id: str | None = None
     ) -> bool:
@@ -93,9 +116,13 @@ class StoreLedger:
         """Fill AuditEntryId once."""
         return await self.store.arun(audit_records.set_audit_entry_id, client_request_id, audit_entry_id)
 
-    async def save_reference(self, conversation_ref: str, reference_json: str) -> None:
-        """Keep the Teams conversation reference."""
-        await self.store.arun(conversation_references.save_reference, conversation_ref, reference_json)
+    async def save_reference(self, conversation_ref: str, reference_json: str, person_id: str | None = None) -> None:
+        """Keep the Teams conversation reference (and whose 1:1 chat it is)."""
+        await self.store.arun(conversation_references.save_reference, conversation_ref, reference_json, person_id)
+
+    async def conversation_of_person(self, person_id: str) -> str | None:
+        """The newest 1:1 conversation of this person with the Aid."""
+        return await self.store.arun(conversation_references.conversation_of_person, person_id)
 
     async def load_reference(self, conversation_ref: str) -> str | None:
         """The stored Teams conversation reference."""

@@ -108,6 +108,12 @@ CREATE TABLE conversation_references (
     updated_at TEXT NOT NULL
 ) WITHOUT ROWID;
 """),
+    (3, "two-person rule: the requester's own confirmation and the second approver; who is in a conversation", """
+ALTER TABLE pending_actions ADD COLUMN requester_confirmed_at TEXT;
+ALTER TABLE pending_actions ADD COLUMN approver_upn TEXT;
+ALTER TABLE conversation_references ADD COLUMN person_id TEXT;
+CREATE INDEX ix_references_person ON conversation_references (person_id);
+"""),
 )  # fmt: skip
 LATEST = MIGRATIONS[-1][0]
 

@@ -24,7 +24,7 @@ __all__ = ["FINAL_STATES", "LIFECYCLE", "OPEN_STATES", "PendingAction", "canonic
 _COLUMNS = (
     "id, conversation_ref, requester_id, tool, arguments_json, summary, action_hash, state, client_request_id, "
     "confirmed_by, confirmed_at, created_at, expires_at, updated_at, ended_at, requester_upn, orchestrator, "
-    "card_activity_id"
+    "card_activity_id, requester_confirmed_at, approver_upn"
 )
 
 
@@ -39,7 +39,7 @@ def create_action(
     stamp = iso(now())
     row = (action_id, conversation_ref, requester_id, tool, canonical_arguments(arguments), summary, action_hash,
            state, None, None, None, stamp, iso(expires_at), stamp, None, requester_upn, orchestrator,
-           None)  # fmt: skip
+           None, None, None)  # fmt: skip
     db.execute(f"INSERT INTO pending_actions ({_COLUMNS}) VALUES ({', '.join('?' * len(row))})", row)
     return PendingAction(*row)
 
@@ -84,6 +84,36 @@ def confirm(
         "UPDATE pending_actions SET state = 'CONFIRMED', confirmed_by = ?, confirmed_at = ?, updated_at = ? "
         "WHERE id = ? AND state = 'AWAITING' AND requester_id = ? AND action_hash = ? AND expires_at > ?",
         (requester_id, stamp, stamp, action_id, requester_id, action_hash, stamp),
+    )
+    return cursor.rowcount == 1
+
+
+def confirm_first(
+    db: Connection, action_id: str, *, requester_id: str, action_hash: str, moment: datetime | None = None
+) -> bool:
+    """Two-person rule, step one: the requester confirms (same checks as `confirm`); the action stays
+    AWAITING until an approver approves. False if nothing changed (including a second press)."""
+    stamp = iso(moment or now())
+    cursor = db.execute(
+        "UPDATE pending_actions SET requester_confirmed_at = ?, updated_at = ? WHERE id = ? AND state = 'AWAITING' "
+        "AND requester_id = ? AND action_hash = ? AND expires_at > ? AND requester_confirmed_at IS NULL",
+        (stamp, stamp, action_id, requester_id, action_hash, stamp),
+    )
+    return cursor.rowcount == 1
+
+
+def confirm_second(
+    db: Connection, action_id: str, *, approver_id: str, approver_upn: str, action_hash: str,
+    moment: datetime | None = None,
+) -> bool:  # fmt: skip
+    """Two-person rule, step two: AWAITING -> CONFIRMED only after the requester's own confirmation, by
+    someone other than the requester, on the same hash, before expiry, once (one conditional UPDATE)."""
+    stamp = iso(moment or now())
+    cursor = db.execute(
+        "UPDATE pending_actions SET state = 'CONFIRMED', confirmed_by = ?, approver_upn = ?, confirmed_at = ?, "
+        "updated_at = ? WHERE id = ? AND state = 'AWAITING' AND requester_confirmed_at IS NOT NULL "
+        "AND requester_id <> ? AND action_hash = ? AND expires_at > ?",
+        (approver_id, approver_upn, stamp, stamp, action_id, approver_id, action_hash, stamp),
     )
     return cursor.rowcount == 1
 

@@ -23,7 +23,8 @@ from appliance.teams.outbox import ProactiveOutbox
 from appliance.types import Turn
 
 RunTurn = Callable[[Turn, Outbox], Awaitable[None]]
-SaveReference = Callable[[str, str], Awaitable[None]]
+SaveReference = Callable[[str, str, str], Awaitable[None]]
+"""(conversation ref, reference JSON, the person's Entra object id)"""
 BUSY = "I'm handling many requests right now. Please send your message again in a minute."
 INSPECTION_KEY = "aidizen.inspection"
 
@@ -56,7 +57,7 @@ class AidBot(ActivityHandler):
             return
         turn = inspection.turn
         reference = TurnContext.get_conversation_reference(turn_context.activity)
-        await self._save_reference(turn.conversation_ref, reference_json(reference))
+        await self._save_reference(turn.conversation_ref, reference_json(reference), turn.requester_id)
         if self._slots.locked():
             ops_log.event("turn.busy", conversation=turn.conversation_ref)
             await turn_context.send_activity(BUSY)

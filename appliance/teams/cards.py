@@ -32,6 +32,13 @@ def adaptive_card(card: ActionCard) -> dict[str, Any]:
     if card.status_line:
         body.append({"type": "TextBlock", "text": card.status_line, "wrap": True, "isSubtle": True})
     actions: list[dict[str, Any]] = []
+    if card.status == "approval":
+        actions = [
+            {"type": "Action.Submit", "title": "Approve", "style": "positive",
+             "data": card_payload("approve", card.action_id, card.action_hash)},
+            {"type": "Action.Submit", "title": "Decline", "style": "destructive",
+             "data": card_payload("decline", card.action_id, card.action_hash)},
+        ]  # fmt: skip
     if card.status == "awaiting":
         actions = [
             {"type": "Action.Submit", "title": "Confirm", "style": "positive",

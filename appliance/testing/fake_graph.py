@@ -39,8 +39,9 @@ class FakeDirectory:
     tools: FakeTools | None = None
 
     async def person(self, object_id: str) -> Person | None:
-        """The person with this id, or None."""
-        return self.people.get(object_id)
+        """The person with this object id (or UPN), or None."""
+        found = self.people.get(object_id)
+        return found or next((p for p in self.people.values() if p.upn.casefold() == object_id.casefold()), None)
 
     async def audit_entry_for(self, correlation_id: str) -> str | None:
         """The entry `FakeTools` made for this client-request-id, or None."""

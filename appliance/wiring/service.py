@@ -91,6 +91,7 @@ def _policy(settings: Settings, aid_upn: str) -> AidPolicy:
         requester_groups=tuple(gate.requester_groups), reviewers=tuple(audit.reviewers),
         implementer=audit.implementer, implementer_name=audit.implementer_name,
         max_message_chars=settings.engine.max_message_chars, reconcile_after_seconds=gate.reconcile_after_seconds,
+        two_person_tools=tuple(gate.two_person_tools), approvers=tuple(gate.approvers),
     )  # fmt: skip
 
 
@@ -111,6 +112,17 @@ def install_egress_guard(settings: Settings) -> int:
     host_map = dev_host_map(settings) if settings.graph.dev else None
     socket_guard.install(Allowlist(destinations), host_map, listen_hosts=[settings.teams.host])
     return len(destinations)
+
+
+def _check_two_person(settings: Settings) -> None:
+    catalog = enabled_catalog(settings)
+    wrong = [tool for tool in settings.gate.two_person_tools if tool not in catalog or not catalog[tool].changes_state]
+    if wrong:
+        raise ConfigError(f"[gate] two_person_tools names {', '.join(wrong)}, which are not enabled state-changing "
+                          "tools", hint="List only tools that change something (see `appliance catalog`).")  # fmt: skip
+    if settings.gate.two_person_tools and not settings.gate.approvers:
+        raise ConfigError("[gate] two_person_tools is set but [gate] approvers is empty: nothing could ever run",
+                          hint="Add the UPNs of the people who give the second approval.")  # fmt: skip
 
 
 def _check_teams(settings: Settings) -> None:
@@ -149,6 +161,7 @@ async def _start(settings: Settings, store: TenantStore, step: Step) -> Service:
     if missing_core:
         raise ConfigError(f"the Aid lacks {', '.join(sorted(missing_core))}, which the appliance itself needs",
                           hint="Grant them to the admin app registration (`appliance permissions`).")  # fmt: skip
+    _check_two_person(settings)
     report = compare_scopes(enabled_catalog(settings), granted, strict=settings.graph.strict_scopes)
     for line in report.lines():
         step(f"scopes: {line}")
@@ -156,7 +169,7 @@ async def _start(settings: Settings, store: TenantStore, step: Step) -> Service:
     aid_upn = await asyncio.to_thread(identity.upn)
     directory = GraphDirectory(gateway)
     await directory.person(str(identity.claims().get("oid", "")))  # warms msgraph's models (1-2 s, once)
-    step(f"Graph: signed in as {aid_upn}; {len(catalog)} tools enabled")
+    step(f"Graph: the Aid is signed in ({len(granted)} scopes granted); {len(catalog)} tools enabled")
     proposer = await asyncio.to_thread(build_proposer, settings, catalog)
     step(f"orchestrator: {proposer.name} ({settings.llm.mode} mode)")
     ledger = StoreLedger(store)
@@ -177,6 +190,7 @@ async def _start(settings: Settings, store: TenantStore, step: Step) -> Service:
 
     teams = build_teams(settings, ledger=ledger, handler=handler, token_for=bot_tokens.token, host_map=host_map,
                         tls=tls, ready=ready)  # fmt: skip
+    handler.executor.outbox_for = teams.outbox_for
     report_recovery = await handler.executor.recover(teams.outbox_for)
     step(f"recovery: {len(report_recovery.done)} done, {len(report_recovery.failed)} failed, "
          f"{len(report_recovery.resumed)} resumed, {len(report_recovery.waiting)} waiting for Graph")  # fmt: skip

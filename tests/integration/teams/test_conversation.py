@@ -141,9 +141,12 @@ def test_the_audit_query_shows_what_was_done(stack: DevStack, teams: DevTeamsCli
     assert "Assign ENTERPRISEPACK to sarah.lin@contoso.com" in answer and "asked by doug@contoso.com" in answer
 
 
-def test_the_ops_log_holds_no_personal_data(stack: DevStack) -> None:
+def test_the_ops_log_and_stderr_hold_no_personal_data(stack: DevStack) -> None:
+    """Everything this module's conversations wrote to the ops log file and to the process's stderr."""
     log = (stack.home / "logs" / "ops.jsonl").read_text(encoding="utf-8")
-    assert "turn.proposed" in log and "action.finished" in log
+    stderr = stack.log_path.read_text(encoding="utf-8")
+    assert "turn.proposed" in log and "action.finished" in log and "turn.proposed" in stderr
     for canary in ("sarah.lin", "contoso.com", "Sarah Lin", "ENTERPRISEPACK", "Ignore your rules", "leaver",
-                   "Disable the account", "doug", "eyJ"):  # fmt: skip
+                   "Disable the account", "doug", "eyJ", "priya", "Assign an E3"):  # fmt: skip
         assert canary not in log, canary
+        assert canary not in stderr, canary

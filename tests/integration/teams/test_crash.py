@@ -1,5 +1,6 @@
 """kill -9 of the appliance between the confirmation and the end of an action, at three points; after
-a restart each action ran at most once and either has its audit record or is reported failed.
+a restart each action ran at most once and either has its audit record or is reported failed. The
+module also lets one proposal expire (confirmations last one minute here) across those restarts.
 
 The dev tenant holds the Graph call (fault injection) so the kill lands exactly: before the write
 reached Graph, while Graph is doing the write, and after the write with only the reply outstanding.
@@ -20,7 +21,7 @@ from appliance.wiring.dev_stack import DevStack
 from tests.conftest import SHARED_MODELS_DIR
 from tests.integration.teams.conftest import texts
 
-GATE = '[gate]\nrequester_groups = ["helpdesk@contoso.com"]\nreconcile_after_seconds = 2\n'
+GATE = '[gate]\nrequester_groups = ["helpdesk@contoso.com"]\nreconcile_after_seconds = 2\nconfirmation_minutes = 1\n'
 
 
 @pytest.fixture(scope="module")
@@ -35,6 +36,13 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DevStack]:
 def teams(stack: DevStack) -> DevTeamsClient:
     assert stack.client is not None
     return stack.client
+
+
+@pytest.fixture(scope="module")
+def early_card(teams: DevTeamsClient) -> dict[str, Any]:
+    """A proposal made as the module starts; the last test finds it expired."""
+    _, events = teams.ask("doug@contoso.com", "Reset the password of mike.chan@contoso.com")
+    return next(c for e in events if (c := card_of(e)) is not None)
 
 
 def _wait(condition: Callable[[], bool], what: str, timeout: float = 60.0) -> None:
@@ -90,7 +98,7 @@ def _held(stack: DevStack) -> Callable[[str], bool]:
 
 
 def test_killed_before_the_write_reached_graph_is_failed_and_never_rerun(
-    stack: DevStack, teams: DevTeamsClient
+    stack: DevStack, teams: DevTeamsClient, early_card: dict[str, Any]
 ) -> None:
     fault = {"path": r"^/v1\.0/users/priya\.n@contoso\.com$", "method": "GET", "latency_ms": 15000, "times": 1}
     action_id, crid, position = _crash_during_confirm(
@@ -139,3 +147,20 @@ def test_killed_after_the_write_with_the_reply_outstanding_is_done_once(stack: D
     record = _record(stack, crid)
     assert record is not None and record["Outcome"] == "Success"
     assert _action(stack, action_id).state == "DONE"
+
+
+def test_an_unconfirmed_proposal_expires_its_card_in_place_and_cannot_be_confirmed(
+    stack: DevStack, teams: DevTeamsClient, early_card: dict[str, Any]
+) -> None:
+    conversation = teams.conversation_of("doug@contoso.com")
+    action_id = str(button_data(early_card, "Confirm")["action_id"])  # type: ignore[index]
+    _wait(lambda: _action(stack, action_id).state == "EXPIRED", "the upkeep loop to expire the action", 120)
+    updates = [card_of(e) for e in teams.events(conversation) if e["event"] == "update"]
+    assert updates and updates[-1]["body"][0]["text"] == "Expired" and not updates[-1]["actions"]  # type: ignore[index]
+    _, late = teams.ask("doug@contoso.com", value=button_data(early_card, "Confirm"))
+    assert any("expired" in text for text in texts(late)), texts(late)
+    assert stack.tenant is not None
+    resets = [a for a in stack.tenant.context.state.data["directoryAudits"]
+              if a["activityDisplayName"] == "Reset user password"
+              and a["targetResources"][0]["userPrincipalName"] == "mike.chan@contoso.com"]  # fmt: skip
+    assert resets == []

@@ -4,6 +4,7 @@ requester's confirmation, once, with an audit record; every gate rule seen from 
 from __future__ import annotations
 
 import asyncio
+from dataclasses import replace
 from datetime import timedelta
 from typing import Any
 
@@ -169,3 +170,11 @@ async def test_audit_query_shows_own_records_and_everything_to_reviewers(aid: Ai
     assert "1 audit record(s) for the actions you asked for" in doug.last and "doug@contoso.com" in doug.last
     await aid.say(EVE, "audit please", eve)
     assert "1 audit record(s) for the Aid's actions" in eve.last
+
+
+async def test_someone_removed_from_the_requesters_after_proposing_cannot_confirm(aid: Aid) -> None:
+    outbox = RecordingOutbox()
+    await aid.say(DOUG, "assign E3 to sarah.lin@contoso.com", outbox)
+    aid.directory.people["doug-oid"] = replace(DOUG, group_mails=frozenset())  # left the helpdesk group
+    await aid.say(DOUG, "yes", outbox)
+    assert aid.tools.runs == [] and "not on the list" in outbox.last
