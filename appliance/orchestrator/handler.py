@@ -118,7 +118,12 @@ class TurnHandler:
         elif call.tool == AUDIT_QUERY_TOOL:
             await self._audit_query(turn, text, call, person, outbox)
         elif not spec.changes_state:
-            result = await self.tools.run(call.tool, call.arguments, str(uuid.uuid4()))
+            try:
+                result = await self.tools.run(call.tool, call.arguments, str(uuid.uuid4()))
+            except ApplianceError as exc:  # e.g. the Aid's sign-in needs renewing: say so, in words for a person
+                ops_log.event("tool.read", tool=call.tool, outcome="error", error=type(exc).__name__)
+                await outbox.say(getattr(exc, "teams_message", "I can't reach Microsoft 365 right now; try later."))
+                return
             ops_log.event("tool.read", tool=call.tool, outcome=result.outcome, status=result.status)
             await self._remember(turn, text, f"{call.tool}({_shape(call)}) -> {result.outcome}")
             await outbox.say(result.message)

@@ -8,6 +8,9 @@ from dataclasses import replace
 from datetime import timedelta
 from typing import Any
 
+import pytest
+
+from appliance.errors import ApplianceError
 from appliance.orchestrator import card_payload
 from appliance.testing.outbox import RecordingOutbox
 from appliance.types import ActionCard
@@ -178,3 +181,18 @@ async def test_someone_removed_from_the_requesters_after_proposing_cannot_confir
     aid.directory.people["doug-oid"] = replace(DOUG, group_mails=frozenset())  # left the helpdesk group
     await aid.say(DOUG, "yes", outbox)
     assert aid.tools.runs == [] and "not on the list" in outbox.last
+
+
+async def test_a_sign_in_problem_on_a_read_is_explained_in_words_for_a_person(
+    aid: Aid, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    class SignInNeeded(ApplianceError):
+        teams_message = "My sign-in needs renewing. An administrator has been told."
+
+    async def broken(tool: str, arguments: Any, client_request_id: str) -> Any:
+        raise SignInNeeded("refresh token revoked")
+
+    monkeypatch.setattr(aid.tools, "run", broken)
+    outbox = RecordingOutbox()
+    await aid.say(DOUG, "who is sarah.lin@contoso.com", outbox)
+    assert outbox.last == "My sign-in needs renewing. An administrator has been told."
