@@ -155,8 +155,12 @@ def test_an_unconfirmed_proposal_expires_its_card_in_place_and_cannot_be_confirm
     conversation = teams.conversation_of("doug@contoso.com")
     action_id = str(button_data(early_card, "Confirm")["action_id"])  # type: ignore[index]
     _wait(lambda: _action(stack, action_id).state == "EXPIRED", "the upkeep loop to expire the action", 120)
-    updates = [card_of(e) for e in teams.events(conversation) if e["event"] == "update"]
-    assert updates and updates[-1]["body"][0]["text"] == "Expired" and not updates[-1]["actions"]  # type: ignore[index]
+
+    def updates() -> list[dict[str, Any]]:
+        return [c for e in teams.events(conversation) if e["event"] == "update" and (c := card_of(e)) is not None]
+
+    _wait(lambda: bool(updates()), "the expired card to be updated in place", 30)  # sent right after the commit
+    assert updates()[-1]["body"][0]["text"] == "Expired" and not updates()[-1]["actions"]
     _, late = teams.ask("doug@contoso.com", value=button_data(early_card, "Confirm"))
     assert any("expired" in text for text in texts(late)), texts(late)
     assert stack.tenant is not None
