@@ -15,6 +15,12 @@ from appliance.gate.cards import STATUS_TITLES
 from appliance.orchestrator import card_payload
 from appliance.types import ActionCard
 
+BUTTONS: dict[str, tuple[tuple[str, str], ...]] = {
+    "awaiting": (("confirm", "positive"), ("cancel", "destructive")),  # for the requester
+    "approval": (("approve", "positive"), ("decline", "destructive")),  # for a second approver
+}
+"""Which buttons a card has in each status (decided cards have none)."""
+
 
 def adaptive_card(card: ActionCard) -> dict[str, Any]:
     """The Adaptive Card JSON (schema 1.5) for `card`."""
@@ -31,21 +37,11 @@ def adaptive_card(card: ActionCard) -> dict[str, Any]:
     ]  # fmt: skip
     if card.status_line:
         body.append({"type": "TextBlock", "text": card.status_line, "wrap": True, "isSubtle": True})
-    actions: list[dict[str, Any]] = []
-    if card.status == "approval":
-        actions = [
-            {"type": "Action.Submit", "title": "Approve", "style": "positive",
-             "data": card_payload("approve", card.action_id, card.action_hash)},
-            {"type": "Action.Submit", "title": "Decline", "style": "destructive",
-             "data": card_payload("decline", card.action_id, card.action_hash)},
-        ]  # fmt: skip
-    if card.status == "awaiting":
-        actions = [
-            {"type": "Action.Submit", "title": "Confirm", "style": "positive",
-             "data": card_payload("confirm", card.action_id, card.action_hash)},
-            {"type": "Action.Submit", "title": "Cancel", "style": "destructive",
-             "data": card_payload("cancel", card.action_id, card.action_hash)},
-        ]  # fmt: skip
+    actions = [
+        {"type": "Action.Submit", "title": decision.title(), "style": style,
+         "data": card_payload(decision, card.action_id, card.action_hash)}
+        for decision, style in BUTTONS.get(card.status, ())
+    ]  # fmt: skip
     return {
         "type": "AdaptiveCard",
         "$schema": "http://adaptivecards.io/schemas/adaptive-card.json",
