@@ -45,6 +45,7 @@ class Executor:
         self.catalog, self.ledger, self.tools = catalog, ledger, tools
         self.directory, self.policy, self.clock = directory, policy, clock
         self.outbox_for: OutboxFor | None = None  # set by wiring once Teams is up (proactive messages)
+        self._running: set[str] = set()  # EXECUTING here and now: never settled as "interrupted"
         self.approvals = Approvals(self, directory)
 
     # -- decisions ---------------------------------------------------------------------------------
@@ -94,15 +95,19 @@ class Executor:
         if not await self.ledger.transition(action.id, "CONFIRMED", "EXECUTING", client_request_id=client_request_id):
             return  # another turn is already running it
         ops_log.event("action.executing", tool=action.tool, action=action.id, client_request_id=client_request_id)
+        self._running.add(action.id)
         try:
-            result = await self.tools.run(action.tool, action.arguments, client_request_id)
-        except Exception as exc:  # the outcome is unknown: leave EXECUTING for recovery, never guess
-            ops_log.event("action.outcome_unknown", tool=action.tool, action=action.id, error=type(exc).__name__)
-            if outbox is not None:
-                await outbox.say("I lost track of that change while it ran. I'll check the Microsoft 365 audit "
-                                 "log and tell you whether it happened; it will not be run twice.")  # fmt: skip
-            return
-        await self._finish(action, result, outbox)
+            try:
+                result = await self.tools.run(action.tool, action.arguments, client_request_id)
+            except Exception as exc:  # the outcome is unknown: leave EXECUTING for recovery, never guess
+                ops_log.event("action.outcome_unknown", tool=action.tool, action=action.id, error=type(exc).__name__)
+                if outbox is not None:
+                    await outbox.say("I lost track of that change while it ran. I'll check the Microsoft 365 audit "
+                                     "log and tell you whether it happened; it will not be run twice.")  # fmt: skip
+                return
+            await self._finish(action, result, outbox)
+        finally:
+            self._running.discard(action.id)
 
     async def _finish(self, action: PendingAction, result: ExecutionResult, outbox: Outbox | None,
                       detail: str | None = None, audit_entry_id: str | None = None) -> None:  # fmt: skip
@@ -136,7 +141,7 @@ class Executor:
         return len(expired)
 
     async def recover(self, outbox_for: OutboxFor) -> RecoveryReport:
-        """After a restart: finish what was confirmed but not started; settle what was running."""
+        """At start-up: finish what was confirmed but not started; settle what was running."""
         report = RecoveryReport()
         for action in await self.ledger.actions_in_state("CONFIRMED"):
             outbox = await outbox_for(action.conversation_ref)
@@ -149,10 +154,19 @@ class Executor:
             else:
                 report.resumed.append(action.id)
                 await self.execute(action, outbox)
-        for action in await self.ledger.actions_in_state("EXECUTING"):
-            await self._settle_executing(action, report, outbox_for)
+        await self.settle_interrupted(outbox_for, report)
         ops_log.event("recovery.done", count=len(report.done) + len(report.failed) + len(report.resumed),
                       pending=len(report.waiting))  # fmt: skip
+        return report
+
+    async def settle_interrupted(self, outbox_for: OutboxFor, report: RecoveryReport | None = None) -> RecoveryReport:
+        """EXECUTING actions this process is not running (a crash, a lost outcome): DONE if Graph's directory
+        audit has the write, FAILED once it has had `reconcile_after_seconds` to appear. The upkeep loop
+        calls this every few seconds; an action whose Graph call is still in flight here is left alone."""
+        report = report or RecoveryReport()
+        for action in await self.ledger.actions_in_state("EXECUTING"):
+            if action.id not in self._running:
+                await self._settle_executing(action, report, outbox_for)
         return report
 
     async def _settle_executing(self, action: PendingAction, report: RecoveryReport, outbox_for: OutboxFor) -> None:

@@ -233,15 +233,16 @@ async def _upkeep(service: Service, token: Callable[[], str]) -> None:
         await asyncio.sleep(UPKEEP_SECONDS)
         try:
             expired = await executor.expire_due(service.teams.outbox_for)
-            await executor.recover(service.teams.outbox_for)
+            settled = await executor.settle_interrupted(service.teams.outbox_for)
             joined = await join_audit_entries(ledger, service.handler.directory)
             service.health["token"] = await _probe(lambda: asyncio.to_thread(token), "token unavailable")
             service.health["store"] = await _probe(lambda: service.store.arun(_touch), "store unavailable")
             if datetime.now(UTC) - last_purge > timedelta(days=1):
                 await service.store.arun(retention.purge, service.settings.store)
                 last_purge = datetime.now(UTC)
-            if expired or joined:
-                ops_log.event("upkeep", expired=expired, joined=joined)
+            reconciled = len(settled.done) + len(settled.failed)
+            if expired or joined or reconciled:
+                ops_log.event("upkeep", expired=expired, joined=joined, reconciled=reconciled)
         except asyncio.CancelledError:
             raise
         except Exception as exc:  # upkeep must never die; the next round tries again

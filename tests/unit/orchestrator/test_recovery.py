@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import timedelta
+from typing import Any
 
 from appliance.testing.outbox import RecordingOutbox
 from tests.unit.orchestrator.conftest import DOUG, Aid
@@ -88,3 +90,28 @@ async def test_overdue_cards_are_expired_and_updated_in_place(aid: Aid) -> None:
     aid.clock.advance(minutes=10)
     assert await aid.handler.executor.expire_due(await _outbox_for(outbox)) == 1
     assert outbox.cards[card_id].status == "expired"
+
+
+async def test_upkeep_never_settles_an_action_whose_graph_call_is_still_running_here(aid: Aid) -> None:
+    """A slow Graph call (retries, throttling) can outlast reconcile_after_seconds; it is not "interrupted"."""
+    outbox = RecordingOutbox()
+    release = asyncio.Event()
+    original = aid.tools.run
+
+    async def slow(tool: str, arguments: Any, client_request_id: str) -> Any:
+        await release.wait()
+        return await original(tool, arguments, client_request_id)
+
+    aid.tools.run = slow  # type: ignore[method-assign]
+    await aid.say(DOUG, "assign E3 to sarah.lin@contoso.com", outbox)
+    confirming = asyncio.create_task(aid.say(DOUG, "yes", outbox))
+    while not aid.tools.runs and not (await aid.ledger.actions_in_state("EXECUTING")):
+        await asyncio.sleep(0.01)
+    aid.clock.advance(seconds=600)  # far past reconcile_after_seconds
+    report = await aid.handler.executor.settle_interrupted(await _outbox_for(outbox))
+    assert report.failed == [] and report.done == [] and report.waiting == []
+    release.set()
+    await confirming
+    action = (await aid.ledger.audit_records(since=aid.clock() - timedelta(days=1), requested_by=None, tool=None,
+                                             limit=5))[-1]  # fmt: skip
+    assert action["Outcome"] == "Success" and len(aid.tools.runs) == 1
