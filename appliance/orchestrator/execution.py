@@ -9,9 +9,10 @@ the action DONE if it is there, FAILED (not re-run) once the entry has had time 
 from __future__ import annotations
 
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import Any
 
 from appliance import gate, ops_log
 from appliance.audit import join_audit_entries, record_for, utc_stamp
@@ -23,6 +24,13 @@ from appliance.types import ExecutionResult, PendingAction
 
 OutboxFor = Callable[[str], Awaitable[Outbox | None]]
 """The outbox of a conversation by its ref, for proactive messages (None if it cannot be reached)."""
+
+
+def result_shape(tool: str, arguments: Mapping[str, Any], outcome: str) -> str:
+    """The conversation turn that records a tool result's *shape*, never its data:
+    `m365_user_get(user=sarah@yourco.com) -> done` (the addresses the person wrote, the outcome)."""
+    shown = ", ".join(f"{key}={value}" for key, value in sorted(arguments.items()))
+    return f"{tool}({shown}) -> {outcome}"
 
 
 @dataclass
@@ -117,7 +125,7 @@ class Executor:
             implementer_name=self.policy.implementer_name, detail=detail, audit_entry_id=audit_entry_id,
         )  # fmt: skip
         final = "DONE" if result.outcome == "done" else "FAILED"
-        tool_turn = f"{action.tool}({', '.join(f'{k}={v}' for k, v in sorted(action.arguments.items()))}) -> {final}"
+        tool_turn = result_shape(action.tool, action.arguments, final)
         stored = await self.ledger.finish_action(action.id, final, record.fields(), tool_turn)
         if stored is None:
             return  # finished elsewhere (recovery raced a late reply): its record already exists

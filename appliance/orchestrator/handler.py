@@ -19,7 +19,7 @@ from appliance.audit import chat_answer
 from appliance.catalog import REPLY_TOOL, Catalog
 from appliance.errors import ApplianceError
 from appliance.orchestrator.cards import parse_card_decision
-from appliance.orchestrator.execution import Executor
+from appliance.orchestrator.execution import Executor, result_shape
 from appliance.orchestrator.policy import AidPolicy
 from appliance.ports import Directory, Ledger, Outbox, Proposer, ToolRunner
 from appliance.types import ContextMessage, PendingAction, Person, ToolCall, Turn
@@ -125,7 +125,7 @@ class TurnHandler:
                 await outbox.say(getattr(exc, "teams_message", "I can't reach Microsoft 365 right now; try later."))
                 return
             ops_log.event("tool.read", tool=call.tool, outcome=result.outcome, status=result.status)
-            await self._remember(turn, text, f"{call.tool}({_shape(call)}) -> {result.outcome}")
+            await self._remember(turn, text, result_shape(call.tool, call.arguments, result.outcome))
             await outbox.say(result.message)
         else:
             await self._propose_change(turn, text, call, person, outbox)
@@ -142,13 +142,13 @@ class TurnHandler:
             since=self.clock() - timedelta(days=days), requested_by=None if everyone else person.upn,
             tool=tool, limit=200,
         )  # fmt: skip
-        await self._remember(turn, text, f"{AUDIT_QUERY_TOOL}({_shape(call)}) -> {len(records)} records")
+        await self._remember(turn, text, result_shape(call.tool, call.arguments, f"{len(records)} records"))
         await outbox.say(chat_answer(records, days=days, everyone=everyone))
 
     async def _propose_change(self, turn: Turn, text: str, call: ToolCall, person: Person, outbox: Outbox) -> None:
         refusal = gate.protected_target(call.arguments, self.policy.aid_upn)
         if refusal:
-            await self._remember(turn, text, f"{call.tool}({_shape(call)}) -> refused")
+            await self._remember(turn, text, result_shape(call.tool, call.arguments, "refused"))
             await outbox.say(refusal)
             return
         spec = self.catalog[call.tool]
@@ -212,7 +212,3 @@ class TurnHandler:
         else:
             await self.executor.cancel(target.action, turn.requester_id, outbox)
 
-
-def _shape(call: ToolCall) -> str:
-    """The call's arguments as `k=v` pairs: addresses the person wrote, names of fields, no results."""
-    return ", ".join(f"{key}={value}" for key, value in sorted(call.arguments.items()))
