@@ -25,6 +25,16 @@ def graph_scopes(permissions: Iterable[str]) -> list[str]:
     return sorted({f"{GRAPH_RESOURCE}/{p}" for p in permissions if p})
 
 
+def scopes_in(claims: dict[str, Any]) -> set[str]:
+    """The delegated scopes an access token's claims grant (`scp`)."""
+    return set(str(claims.get("scp", "")).split())
+
+
+def upn_in(claims: dict[str, Any]) -> str:
+    """The signed-in user's principal name in an access token's claims."""
+    return str(claims.get("upn") or claims.get("preferred_username") or "")
+
+
 class AidIdentity:
     """msal PublicClientApplication for the Aid, persisting its SerializableTokenCache through the store."""
 
@@ -87,12 +97,11 @@ class AidIdentity:
 
     def granted_scopes(self) -> set[str]:
         """The scopes in the Aid's current access token (`scp`), without the resource prefix."""
-        return set(str(self.claims().get("scp", "")).split())
+        return scopes_in(self.claims())
 
     def upn(self) -> str:
         """The Aid's own user principal name (from its token)."""
-        claims = self.claims()
-        return str(claims.get("upn") or claims.get("preferred_username") or "")
+        return upn_in(self.claims())
 
     @staticmethod
     def _check(result: dict[str, Any]) -> None:

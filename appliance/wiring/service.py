@@ -27,6 +27,7 @@ from appliance.egress.allowlist import Allowlist
 from appliance.egress.httpx_transport import GuardedTransport, tls_context
 from appliance.engine.proposer import ThreadedProposer
 from appliance.errors import ConfigError
+from appliance.graph.auth import scopes_in, upn_in
 from appliance.graph.bot_tokens import BotTokenSource
 from appliance.graph.connect import GraphEndpoints, connect
 from appliance.graph.directory import GraphDirectory
@@ -154,21 +155,22 @@ async def _start(settings: Settings, store: TenantStore, step: Step) -> Service:
     if not bot_secret:
         raise ConfigError("the bot's client secret is not in the store",
                           hint="Run `appliance teams secret` (or `appliance init --dev`).")  # fmt: skip
+    _check_two_person(settings)
     endpoints, host_map, tls = _endpoints(settings)
     identity, gateway = connect(endpoints, graph_permissions(settings), store.token_cache)
-    granted = await asyncio.to_thread(identity.granted_scopes)
+    claims = await asyncio.to_thread(identity.claims)  # one token read (and refresh, if due) off the loop
+    granted = scopes_in(claims)
     missing_core = set(DIRECTORY_PERMISSIONS) - granted
     if missing_core:
         raise ConfigError(f"the Aid lacks {', '.join(sorted(missing_core))}, which the appliance itself needs",
                           hint="Grant them to the admin app registration (`appliance permissions`).")  # fmt: skip
-    _check_two_person(settings)
     report = compare_scopes(enabled_catalog(settings), granted, strict=settings.graph.strict_scopes)
     for line in report.lines():
         step(f"scopes: {line}")
     catalog = enabled_catalog(settings).without(report.disabled_tools)
-    aid_upn = await asyncio.to_thread(identity.upn)
+    aid_upn = upn_in(claims)
     directory = GraphDirectory(gateway)
-    await directory.person(str(identity.claims().get("oid", "")))  # warms msgraph's models (1-2 s, once)
+    await directory.person(str(claims.get("oid", "")))  # warms msgraph's models (1-2 s, once)
     step(f"Graph: the Aid is signed in ({len(granted)} scopes granted); {len(catalog)} tools enabled")
     proposer = await asyncio.to_thread(build_proposer, settings, catalog)
     step(f"orchestrator: {proposer.name} ({settings.llm.mode} mode)")
