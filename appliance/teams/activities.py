@@ -56,13 +56,15 @@ def inspect(activity: Activity, allowed_tenant_id: str) -> Inspection:
         return Inspection(200, f"ignored_{activity.type}")
     if (activity.conversation.conversation_type or "personal") != "personal":
         return Inspection(200, "not_personal", reply=GROUP_REFUSAL)
-    value = activity.value if isinstance(activity.value, dict) else None
+    # A button press carries an object; any other value is kept as an unreadable press, so the
+    # orchestrator answers "not understood" instead of treating it as typed text.
+    card = None if activity.value is None else activity.value if isinstance(activity.value, dict) else {}
     turn = Turn(
         conversation_ref=conversation_ref(activity),
         activity_id=str(activity.id or ""),
         requester_id=str(sender.aad_object_id),
         requester_name=str(sender.name or ""),
         text=str(activity.text or ""),
-        card=value if value is not None or activity.value is None else {"unreadable": True},
+        card=card,
     )
     return Inspection(202, "turn", turn=turn)

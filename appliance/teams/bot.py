@@ -52,7 +52,7 @@ class AidBot(ActivityHandler):
     async def on_message_activity(self, turn_context: TurnContext) -> None:
         """Answer a group chat with a refusal; otherwise start the turn and return."""
         inspection: Inspection = turn_context.turn_state[INSPECTION_KEY]
-        if inspection.reply == GROUP_REFUSAL or inspection.turn is None:
+        if inspection.turn is None:  # the web layer hands on only turns and polite refusals
             await turn_context.send_activity(inspection.reply or GROUP_REFUSAL)
             return
         turn = inspection.turn
