@@ -1,0 +1,48 @@
+"""`appliance audit join` fills AuditEntryId from the dev tenant's directory audits, over real msal +
+msgraph-sdk HTTPS (what serve's upkeep does every few seconds)."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from appliance.cli.main import cli
+from appliance.config import load_settings
+from appliance.graph.connect import connect
+from appliance.graph.executors import execute
+from appliance.store import TenantStore, audit_records
+from appliance.wiring import graph_endpoints, graph_permissions
+from appliance.wiring.dev_stack import DevStack
+
+
+def test_join_fills_the_entry_id_of_a_record_graph_has_written(tmp_path: Path,
+                                                               monkeypatch: pytest.MonkeyPatch) -> None:  # fmt: skip
+    home = tmp_path / "home"
+    with DevStack(home) as stack:
+        assert stack.tenant is not None
+        monkeypatch.setenv("APPLIANCE_HOME", str(home))
+        settings = load_settings(home)
+        crid = str(uuid.uuid4())
+        with TenantStore.open(settings) as store:
+            _, gateway = connect(graph_endpoints(settings), graph_permissions(settings), store.token_cache)
+            done = asyncio.run(execute(gateway, "m365_user_disable", {"user": "leaver@contoso.com"}, crid))
+            assert done.outcome == "done"
+            written = {"ToolName": "m365_user_disable", "Outcome": "Success", "ClientRequestId": crid,
+                       "ExecutedAt": datetime.now(UTC)}  # fmt: skip
+            store.run(audit_records.append_record, written)
+            other = store.run(audit_records.append_record, {"ToolName": "m365_user_enable", "Outcome": "Success",
+                                                            "ClientRequestId": str(uuid.uuid4())})  # fmt: skip
+        result = CliRunner().invoke(cli, ["audit", "join"])
+        assert result.exit_code == 0, result.output
+        assert "joined 1 record(s)" in result.output
+        entry = next(a for a in stack.tenant.context.state.data["directoryAudits"] if a["correlationId"] == crid)
+        with TenantStore.open(settings) as store:
+            assert store.run(audit_records.find_by_client_request_id, crid)["AuditEntryId"] == entry["id"]  # type: ignore[index]
+            unjoined = store.run(audit_records.find_by_client_request_id, other["ClientRequestId"])
+            assert unjoined is not None and unjoined["AuditEntryId"] is None  # Graph never wrote that one
+            assert store.run(audit_records.verify).ok  # AuditEntryId is outside the hash
