@@ -17,6 +17,7 @@ from datetime import UTC, datetime, timedelta
 from appliance import gate, ops_log
 from appliance.audit import chat_answer
 from appliance.catalog import REPLY_TOOL, Catalog
+from appliance.catalog.replies import render_reply, reply_shape
 from appliance.errors import ApplianceError
 from appliance.orchestrator.cards import parse_card_decision
 from appliance.orchestrator.execution import Executor, result_shape
@@ -113,8 +114,8 @@ class TurnHandler:
                       ms=round(proposal.seconds * 1000), conversation=turn.conversation_ref)  # fmt: skip
         spec = self.catalog[call.tool]
         if call.tool == REPLY_TOOL:
-            await self._remember(turn, text, f"reply: {call.arguments['text']}")
-            await outbox.say(str(call.arguments["text"]))
+            await self._remember(turn, text, reply_shape(call.arguments))
+            await outbox.say(render_reply(call.arguments))
         elif call.tool == AUDIT_QUERY_TOOL:
             await self._audit_query(turn, text, call, person, outbox)
         elif not spec.changes_state:

@@ -130,7 +130,8 @@ def test_validate_call_accepts_a_good_call_in_canonical_form() -> None:
         ("m365_license_assign", {"user": "a@b.com", "sku": "e3; drop"}, ToolArgumentsError),
         ("m365_signins_recent", {"user": "a@b.com", "days": 365}, ToolArgumentsError),
         ("m365_signins_recent", {"user": "a@b.com", "days": "7"}, ToolArgumentsError),
-        ("reply", {"text": "x" * 281}, ToolArgumentsError),
+        ("reply", {"text": "any words the model likes"}, ToolArgumentsError),
+        ("reply", {"intent": "say_anything", "about": "none"}, ToolArgumentsError),
     ],
 )
 def test_validate_call_refuses_bad_calls(tool: str, arguments: object, error: type[Exception]) -> None:

@@ -40,7 +40,7 @@ def script(text: str) -> tuple[str, dict[str, Any]] | None:
         return "m365_user_get", {"user": users[0]}
     if text.startswith("audit"):
         return "m365_audit_query", {"days": 7, "tool": "any"}
-    return "reply", {"text": "Which user do you mean?"}
+    return "reply", {"intent": "ask_who", "about": "account"}
 
 
 @dataclass

@@ -196,3 +196,10 @@ async def test_a_sign_in_problem_on_a_read_is_explained_in_words_for_a_person(
     outbox = RecordingOutbox()
     await aid.say(DOUG, "who is sarah.lin@contoso.com", outbox)
     assert outbox.last == "My sign-in needs renewing. An administrator has been told."
+
+
+async def test_a_reply_is_a_rendered_intent_never_model_text(aid: Aid) -> None:
+    outbox = RecordingOutbox()
+    await aid.say(DOUG, "please help", outbox)
+    assert outbox.said == ["Whose account do you mean? Tell me their name or address."]
+    assert not outbox.cards and aid.tools.runs == []
