@@ -47,6 +47,8 @@ EXAMPLES: tuple[tuple[str, str, dict[str, Any]], ...] = (
     ("what MFA methods has ben.ode@example.org?", "m365_mfa_methods_list", {"user": U2}),
     ("recent sign-ins of anna.berg@example.org", "m365_signins_recent", {"user": U1, "days": 7}),
     ("what did the Aid change today?", "m365_audit_query", {"days": 1, "tool": "any"}),
+    ("anything still waiting for my ok?", "aid_pending_list", {}),
+    ("cancel my last request", "aid_pending_cancel", {"which": "last"}),
     ("reset the password please", "reply", {"intent": "ask_who", "about": "password"}),
 )  # fmt: skip
 """Worked examples, one per tool, given to the model as real chat turns in the cached prefix.

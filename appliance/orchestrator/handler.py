@@ -21,6 +21,7 @@ from appliance.catalog.replies import render_reply, reply_shape
 from appliance.errors import ApplianceError
 from appliance.orchestrator.cards import parse_card_decision
 from appliance.orchestrator.execution import Executor, result_shape
+from appliance.orchestrator.pending_tools import PENDING_TOOLS, answer_pending
 from appliance.orchestrator.policy import AidPolicy
 from appliance.ports import Directory, Ledger, Outbox, Proposer, ToolRunner
 from appliance.types import ContextMessage, PendingAction, Person, ToolCall, Turn
@@ -118,6 +119,9 @@ class TurnHandler:
             await outbox.say(render_reply(call.arguments))
         elif call.tool == AUDIT_QUERY_TOOL:
             await self._audit_query(turn, text, call, person, outbox)
+        elif call.tool in PENDING_TOOLS:
+            outcome = await answer_pending(call.tool, call.arguments, turn, self.executor, outbox)
+            await self._remember(turn, text, result_shape(call.tool, call.arguments, outcome))
         elif not spec.changes_state:
             try:
                 result = await self.tools.run(call.tool, call.arguments, str(uuid.uuid4()))

@@ -1,7 +1,7 @@
 """The catalog's tools, one module per Graph area. `ALL_TOOLS` is the whole catalog, in prompt order."""
 
 from appliance.catalog.spec import ToolSpec
-from appliance.catalog.tools import audit, groups, licenses, reply, security, users
+from appliance.catalog.tools import audit, groups, licenses, pending, reply, security, users
 
 ALL_TOOLS: tuple[ToolSpec, ...] = (
     *reply.TOOLS,
@@ -10,4 +10,5 @@ ALL_TOOLS: tuple[ToolSpec, ...] = (
     *groups.TOOLS,
     *security.TOOLS,
     *audit.TOOLS,
+    *pending.TOOLS,
 )

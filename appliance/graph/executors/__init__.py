@@ -31,7 +31,7 @@ EXECUTORS: dict[str, Executor] = {
     "m365_mfa_methods_list": security.mfa_methods_list,
     "m365_signins_recent": security.signins_recent,
 }
-NOT_GRAPH = frozenset({"reply", "m365_audit_query"})
+NOT_GRAPH = frozenset({"reply", "m365_audit_query", "aid_pending_list", "aid_pending_cancel"})
 
 
 def check_against_catalog(catalog: Catalog) -> None:

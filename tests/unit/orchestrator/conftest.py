@@ -38,6 +38,10 @@ def script(text: str) -> tuple[str, dict[str, Any]] | None:
         return "m365_user_disable", {"user": users[0]}
     if text.startswith("who") and users:
         return "m365_user_get", {"user": users[0]}
+    if text.startswith("what is waiting"):
+        return "aid_pending_list", {}
+    if text.startswith("cancel that") or text.startswith("cancel all"):
+        return "aid_pending_cancel", {"which": "all" if text.startswith("cancel all") else "last"}
     if text.startswith("audit"):
         return "m365_audit_query", {"days": 7, "tool": "any"}
     return "reply", {"intent": "ask_who", "about": "account"}
