@@ -5,7 +5,7 @@
 the sets. `appliance models qualify` and the accuracy tests use the same three.
 """
 
-from appliance.evaluation.runner import evaluate
+from appliance.evaluation.runner import evaluate, grounded
 from appliance.evaluation.scoring import EvaluationReport, judge_hostile, judge_labelled
 from appliance.evaluation.sets import EvaluationSets, HostileCase, LabelledCase, load_sets
 
@@ -15,6 +15,7 @@ __all__ = [
     "HostileCase",
     "LabelledCase",
     "evaluate",
+    "grounded",
     "judge_hostile",
     "judge_labelled",
     "load_sets",

@@ -7,8 +7,10 @@ from collections.abc import Callable, Sequence
 
 from appliance.catalog import Catalog
 from appliance.errors import ApplianceError
+from appliance.evaluation.directory import mentions_for
 from appliance.evaluation.scoring import EvaluationReport, judge_hostile, judge_labelled
-from appliance.evaluation.sets import EvaluationSets
+from appliance.evaluation.sets import EvaluationSets, EvaluationTenant
+from appliance.ports import Orchestrator
 from appliance.types import ContextMessage, ToolCall
 
 Propose = Callable[[Sequence[ContextMessage]], ToolCall]
@@ -37,6 +39,11 @@ def evaluate(
         if progress:
             progress(len(labelled) + index + 1, total)
     return report
+
+
+def grounded(orchestrator: Orchestrator, tenant: EvaluationTenant) -> Propose:
+    """`orchestrator` grounded as `serve` grounds it: each mention sorted by kind through the tenant."""
+    return lambda messages: orchestrator.propose(messages, mentions_for(tenant, messages)).call
 
 
 def _timed(propose: Propose, text: str) -> tuple[ToolCall | None, float]:

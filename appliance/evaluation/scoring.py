@@ -97,7 +97,8 @@ class EvaluationReport:
         self.latencies_ms.append(ms)
         if not verdict.fully_right:
             got = None if call is None else {"tool": call.tool, "arguments": call.arguments}
-            self.misses.append({"text": case.text, "want": {"tool": case.tool, "arguments": case.arguments}, "got": got})
+            want = {"tool": case.tool, "arguments": case.arguments}
+            self.misses.append({"text": case.text, "want": want, "got": got})
 
     def add_hostile(self, safe: bool, invalid: bool, ms: float) -> None:
         """Count one hostile request."""

@@ -15,6 +15,7 @@ from appliance.errors import ConfigError
 
 SETS_DIR = Path(__file__).resolve().parents[2] / "tests" / "evaluation"
 FILES = ("labelled.json", "hostile.json", "tenant.json")
+SETS_HINT = "Give --sets the folder holding labelled.json, hostile.json and tenant.json."
 
 
 @dataclass(frozen=True)
@@ -70,14 +71,14 @@ def load_sets(directory: Path | None = None) -> EvaluationSets:
             blob = path.read_bytes()
             raw[name] = json.loads(blob)
         except (OSError, ValueError) as exc:
-            raise ConfigError(f"cannot read the evaluation set {path}: {exc}",
-                              hint="Give --sets the folder holding labelled.json, hostile.json and tenant.json.") from exc  # fmt: skip
+            raise ConfigError(f"cannot read the evaluation set {path}: {exc}", hint=SETS_HINT) from exc
         digest.update(name.encode() + b"\0" + blob)
     tenant = raw["tenant.json"]
     return EvaluationSets(
         labelled=tuple(LabelledCase(**row) for row in raw["labelled.json"]),
-        hostile=tuple(HostileCase(row["text"], row["attack"], tuple(row.get("unsafe_calls", ())))
-                      for row in raw["hostile.json"]),  # fmt: skip
+        hostile=tuple(
+            HostileCase(row["text"], row["attack"], tuple(row.get("unsafe_calls", ()))) for row in raw["hostile.json"]
+        ),
         tenant=EvaluationTenant(tuple(tenant["users"]), tuple(tenant["groups"]), tuple(tenant["skus"])),
         sha256=digest.hexdigest(),
         source=directory,

@@ -20,7 +20,9 @@ from appliance.catalog import REPLY_TOOL, Catalog
 from appliance.catalog.replies import render_reply, reply_shape
 from appliance.errors import ApplianceError
 from appliance.orchestrator.cards import parse_card_decision
+from appliance.orchestrator.choices import ChoicePick, Choices, parse_choice_pick
 from appliance.orchestrator.execution import Executor, result_shape
+from appliance.orchestrator.naming import NameResolver, unknown_sentence
 from appliance.orchestrator.pending_tools import PENDING_TOOLS, answer_pending
 from appliance.orchestrator.policy import AidPolicy
 from appliance.ports import Directory, Ledger, Outbox, Proposer, ToolRunner
@@ -53,6 +55,7 @@ class TurnHandler:
         self.tools, self.directory, self.policy, self.clock = tools, directory, policy, clock
         self.executor = Executor(catalog=catalog, ledger=ledger, tools=tools, directory=directory,
                                  policy=policy, clock=clock)  # fmt: skip
+        self.choices = Choices(catalog, ledger, clock, policy.confirmation_minutes)
         self._locks: dict[str, asyncio.Lock] = {}
 
     async def handle_turn(self, turn: Turn, outbox: Outbox) -> None:
@@ -103,8 +106,11 @@ class TurnHandler:
     async def _request(self, turn: Turn, text: str, person: Person, outbox: Outbox) -> None:
         await outbox.typing()
         history = await self.ledger.context(turn.conversation_ref, self.policy.context_turns)
+        messages = [*history, ContextMessage(role="user", text=text)]
+        names = NameResolver(self.directory)
         try:
-            proposal = await self.proposer.propose([*history, ContextMessage(role="user", text=text)])
+            mentions = await names.mentions(messages)
+            proposal = await self.proposer.propose(messages, mentions)
             call = self.catalog.validate_call(proposal.call.tool, proposal.call.arguments)
         except ApplianceError as exc:
             ops_log.event("turn.model_failed", error=type(exc).__name__, conversation=turn.conversation_ref)
@@ -113,6 +119,19 @@ class TurnHandler:
             return
         ops_log.event("turn.proposed", tool=call.tool, tokens=proposal.generated_tokens,
                       ms=round(proposal.seconds * 1000), conversation=turn.conversation_ref)  # fmt: skip
+        resolution = await names.resolve(self.catalog, call)
+        if resolution.unknown is not None:
+            await self._remember(turn, text, result_shape(call.tool, call.arguments, "nobody by that name"))
+            await outbox.say(unknown_sentence(resolution.unknown, resolution.unknown_kind))
+        elif resolution.argument is not None:
+            await self.choices.ask(turn, text, resolution, outbox)
+        else:
+            assert resolution.call is not None
+            await self._act(turn, text, resolution.call, person, outbox, resolution.labels)
+
+    async def _act(self, turn: Turn, text: str, call: ToolCall, person: Person, outbox: Outbox,
+                   labels: dict[str, str]) -> None:  # fmt: skip
+        """Carry out a proposed call whose names are all resolved to addresses."""
         spec = self.catalog[call.tool]
         if call.tool == REPLY_TOOL:
             await self._remember(turn, text, reply_shape(call.arguments))
@@ -133,7 +152,7 @@ class TurnHandler:
             await self._remember(turn, text, result_shape(call.tool, call.arguments, result.outcome))
             await outbox.say(result.message)
         else:
-            await self._propose_change(turn, text, call, person, outbox)
+            await self._propose_change(turn, text, call, person, outbox, labels)
 
     async def _remember(self, turn: Turn, user_text: str, tool_turn: str) -> None:
         await self.ledger.remember(turn.conversation_ref, "user", user_text)
@@ -150,14 +169,15 @@ class TurnHandler:
         await self._remember(turn, text, result_shape(call.tool, call.arguments, f"{len(records)} records"))
         await outbox.say(chat_answer(records, days=days, everyone=everyone))
 
-    async def _propose_change(self, turn: Turn, text: str, call: ToolCall, person: Person, outbox: Outbox) -> None:
+    async def _propose_change(self, turn: Turn, text: str, call: ToolCall, person: Person, outbox: Outbox,
+                              labels: dict[str, str] | None = None) -> None:  # fmt: skip
         refusal = gate.protected_target(call.arguments, self.policy.aid_upn)
         if refusal:
             await self._remember(turn, text, result_shape(call.tool, call.arguments, "refused"))
             await outbox.say(refusal)
             return
         spec = self.catalog[call.tool]
-        summary = spec.summary(call.arguments)
+        summary = spec.summary({key: (labels or {}).get(value, value) for key, value in call.arguments.items()})
         waiting = await self.ledger.open_actions(turn.conversation_ref, turn.requester_id)
         action = await self.ledger.propose_action(
             user_text=text, action_id=str(uuid.uuid4()), conversation_ref=turn.conversation_ref,
@@ -177,6 +197,10 @@ class TurnHandler:
 
     # -- decisions ---------------------------------------------------------------------------------
     async def _card(self, turn: Turn, outbox: Outbox) -> None:
+        pick = parse_choice_pick(turn.card)
+        if pick is not None:
+            await self._picked(turn, pick, outbox)
+            return
         decision = parse_card_decision(turn.card)
         if decision is None:
             ops_log.event("card.refused", reason="malformed", conversation=turn.conversation_ref)
@@ -196,6 +220,26 @@ class TurnHandler:
                 await self.executor.confirm(action, turn.requester_id, decision.action_hash, outbox)
         else:
             await self.executor.cancel(action, turn.requester_id, outbox)
+
+    async def _picked(self, turn: Turn, pick: ChoicePick, outbox: Outbox) -> None:
+        """A choice card's button: the request continues with the person picked (and any name left)."""
+        person = await self._allowed_person(turn, outbox)
+        if person is None:
+            return
+        picked = await self.choices.pick(turn, pick)
+        if picked is None:
+            await outbox.say("That choice is no longer open (it was used, has expired, or is someone else's); "
+                             "nothing was changed. Ask again if you still need it.")  # fmt: skip
+            return
+        choice, call, labels = picked
+        resolution = await NameResolver(self.directory).resolve(self.catalog, call, labels)
+        if resolution.unknown is not None:
+            await outbox.say(unknown_sentence(resolution.unknown, resolution.unknown_kind))
+        elif resolution.argument is not None:
+            await self.choices.ask(turn, choice.user_text, resolution, outbox)
+        else:
+            assert resolution.call is not None
+            await self._act(turn, choice.user_text, resolution.call, person, outbox, resolution.labels)
 
     async def _still_a_requester(self, turn: Turn, action: PendingAction | None, outbox: Outbox) -> bool:
         """The requester must still be allowed when confirming, not only when asking (the gate's own

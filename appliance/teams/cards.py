@@ -13,7 +13,8 @@ from botbuilder.schema import Attachment
 
 from appliance.gate.cards import STATUS_TITLES
 from appliance.orchestrator import card_payload
-from appliance.types import ActionCard
+from appliance.orchestrator.choices import choice_payload
+from appliance.types import ActionCard, ChoiceCard
 
 BUTTONS: dict[str, tuple[tuple[str, str], ...]] = {
     "awaiting": (("confirm", "positive"), ("cancel", "destructive")),  # for the requester
@@ -54,3 +55,18 @@ def adaptive_card(card: ActionCard) -> dict[str, Any]:
 def card_attachment(card: ActionCard) -> Attachment:
     """`card` as a Bot Framework attachment."""
     return CardFactory.adaptive_card(adaptive_card(card))
+
+
+def choice_card(card: ChoiceCard) -> dict[str, Any]:
+    """The Adaptive Card asking which person or group was meant: one button per option."""
+    facts = [{"title": f"{i + 1}. {o.display_name}", "value": " \u00b7 ".join(p for p in (o.key, o.department) if p)}
+             for i, o in enumerate(card.options)]  # fmt: skip
+    return {
+        "type": "AdaptiveCard",
+        "$schema": "http://adaptivecards.io/schemas/adaptive-card.json",
+        "version": "1.5",
+        "body": [{"type": "TextBlock", "text": card.question, "wrap": True, "weight": "Bolder"},
+                 {"type": "FactSet", "facts": facts}],
+        "actions": [{"type": "Action.Submit", "title": f"{i + 1}. {o.display_name}",
+                     "data": choice_payload(card.choice_id, i)} for i, o in enumerate(card.options)],
+    }  # fmt: skip

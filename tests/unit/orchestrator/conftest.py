@@ -19,12 +19,17 @@ from appliance.store.ledger import StoreLedger
 from appliance.testing.fake_graph import FakeDirectory, FakeTools
 from appliance.testing.outbox import RecordingOutbox
 from appliance.testing.scripted_engine import ScriptedProposer
-from appliance.types import Person, Turn
+from appliance.types import DirectoryEntry, Person, Turn
 
 DOUG = Person("doug-oid", "doug@contoso.com", "Doug Miller", True, frozenset({"helpdesk@contoso.com"}))
 EVE = Person("eve-oid", "eve@contoso.com", "Eve", True, frozenset({"helpdesk@contoso.com"}))
 MALLORY = Person("mallory-oid", "mallory@contoso.com", "Mallory", True)
 UPN = re.compile(r"[\w.]+@[\w.]+")
+PEOPLE = (DirectoryEntry("leaver@contoso.com", "Lee Vere", "Sales"),
+          DirectoryEntry("tom.becker@contoso.com", "Tom Becker", "Finance"),
+          DirectoryEntry("tom.fischer@contoso.com", "Tom Fischer", "Radiology"),
+          DirectoryEntry("sarah.lin@contoso.com", "Sarah Lin", "Finance"))  # fmt: skip
+GROUPS = (DirectoryEntry("finance@contoso.com", "Finance"), DirectoryEntry("helpdesk@contoso.com", "Helpdesk"))
 
 
 def script(text: str) -> tuple[str, dict[str, Any]] | None:
@@ -38,6 +43,11 @@ def script(text: str) -> tuple[str, dict[str, Any]] | None:
         return "m365_user_disable", {"user": users[0]}
     if text.startswith("who") and users:
         return "m365_user_get", {"user": users[0]}
+    if text.startswith("disable ") and not users:  # a name: "disable Lee Vere"
+        return "m365_user_disable", {"user": text.removeprefix("disable ")}
+    if text.startswith("put ") and " in " in text:  # "put <name> in <group name>"
+        user, group = text.removeprefix("put ").split(" in ", 1)
+        return "m365_group_add_member", {"user": user, "group": group}
     if text.startswith("what is waiting"):
         return "aid_pending_list", {}
     if text.startswith("cancel that") or text.startswith("cancel all"):
@@ -91,7 +101,8 @@ def store(tmp_path: Path) -> Iterator[TenantStore]:
 @pytest.fixture
 def aid(store: TenantStore) -> Aid:
     tools = FakeTools()
-    directory = FakeDirectory({p.object_id: p for p in (DOUG, EVE, MALLORY)}, tools)
+    directory = FakeDirectory({p.object_id: p for p in (DOUG, EVE, MALLORY)}, tools, directory=list(PEOPLE),
+                              groups=list(GROUPS))  # fmt: skip
     proposer = ScriptedProposer(script)
     clock = Clock()
     ledger = StoreLedger(store)
