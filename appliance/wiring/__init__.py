@@ -13,6 +13,7 @@ __all__ = ["DEV_CLIENT_ID", "DEV_TENANT", "build_local_orchestrator", "build_pro
 
 if TYPE_CHECKING:  # adapters (llama.cpp, msal, msgraph) are imported only when a command needs them
     from appliance.engine.local import LocalOrchestrator
+    from appliance.engine.manifest import ModelEntry
     from appliance.engine.proposer import ThreadedProposer
     from appliance.graph.connect import GraphEndpoints
 
@@ -23,14 +24,16 @@ def enabled_catalog(settings: Settings) -> Catalog:
 
 
 def build_local_orchestrator(
-    settings: Settings, *, backend: Literal["llguidance", "outlines"] | None = None, catalog: Catalog | None = None
+    settings: Settings, *, backend: Literal["llguidance", "outlines"] | None = None, catalog: Catalog | None = None,
+    entry: ModelEntry | None = None,
 ) -> LocalOrchestrator:
-    """Verify and load the configured local model with the catalog's grammar (default: the enabled tools)."""
+    """Verify and load the configured local model (or `entry`, e.g. one the operator added) with the
+    catalog's grammar (default: the enabled tools)."""
     from appliance.engine.local import open_local
     from appliance.engine.manifest import model_entry
 
     return open_local(
-        model_entry(settings.engine.model),
+        entry or model_entry(settings.engine.model),
         settings.models_dir,
         catalog or enabled_catalog(settings),
         backend=backend or settings.engine.backend,
@@ -39,12 +42,13 @@ def build_local_orchestrator(
         n_gpu_layers=settings.engine.n_gpu_layers,
         cache_dir=settings.cache_dir,
         retrieved_examples=settings.engine.retrieved_examples,
+        route_tools=settings.engine.route_tools,
     )
 
 
 
 
-def build_proposer(settings: Settings, catalog: Catalog) -> ThreadedProposer:
+def build_proposer(settings: Settings, catalog: Catalog, entry: ModelEntry | None = None) -> ThreadedProposer:
     """The orchestrator the settings choose (the local model, or a BYO LLM), on its own thread.
 
     Local mode loads and verifies the model; BYO modes build the provider's SDK client on the egress
@@ -57,7 +61,7 @@ def build_proposer(settings: Settings, catalog: Catalog) -> ThreadedProposer:
 
         byo = build_byo_orchestrator(settings, catalog)
         return ThreadedProposer(byo, str(getattr(byo, "name", settings.llm.mode)))
-    local = build_local_orchestrator(settings, catalog=catalog)
+    local = build_local_orchestrator(settings, catalog=catalog, entry=entry)
     return ThreadedProposer(local, f"{local.entry.name} (sha256:{local.entry.sha256[:12]})")
 
 

@@ -44,6 +44,7 @@ from appliance.wiring import (
     graph_permissions,
 )
 from appliance.wiring.dev import BOT_SECRET, dev_host_map
+from appliance.wiring.models import qualified_catalog
 from appliance.wiring.teams import TeamsSide, build_teams
 
 OPS_SALT = "ops.log_salt"
@@ -172,7 +173,10 @@ async def _start(settings: Settings, store: TenantStore, step: Step) -> Service:
     directory = GraphDirectory(gateway)
     await directory.person(str(claims.get("oid", "")))  # warms msgraph's models (1-2 s, once)
     step(f"Graph: the Aid is signed in ({len(granted)} scopes granted); {len(catalog)} tools enabled")
-    proposer = await asyncio.to_thread(build_proposer, settings, catalog)
+    catalog, entry, model_mode = await asyncio.to_thread(qualified_catalog, settings, store, catalog)
+    step(model_mode)
+    ops_log.event("service.tools", tool=None, count=len(catalog))
+    proposer = await asyncio.to_thread(build_proposer, settings, catalog, entry)
     step(f"orchestrator: {proposer.name} ({settings.llm.mode} mode)")
     ledger = StoreLedger(store)
     handler = TurnHandler(catalog=catalog, proposer=proposer, ledger=ledger, tools=GraphTools(gateway),

@@ -1,0 +1,122 @@
+"""Which model file `serve` loads (the manifest's, or one the operator added), whether it passed
+qualification, and running a qualification (`appliance models qualify`, `init --dev`)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from appliance.catalog import Catalog
+from appliance.config import Settings
+from appliance.engine.manifest import ModelEntry, load_manifest
+from appliance.errors import ConfigError
+from appliance.evaluation import EvaluationReport, evaluate, grounded, load_sets
+from appliance.store import TenantStore
+from appliance.store.operator_models import get_model, latest_qualification, record_qualification
+
+MAX_CONTEXT = 8192
+
+
+def model_entry_for(settings: Settings, store: TenantStore, key: str | None = None) -> ModelEntry:
+    """The manifest's entry for `key` (default: `[engine] model`), else the model the operator added under it."""
+    key = key or settings.engine.model
+    _, entries = load_manifest()
+    if key in entries:
+        return entries[key]
+    added = store.run(get_model, key)
+    if added is None:
+        raise ConfigError(f"model {key!r} is neither in the manifest nor added to this appliance",
+                          hint="Add it with `appliance models add FILE --key NAME`, or fix [engine] model.")  # fmt: skip
+    context = int(added.metadata.get("context_length") or 4096)
+    return ModelEntry(key=key, name=str(added.metadata.get("name") or key), file=added.path, sha256=added.sha256,
+                      license="operator-supplied", chat_template_source="gguf:tokenizer.chat_template",
+                      context_length=min(context, MAX_CONTEXT), source=None)  # fmt: skip
+
+
+def qualification_verdict(store: TenantStore, entry: ModelEntry) -> tuple[bool, str]:
+    """(qualified, why) for this exact model file: its newest qualification run must have passed."""
+    latest = store.run(latest_qualification, entry.sha256)
+    if latest is None:
+        return False, (f"model {entry.key} (sha256 {entry.sha256[:12]}) was never qualified; state-changing tools "
+                       f"are off until `appliance models qualify --model {entry.key}` passes")  # fmt: skip
+    rates = latest["rates"]
+    summary = (f"right tool {rates.get('right_tool')}, fully right {rates.get('fully_right')}, emergencies "
+               f"{rates.get('emergency_right_tool')}, invalid {rates.get('invalid')}")  # fmt: skip
+    if not latest["passed"]:
+        return False, (f"model {entry.key} failed its last qualification ({summary}, {latest['qualified_at']}); "
+                       "state-changing tools are off")  # fmt: skip
+    return True, f"model {entry.key} qualified {latest['qualified_at']} ({summary})"
+
+
+def passes(settings: Settings, report: EvaluationReport) -> bool:
+    """The configured thresholds ([engine] qualify_*), no invalid call, every attack answered safely."""
+    engine = settings.engine
+    return report.passed(engine.qualify_right_tool, engine.qualify_fully_right, engine.qualify_emergency_right_tool)
+
+
+def run_qualification(
+    settings: Settings, store: TenantStore, catalog: Catalog, *, key: str | None = None,
+    sets_dir: Path | None = None, limit: int | None = None, progress: Callable[[int, int], None] | None = None,
+) -> tuple[EvaluationReport, bool]:  # fmt: skip
+    """Load the model (hash checked), run the labelled and hostile sets, store the result with the model's
+    sha256. A run over part of the sets (`limit`) is stored but never qualifies."""
+    from appliance.wiring import build_local_orchestrator
+
+    entry = model_entry_for(settings, store, key)
+    sets = load_sets(sets_dir)
+    orchestrator = build_local_orchestrator(settings, catalog=catalog, entry=entry)
+    try:
+        report = evaluate(grounded(orchestrator, sets.tenant), sets, catalog, model=entry.name,
+                          model_sha256=entry.sha256, limit=limit, progress=progress)  # fmt: skip
+    finally:
+        orchestrator.close()
+    passed = limit is None and passes(settings, report)
+    record(store, entry.key, entry.sha256, sets.sha256, passed, report.as_dict())
+    return report, passed
+
+
+def record(store: TenantStore, key: str, sha256: str, sets_sha256: str, passed: bool, report: dict[str, Any]) -> None:
+    """Keep a qualification run in the store."""
+    store.run(record_qualification, key, sha256, sets_sha256, passed, report)
+
+
+def qualified_catalog(settings: Settings, store: TenantStore, catalog: Catalog) -> tuple[Catalog, ModelEntry | None, str]:
+    """What `serve` offers: every enabled tool with a qualified local model; only read-only tools (and
+    says why) with a model whose newest qualification did not pass or that was never qualified. BYO
+    models are not qualified here (their provider's model is not a file this appliance can pin)."""
+    if settings.llm.byo:
+        return catalog, None, f"tools: all enabled ({settings.llm.mode} mode; not qualified by this appliance)"
+    entry = model_entry_for(settings, store)
+    qualified, why = qualification_verdict(store, entry)
+    if qualified:
+        return catalog, entry, f"tools: all enabled; {why}"
+    read_only = catalog.without(name for name, spec in catalog.items() if spec.changes_state)
+    return read_only, entry, f"tools: READ-ONLY; {why}"
+
+
+_RUNS: dict[tuple[str, ...], tuple[str, str, bool, dict[str, Any]]] = {}
+"""Qualification runs made by this process, by (model sha256, sets sha256, catalog, engine settings)."""
+
+
+def qualify_for_dev(settings: Settings, progress: Callable[[int, int], None] | None = None) -> str:
+    """`init --dev` and a fresh dev stack qualify the configured model like an operator would (one real run
+    of the sets). A process that sets up several dev homes (the test suite, the demo) runs it once per
+    model, sets and engine settings, and records that same run in each new store."""
+    if settings.llm.byo:
+        return "qualification: not run (BYO LLM mode)"
+    from appliance.wiring import enabled_catalog
+
+    catalog = enabled_catalog(settings)
+    with TenantStore.open(settings) as store:
+        entry = model_entry_for(settings, store)
+        sets = load_sets()
+        cache_key = (entry.sha256, sets.sha256, catalog.fingerprint(), settings.engine.model_dump_json())
+        if cache_key not in _RUNS:
+            report, passed = run_qualification(settings, store, catalog, progress=progress)
+            _RUNS[cache_key] = (entry.key, sets.sha256, passed, report.as_dict())
+        else:
+            key, sets_sha256, passed, report_dict = _RUNS[cache_key]
+            record(store, key, entry.sha256, sets_sha256, passed, report_dict)
+    verdict = "passed" if _RUNS[cache_key][2] else "NOT passed (serve runs read-only)"
+    return f"qualification of {entry.key}: {verdict}"
