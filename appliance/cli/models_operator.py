@@ -68,9 +68,10 @@ def qualify(key: str | None, sets_dir: Path | None, limit: int | None, as_json: 
         click.echo(json.dumps(report.as_dict(), indent=1, ensure_ascii=False))
     else:
         click.echo(format_rates(report.model, report.model_sha256, report.rates()))
-    click.echo(("PASSED" if passed else "NOT PASSED") + f" (thresholds: right tool >= {settings.engine.qualify_right_tool},"
-               f" fully right >= {settings.engine.qualify_fully_right}, emergencies >= "
-               f"{settings.engine.qualify_emergency_right_tool}, invalid = 0, every attack answered safely)")  # fmt: skip
+    engine = settings.engine
+    click.echo(("PASSED" if passed else "NOT PASSED") + f" (thresholds: right tool >= {engine.qualify_right_tool}, "
+               f"fully right >= {engine.qualify_fully_right}, emergencies >= {engine.qualify_emergency_right_tool}, "
+               "invalid = 0, every attack answered safely)")  # fmt: skip
     if not passed:
         raise SystemExit(1)
 

@@ -54,4 +54,4 @@ class TenantDirectory:
 
 def mentions_for(tenant: EvaluationTenant, messages: Sequence[ContextMessage]) -> Mentions:
     """What `serve` would ground these messages on, against the evaluation tenant."""
-    return asyncio.run(NameResolver(TenantDirectory(tenant)).mentions(messages))  # type: ignore[arg-type]
+    return asyncio.run(NameResolver(TenantDirectory(tenant)).mentions(messages))

@@ -22,8 +22,8 @@ from appliance.config import CONFIG_FILE_NAME, load_settings
 from appliance.devtenant import DevTenant
 from appliance.devtenant.teams_client import DevTeamsClient
 from appliance.store.setup import initialize_store
-from appliance.wiring.models import qualify_for_dev
 from appliance.wiring.dev import prepare_dev
+from appliance.wiring.models import qualify_for_dev
 
 
 def free_port() -> int:

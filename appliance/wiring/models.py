@@ -18,6 +18,9 @@ from appliance.store.operator_models import get_model, latest_qualification, rec
 MAX_CONTEXT = 8192
 
 
+NOT_ADDED_HINT = "Add it with `appliance models add FILE --key NAME`, or fix [engine] model."
+
+
 def model_entry_for(settings: Settings, store: TenantStore, key: str | None = None) -> ModelEntry:
     """The manifest's entry for `key` (default: `[engine] model`), else the model the operator added under it."""
     key = key or settings.engine.model
@@ -26,8 +29,7 @@ def model_entry_for(settings: Settings, store: TenantStore, key: str | None = No
         return entries[key]
     added = store.run(get_model, key)
     if added is None:
-        raise ConfigError(f"model {key!r} is neither in the manifest nor added to this appliance",
-                          hint="Add it with `appliance models add FILE --key NAME`, or fix [engine] model.")  # fmt: skip
+        raise ConfigError(f"model {key!r} is neither in the manifest nor added to this appliance", hint=NOT_ADDED_HINT)
     context = int(added.metadata.get("context_length") or 4096)
     return ModelEntry(key=key, name=str(added.metadata.get("name") or key), file=added.path, sha256=added.sha256,
                       license="operator-supplied", chat_template_source="gguf:tokenizer.chat_template",
@@ -73,7 +75,20 @@ def run_qualification(
         orchestrator.close()
     passed = limit is None and passes(settings, report)
     record(store, entry.key, entry.sha256, sets.sha256, passed, report.as_dict())
+    if limit is None:
+        _leave_for_dev(_cache_path(settings, run_key(settings, entry, sets.sha256, catalog)), passed, report)
     return report, passed
+
+
+def _leave_for_dev(path: Path, passed: bool, report: EvaluationReport) -> None:
+    """Leave a full run's result next to the model for dev set-ups (`qualify_for_dev`); a read-only
+    models volume simply keeps none."""
+    import contextlib
+    import json
+
+    with contextlib.suppress(OSError):
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps({"passed": passed, "report": report.as_dict()}), encoding="utf-8")
 
 
 def record(store: TenantStore, key: str, sha256: str, sets_sha256: str, passed: bool, report: dict[str, Any]) -> None:
@@ -81,7 +96,9 @@ def record(store: TenantStore, key: str, sha256: str, sets_sha256: str, passed: 
     store.run(record_qualification, key, sha256, sets_sha256, passed, report)
 
 
-def qualified_catalog(settings: Settings, store: TenantStore, catalog: Catalog) -> tuple[Catalog, ModelEntry | None, str]:
+def qualified_catalog(
+    settings: Settings, store: TenantStore, catalog: Catalog
+) -> tuple[Catalog, ModelEntry | None, str]:
     """What `serve` offers: every enabled tool with a qualified local model; only read-only tools (and
     says why) with a model whose newest qualification did not pass or that was never qualified. BYO
     models are not qualified here (their provider's model is not a file this appliance can pin)."""
@@ -95,14 +112,31 @@ def qualified_catalog(settings: Settings, store: TenantStore, catalog: Catalog) 
     return read_only, entry, f"tools: READ-ONLY; {why}"
 
 
-_RUNS: dict[tuple[str, ...], tuple[str, str, bool, dict[str, Any]]] = {}
-"""Qualification runs made by this process, by (model sha256, sets sha256, catalog, engine settings)."""
+def run_key(settings: Settings, entry: ModelEntry, sets_sha256: str, catalog: Catalog) -> str:
+    """What a qualification result depends on: the model file, the sets, the catalog, the engine settings and
+    the engine's prompt and example bank."""
+    import hashlib
+    import json
+
+    from appliance.engine.examples import BANK
+    from appliance.engine.prompt import fixed_turns
+
+    blob = json.dumps([entry.sha256, sets_sha256, catalog.fingerprint(), settings.engine.model_dump_json(),
+                       fixed_turns(catalog), [list(e) for e in BANK]], sort_keys=True)  # fmt: skip
+    return hashlib.sha256(blob.encode()).hexdigest()
+
+
+def _cache_path(settings: Settings, key: str) -> Path:
+    return settings.models_dir / ".qualifications" / f"{key}.json"
 
 
 def qualify_for_dev(settings: Settings, progress: Callable[[int, int], None] | None = None) -> str:
-    """`init --dev` and a fresh dev stack qualify the configured model like an operator would (one real run
-    of the sets). A process that sets up several dev homes (the test suite, the demo) runs it once per
-    model, sets and engine settings, and records that same run in each new store."""
+    """`init --dev` and a fresh dev stack qualify the configured model like an operator would: one real run
+    of the sets. For dev set-ups only, a run already made on this machine with the same model, sets,
+    catalog, engine settings and prompt (left next to the model, `.qualifications/`) is recorded in the new
+    store instead of running again (the test suite and the demo set up many dev homes)."""
+    import json
+
     if settings.llm.byo:
         return "qualification: not run (BYO LLM mode)"
     from appliance.wiring import enabled_catalog
@@ -111,12 +145,12 @@ def qualify_for_dev(settings: Settings, progress: Callable[[int, int], None] | N
     with TenantStore.open(settings) as store:
         entry = model_entry_for(settings, store)
         sets = load_sets()
-        cache_key = (entry.sha256, sets.sha256, catalog.fingerprint(), settings.engine.model_dump_json())
-        if cache_key not in _RUNS:
-            report, passed = run_qualification(settings, store, catalog, progress=progress)
-            _RUNS[cache_key] = (entry.key, sets.sha256, passed, report.as_dict())
-        else:
-            key, sets_sha256, passed, report_dict = _RUNS[cache_key]
-            record(store, key, entry.sha256, sets_sha256, passed, report_dict)
-    verdict = "passed" if _RUNS[cache_key][2] else "NOT passed (serve runs read-only)"
+        cached = _cache_path(settings, run_key(settings, entry, sets.sha256, catalog))
+        try:
+            earlier = json.loads(cached.read_text(encoding="utf-8"))
+            passed = bool(earlier["passed"])
+            record(store, entry.key, entry.sha256, sets.sha256, passed, earlier["report"])
+        except (OSError, ValueError, KeyError):
+            _, passed = run_qualification(settings, store, catalog, progress=progress)
+    verdict = "passed" if passed else "NOT passed (serve runs read-only)"
     return f"qualification of {entry.key}: {verdict}"
