@@ -51,7 +51,7 @@ class EngineSettings(BaseModel):
         default=0.0, ge=0.0, le=1.0, description="`models qualify`: the right-tool rate on emergencies needed"
     )
     route_tools: int = Field(
-        default=0, ge=0, le=32, description="Keep only this many allowed tools, ranked by the intent router (0 = off)"
+        default=3, ge=0, le=32, description="Keep only this many allowed tools, ranked by the intent router (0 = off)"
     )
 
 
