@@ -59,7 +59,7 @@ def bench(as_json: bool, out: Path | None, sections: tuple[str, ...], repeats: i
 
 
 def _engine(progress: Any, repeats: int) -> dict[str, Any]:
-    from appliance.engine import benchmark
+    from appliance_dev.bench import engine as benchmark
     from appliance.wiring import build_local_orchestrator
 
     progress("loading the model and evaluating the system prefix")
@@ -73,7 +73,7 @@ def _engine(progress: Any, repeats: int) -> dict[str, Any]:
 def _adapter_section(name: str, progress: Any) -> dict[str, Any]:
     # The graph and e2e sections need the dev tenant (and e2e the whole appliance), so they live here,
     # where adapters may meet.
-    module_name = f"appliance.cli.bench_{name}" if name in ("graph", "e2e") else f"appliance.{name}.benchmark"
+    module_name = f"appliance_dev.bench.{name}"
     if importlib.util.find_spec(module_name) is None:
         return {}
     progress(f"{name} section")

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 from appliance.config import CONFIG_FILE_NAME, Settings, load_settings
 
 if TYPE_CHECKING:
-    from appliance.devtenant import DevTenant
+    from appliance_dev.devtenant import DevTenant
 
 DEV_TENANT = "contoso.onmicrosoft.com"
 DEV_CLIENT_ID = "aidizen-admin"
@@ -78,7 +78,7 @@ def prepare_dev(
     existing sections are kept; the bot gets a new secret each time (sealed in the store and registered
     with the dev tenant together).
     """
-    from appliance.devtenant import DevTenant
+    from appliance_dev.devtenant import DevTenant
 
     if tenant is not None:
         return _prepare(settings, show, tenant, teams_port)

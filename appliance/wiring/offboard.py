@@ -327,7 +327,7 @@ def _endpoints(settings: Settings) -> Iterator[GraphEndpoints]:
     if not settings.graph.dev or _listening(settings.devtenant.host, settings.devtenant.port):
         yield graph_endpoints(settings)
         return
-    from appliance.devtenant import DevTenant
+    from appliance_dev.devtenant import DevTenant
 
     with DevTenant(settings.home / "devtenant", host=settings.devtenant.host) as tenant:
         yield dev_endpoints(settings.graph.tenant_id or DEV_TENANT, settings.graph.client_id or DEV_CLIENT_ID,

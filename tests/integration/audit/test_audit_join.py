@@ -17,7 +17,7 @@ from appliance.graph.connect import connect
 from appliance.graph.executors import execute
 from appliance.store import TenantStore, audit_records
 from appliance.wiring import graph_endpoints, graph_permissions
-from appliance.wiring.dev_stack import DevStack
+from appliance_dev.dev_stack import DevStack
 
 
 def test_join_fills_the_entry_id_of_a_record_graph_has_written(tmp_path: Path,

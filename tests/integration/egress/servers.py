@@ -14,7 +14,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
-from appliance.devtenant.certs import DevTenantKeys
+from appliance_dev.devtenant.certs import DevTenantKeys
 
 
 class Listener:

@@ -25,7 +25,7 @@ import httpx
 import pytest
 
 from appliance import ops_log
-from appliance.devtenant.certs import DevTenantKeys, ensure_keys
+from appliance_dev.devtenant.certs import DevTenantKeys, ensure_keys
 from appliance.egress import Allowlist, EgressBlocked, blocked_count
 from appliance.egress.aiohttp_connector import guarded_client_session
 from appliance.egress.allowlist import HostMap

@@ -9,7 +9,7 @@ import jsonschema
 import pytest
 
 from appliance.catalog import DEFAULT_CATALOG
-from appliance.engine.corpus import BENIGN, HOSTILE
+from appliance_dev.corpus import BENIGN, HOSTILE
 from appliance.engine.local import LocalOrchestrator
 from appliance.grammar import Grounding, tool_call_schema
 from appliance.types import ContextMessage

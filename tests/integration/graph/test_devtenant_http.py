@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import httpx
 
-from appliance.devtenant import DevTenant
+from appliance_dev.devtenant import DevTenant
 from appliance.egress.httpx_transport import tls_context
 
 

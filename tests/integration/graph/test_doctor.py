@@ -9,7 +9,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from appliance.devtenant import DevTenant
+from appliance_dev.devtenant import DevTenant
 from tests.conftest import SHARED_MODELS_DIR
 
 

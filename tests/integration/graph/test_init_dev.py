@@ -11,7 +11,7 @@ import uuid
 from pathlib import Path
 
 from appliance.config import load_settings
-from appliance.devtenant import DevTenant
+from appliance_dev.devtenant import DevTenant
 from appliance.graph.connect import connect, dev_endpoints
 from appliance.graph.executors import execute
 from appliance.store import TenantStore

@@ -18,7 +18,7 @@ from appliance.audit.receipt import verify_receipt
 from appliance.cli.main import cli
 from appliance.config import load_settings
 from appliance.store import database_path, default_key_file
-from appliance.wiring.dev_stack import DevStack
+from appliance_dev.dev_stack import DevStack
 
 AID = "aid@contoso.com"
 

@@ -8,8 +8,8 @@ from typing import Any
 
 import pytest
 
-from appliance.devtenant.teams_client import DevTeamsClient, card_of
-from appliance.wiring.dev_stack import DevStack
+from appliance_dev.devtenant.teams_client import DevTeamsClient, card_of
+from appliance_dev.dev_stack import DevStack
 from tests.conftest import SHARED_MODELS_DIR
 
 

@@ -8,7 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from appliance.wiring.dev_stack import DevStack
+from appliance_dev.dev_stack import DevStack
 from tests.conftest import SHARED_MODELS_DIR
 
 

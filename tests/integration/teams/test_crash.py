@@ -15,9 +15,9 @@ from typing import Any
 import pytest
 
 from appliance.config import load_settings
-from appliance.devtenant.teams_client import DevTeamsClient, button_data, card_of
+from appliance_dev.devtenant.teams_client import DevTeamsClient, button_data, card_of
 from appliance.store import TenantStore, audit_records, pending_actions
-from appliance.wiring.dev_stack import DevStack
+from appliance_dev.dev_stack import DevStack
 from tests.conftest import SHARED_MODELS_DIR
 from tests.integration.teams.conftest import texts
 

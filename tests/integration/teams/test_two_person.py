@@ -7,8 +7,8 @@ from collections.abc import Iterator
 
 import pytest
 
-from appliance.devtenant.teams_client import DevTeamsClient, button_data, card_of, card_text
-from appliance.wiring.dev_stack import DevStack
+from appliance_dev.devtenant.teams_client import DevTeamsClient, button_data, card_of, card_text
+from appliance_dev.dev_stack import DevStack
 from tests.conftest import SHARED_MODELS_DIR
 from tests.integration.teams.conftest import texts
 

@@ -16,9 +16,9 @@ from appliance.orchestrator import AidPolicy, TurnHandler
 from appliance.store import TenantStore
 from appliance.store.keys import FileKeyProvider
 from appliance.store.ledger import StoreLedger
-from appliance.testing.fake_graph import FakeDirectory, FakeTools
-from appliance.testing.outbox import RecordingOutbox
-from appliance.testing.scripted_engine import ScriptedProposer
+from appliance_dev.testing.fake_graph import FakeDirectory, FakeTools
+from appliance_dev.testing.outbox import RecordingOutbox
+from appliance_dev.testing.scripted_engine import ScriptedProposer
 from appliance.types import Person, Turn
 
 DOUG = Person("doug-oid", "doug@contoso.com", "Doug Miller", True, frozenset({"helpdesk@contoso.com"}))

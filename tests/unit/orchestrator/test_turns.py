@@ -12,7 +12,7 @@ import pytest
 
 from appliance.errors import ApplianceError
 from appliance.orchestrator import card_payload
-from appliance.testing.outbox import RecordingOutbox
+from appliance_dev.testing.outbox import RecordingOutbox
 from appliance.types import ActionCard
 from tests.unit.orchestrator.conftest import DOUG, EVE, MALLORY, Aid
 

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from appliance.orchestrator import card_payload
-from appliance.testing.outbox import RecordingOutbox
+from appliance_dev.testing.outbox import RecordingOutbox
 from appliance.types import ActionCard
 from tests.unit.orchestrator.conftest import DOUG, EVE, MALLORY, Aid
 

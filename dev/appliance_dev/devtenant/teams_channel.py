@@ -18,7 +18,7 @@ from typing import Any
 
 import aiohttp
 
-from appliance.devtenant.context import DevTenantContext
+from appliance_dev.devtenant.context import DevTenantContext
 
 TokenMaker = Callable[..., str]
 

@@ -67,7 +67,7 @@ def odata_error(status: int, code: str, message: str, headers: dict[str, str] | 
 @web.middleware
 async def fault_middleware(request: web.Request, handler: Any) -> web.StreamResponse:
     """Apply the first matching fault rule before the real handler runs."""
-    from appliance.devtenant.context import CONTEXT_KEY
+    from appliance_dev.devtenant.context import CONTEXT_KEY
 
     rule = request.app[CONTEXT_KEY].faults.take(request) if not request.path.startswith("/_admin") else None
     if rule is None:
@@ -91,7 +91,7 @@ async def fault_middleware(request: web.Request, handler: Any) -> web.StreamResp
 
 async def admin_faults(request: web.Request) -> web.Response:
     """POST a JSON list of rules (replaces all); DELETE clears them."""
-    from appliance.devtenant.context import CONTEXT_KEY
+    from appliance_dev.devtenant.context import CONTEXT_KEY
 
     rules = [] if request.method == "DELETE" else json.loads(await request.text() or "[]")
     request.app[CONTEXT_KEY].faults.set(rules)

@@ -19,8 +19,8 @@ from pathlib import Path
 import httpx
 
 from appliance.config import CONFIG_FILE_NAME, load_settings
-from appliance.devtenant import DevTenant
-from appliance.devtenant.teams_client import DevTeamsClient
+from appliance_dev.devtenant import DevTenant
+from appliance_dev.devtenant.teams_client import DevTeamsClient
 from appliance.store.setup import initialize_store
 from appliance.wiring.dev import prepare_dev
 

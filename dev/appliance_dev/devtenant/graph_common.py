@@ -11,8 +11,8 @@ from typing import Any
 import jwt
 from aiohttp import web
 
-from appliance.devtenant.context import CONTEXT_KEY, DevTenantContext
-from appliance.devtenant.faults import odata_error
+from appliance_dev.devtenant.context import CONTEXT_KEY, DevTenantContext
+from appliance_dev.devtenant.faults import odata_error
 
 GRAPH = "https://graph.microsoft.com/v1.0"
 Handler = Callable[[web.Request, DevTenantContext, dict[str, Any]], Awaitable[web.Response]]

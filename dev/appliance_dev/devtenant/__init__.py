@@ -4,6 +4,6 @@ The real msal and msgraph-sdk talk to it unmodified: the appliance keeps the rea
 maps their hosts to the dev tenant at its transport (appliance/egress).
 """
 
-from appliance.devtenant.server import DevTenant
+from appliance_dev.devtenant.server import DevTenant
 
 __all__ = ["DevTenant"]

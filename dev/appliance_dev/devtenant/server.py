@@ -11,12 +11,12 @@ from pathlib import Path
 from aiohttp import web
 from cryptography.hazmat.primitives import serialization
 
-from appliance.devtenant import botframework, entra, graph_groups, graph_users
-from appliance.devtenant.certs import DevTenantKeys, ensure_keys
-from appliance.devtenant.context import CONTEXT_KEY, DevTenantContext
-from appliance.devtenant.faults import admin_faults, fault_middleware
-from appliance.devtenant.state import TenantState
-from appliance.devtenant.teams_channel import TeamsChannel
+from appliance_dev.devtenant import botframework, entra, graph_groups, graph_users
+from appliance_dev.devtenant.certs import DevTenantKeys, ensure_keys
+from appliance_dev.devtenant.context import CONTEXT_KEY, DevTenantContext
+from appliance_dev.devtenant.faults import admin_faults, fault_middleware
+from appliance_dev.devtenant.state import TenantState
+from appliance_dev.devtenant.teams_channel import TeamsChannel
 
 
 def build_app(context: DevTenantContext) -> web.Application:

@@ -23,7 +23,7 @@ from typing import Any
 import llama_cpp
 import numpy as np
 
-from appliance.engine.corpus import BENIGN
+from appliance_dev.corpus import BENIGN
 from appliance.engine.decode import generate
 from appliance.engine.local import LocalOrchestrator
 from appliance.engine.outlines_backend import compile_outlines, outlines_vocabulary

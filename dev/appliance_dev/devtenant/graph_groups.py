@@ -6,8 +6,8 @@ from typing import Any
 
 from aiohttp import web
 
-from appliance.devtenant.context import DevTenantContext
-from appliance.devtenant.graph_common import (
+from appliance_dev.devtenant.context import DevTenantContext
+from appliance_dev.devtenant.graph_common import (
     WRITE_ALL,
     bad_request,
     collection,

@@ -20,8 +20,8 @@ from typing import Any
 import jwt
 from aiohttp import web
 
-from appliance.devtenant.context import CONTEXT_KEY, DevTenantContext
-from appliance.devtenant.teams_channel import TeamsChannel, conversation_id
+from appliance_dev.devtenant.context import CONTEXT_KEY, DevTenantContext
+from appliance_dev.devtenant.teams_channel import TeamsChannel, conversation_id
 
 BOTFRAMEWORK_ISSUER = "https://api.botframework.com"
 BOT_CONNECTOR_AUDIENCE = "https://api.botframework.com"

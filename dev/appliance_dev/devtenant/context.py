@@ -16,8 +16,8 @@ from aiohttp import web
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
-from appliance.devtenant.faults import FaultRules
-from appliance.devtenant.state import TenantState
+from appliance_dev.devtenant.faults import FaultRules
+from appliance_dev.devtenant.state import TenantState
 
 LOGIN_HOST = "https://login.microsoftonline.com"
 GRAPH_AUDIENCE = "https://graph.microsoft.com"

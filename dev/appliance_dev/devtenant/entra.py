@@ -12,8 +12,8 @@ from typing import Any
 
 from aiohttp import web
 
-from appliance.devtenant.botframework import BOT_CONNECTOR_AUDIENCE, bot_token
-from appliance.devtenant.context import CONTEXT_KEY, GRAPH_AUDIENCE, LOGIN_HOST, DevTenantContext
+from appliance_dev.devtenant.botframework import BOT_CONNECTOR_AUDIENCE, bot_token
+from appliance_dev.devtenant.context import CONTEXT_KEY, GRAPH_AUDIENCE, LOGIN_HOST, DevTenantContext
 
 DEVICE_GRANT = "urn:ietf:params:oauth:grant-type:device_code"
 OIDC_SCOPES = {"openid", "profile", "offline_access", "email"}

@@ -19,8 +19,8 @@ import time
 from pathlib import Path
 from typing import Any
 
-from appliance.devtenant.teams_client import DevTeamsClient, button_data, card_of
-from appliance.wiring.dev_stack import DevStack
+from appliance_dev.devtenant.teams_client import DevTeamsClient, button_data, card_of
+from appliance_dev.dev_stack import DevStack
 
 REQUESTERS = ("doug@contoso.com", "hana.berg@contoso.com", "ivo.petrov@contoso.com", "jo.kim@contoso.com")
 PROPOSAL = "Assign an E3 license (ENTERPRISEPACK) to sarah.lin@contoso.com"
@@ -99,7 +99,7 @@ def run(workdir: Path, rounds: int = 8) -> dict[str, Any]:
         assert stack.client is not None
         results = _latencies(stack.client, rounds)
         results.update(_confirmations_through_the_process(stack, stack.client, [*others, *REQUESTERS]))
-    from appliance.cli.bench_gate import run as in_process
+    from appliance_dev.bench.gate import run as in_process
 
     results.update(in_process(workdir / "inproc"))
     return results

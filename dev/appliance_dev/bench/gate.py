@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from appliance.catalog import DEFAULT_CATALOG
-from appliance.devtenant import DevTenant
+from appliance_dev.devtenant import DevTenant
 from appliance.graph.connect import connect, dev_endpoints
 from appliance.graph.directory import GraphDirectory
 from appliance.graph.executors import GraphTools
@@ -19,9 +19,9 @@ from appliance.orchestrator import AidPolicy, TurnHandler, card_payload
 from appliance.store import TenantStore
 from appliance.store.keys import FileKeyProvider
 from appliance.store.ledger import StoreLedger
-from appliance.testing.outbox import RecordingOutbox
-from appliance.testing.scripted_engine import ScriptedProposer
-from appliance.testing.token_cache import MemoryTokenCache
+from appliance_dev.testing.outbox import RecordingOutbox
+from appliance_dev.testing.scripted_engine import ScriptedProposer
+from appliance_dev.testing.token_cache import MemoryTokenCache
 from appliance.types import Turn
 
 TARGET = {"user": "sarah.lin@contoso.com", "sku": "ENTERPRISEPACK"}

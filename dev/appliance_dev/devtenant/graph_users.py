@@ -7,9 +7,9 @@ from typing import Any
 
 from aiohttp import web
 
-from appliance.devtenant.context import DevTenantContext
-from appliance.devtenant.faults import odata_error
-from appliance.devtenant.graph_common import (
+from appliance_dev.devtenant.context import DevTenantContext
+from appliance_dev.devtenant.faults import odata_error
+from appliance_dev.devtenant.graph_common import (
     GRAPH,
     WRITE_ALL,
     bad_request,
