@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import importlib
-import importlib.util
 import json
 import tempfile
 from datetime import UTC, datetime
@@ -59,9 +57,10 @@ def bench(as_json: bool, out: Path | None, sections: tuple[str, ...], repeats: i
 
 
 def _engine(progress: Any, repeats: int) -> dict[str, Any]:
-    from appliance_dev.bench import engine as benchmark
-    from appliance.wiring import build_local_orchestrator
+    from appliance.wiring.components import build_local_orchestrator
+    from appliance.wiring.dev_world import bench_section
 
+    benchmark = bench_section("engine")
     progress("loading the model and evaluating the system prefix")
     orchestrator = build_local_orchestrator(load_settings())
     try:
@@ -71,13 +70,11 @@ def _engine(progress: Any, repeats: int) -> dict[str, Any]:
 
 
 def _adapter_section(name: str, progress: Any) -> dict[str, Any]:
-    # The graph and e2e sections need the dev tenant (and e2e the whole appliance), so they live here,
-    # where adapters may meet.
-    module_name = f"appliance_dev.bench.{name}"
-    if importlib.util.find_spec(module_name) is None:
-        return {}
+    # The harnesses live in the dev world (the graph and e2e sections need the dev tenant).
+    from appliance.wiring.dev_world import bench_section
+
+    module = bench_section(name)
     progress(f"{name} section")
-    module = importlib.import_module(module_name)
     with tempfile.TemporaryDirectory(prefix=f"bench-{name}-") as workdir:
         result: dict[str, Any] = module.run(Path(workdir))
     return result

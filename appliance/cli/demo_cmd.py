@@ -25,7 +25,7 @@ DOUG, MIKE = "doug@contoso.com", "mike.chan@contoso.com"
 
 def _show(console: Console, who: str, events: list[dict[str, Any]]) -> dict[str, Any] | None:
     """Print the Aid's messages and cards; return the last card sent."""
-    from appliance_dev.devtenant.teams_client import card_of, card_text
+    from appliance.wiring.dev_world import card_of, card_text
 
     card = None
     for event in events:
@@ -59,8 +59,7 @@ def demo(keep: bool) -> None:
     Everything runs under $APPLIANCE_HOME/demo (made fresh each time); the model comes from
     $APPLIANCE_HOME/models (`appliance models fetch`). Exit 1 if the appliance did not answer.
     """
-    from appliance_dev.devtenant.teams_client import button_data
-    from appliance_dev.dev_stack import DevStack
+    from appliance.wiring.dev_world import DevStack, button_data
 
     console = Console()
     settings = load_settings()

@@ -19,7 +19,7 @@ def devtenant() -> None:
 def up(port: int | None) -> None:
     """Serve Entra and Graph emulators over HTTPS until Ctrl-C. State persists under
     $APPLIANCE_HOME/devtenant (seed users, groups and SKUs on first start)."""
-    from appliance_dev.devtenant import DevTenant
+    from appliance.wiring.dev_world import DevTenant
 
     settings = load_settings()
     tenant = DevTenant(settings.home / "devtenant", host=settings.devtenant.host,

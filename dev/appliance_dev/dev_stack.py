@@ -19,10 +19,10 @@ from pathlib import Path
 import httpx
 
 from appliance.config import CONFIG_FILE_NAME, load_settings
-from appliance_dev.devtenant import DevTenant
-from appliance_dev.devtenant.teams_client import DevTeamsClient
 from appliance.store.setup import initialize_store
 from appliance.wiring.dev import prepare_dev
+from appliance_dev.devtenant import DevTenant
+from appliance_dev.devtenant.teams_client import DevTeamsClient
 
 
 def free_port() -> int:

@@ -19,8 +19,8 @@ import time
 from pathlib import Path
 from typing import Any
 
-from appliance_dev.devtenant.teams_client import DevTeamsClient, button_data, card_of
 from appliance_dev.dev_stack import DevStack
+from appliance_dev.devtenant.teams_client import DevTeamsClient, button_data, card_of
 
 REQUESTERS = ("doug@contoso.com", "hana.berg@contoso.com", "ivo.petrov@contoso.com", "jo.kim@contoso.com")
 PROPOSAL = "Assign an E3 license (ENTERPRISEPACK) to sarah.lin@contoso.com"

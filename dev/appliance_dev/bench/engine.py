@@ -23,12 +23,12 @@ from typing import Any
 import llama_cpp
 import numpy as np
 
-from appliance_dev.corpus import BENIGN
 from appliance.engine.decode import generate
 from appliance.engine.local import LocalOrchestrator
 from appliance.engine.outlines_backend import compile_outlines, outlines_vocabulary
 from appliance.engine.prompt import split_prompt
 from appliance.types import ContextMessage
+from appliance_dev.corpus import BENIGN
 
 Progress = Callable[[str], None]
 

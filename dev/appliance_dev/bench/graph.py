@@ -12,11 +12,11 @@ from pathlib import Path
 import httpx
 
 from appliance.catalog import DEFAULT_CATALOG
-from appliance_dev.devtenant import DevTenant
 from appliance.egress.httpx_transport import tls_context
 from appliance.graph.connect import connect, dev_endpoints
 from appliance.graph.executors import execute
 from appliance.graph.gateway import GraphGateway
+from appliance_dev.devtenant import DevTenant
 from appliance_dev.testing.token_cache import MemoryTokenCache
 
 CLIENT_ID = "aidizen-admin"

@@ -25,12 +25,12 @@ import httpx
 import pytest
 
 from appliance import ops_log
-from appliance_dev.devtenant.certs import DevTenantKeys, ensure_keys
 from appliance.egress import Allowlist, EgressBlocked, blocked_count
 from appliance.egress.aiohttp_connector import guarded_client_session
 from appliance.egress.allowlist import HostMap
 from appliance.egress.httpx_transport import AsyncGuardedTransport, GuardedTransport
 from appliance.egress.requests_adapter import guarded_session
+from appliance_dev.devtenant.certs import DevTenantKeys, ensure_keys
 from tests.conftest import REPO_ROOT
 from tests.integration.egress.servers import EchoTLSServer, Listener, UdpSink, ca_context
 

@@ -8,10 +8,10 @@ from pathlib import Path
 import pytest
 
 from appliance.catalog import DEFAULT_CATALOG
-from appliance_dev.devtenant import DevTenant
 from appliance.graph.auth import AidIdentity
 from appliance.graph.connect import connect, dev_endpoints
 from appliance.graph.gateway import GraphGateway
+from appliance_dev.devtenant import DevTenant
 from appliance_dev.testing.token_cache import MemoryTokenCache
 
 CLIENT_ID = "aidizen-admin"

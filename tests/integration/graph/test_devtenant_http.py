@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import httpx
 
-from appliance_dev.devtenant import DevTenant
 from appliance.egress.httpx_transport import tls_context
+from appliance_dev.devtenant import DevTenant
 
 
 def _client(tenant: DevTenant, scopes: list[str]) -> httpx.Client:

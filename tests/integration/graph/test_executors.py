@@ -7,10 +7,10 @@ from typing import Any
 
 import pytest
 
-from appliance_dev.devtenant import DevTenant
 from appliance.graph.auth import AidIdentity
 from appliance.graph.executors import EXECUTORS, execute
 from appliance.graph.gateway import ExecutionResult, GraphGateway
+from appliance_dev.devtenant import DevTenant
 from appliance_dev.testing.token_cache import MemoryTokenCache
 
 CALLS: dict[str, dict[str, Any]] = {

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from appliance_dev.devtenant import DevTenant
 from appliance.graph.auth import AidIdentity
 from appliance.graph.connect import connect, dev_endpoints
 from appliance.graph.errors import GraphAuthError
+from appliance_dev.devtenant import DevTenant
 from appliance_dev.testing.token_cache import MemoryTokenCache
 from tests.integration.graph.conftest import CLIENT_ID, PERMISSIONS
 

@@ -7,9 +7,9 @@ from __future__ import annotations
 from typing import Any
 
 from appliance.config import load_settings
-from appliance_dev.devtenant.teams_client import DevTeamsClient, button_data, card_text
 from appliance.store import TenantStore, audit_records
 from appliance_dev.dev_stack import DevStack
+from appliance_dev.devtenant.teams_client import DevTeamsClient, button_data, card_text
 from tests.integration.teams.conftest import cards, texts
 
 DOUG, MIKE = "doug@contoso.com", "mike.chan@contoso.com"

@@ -14,9 +14,9 @@ import jwt
 import pytest
 from cryptography.hazmat.primitives.asymmetric import rsa
 
+from appliance_dev.dev_stack import DevStack
 from appliance_dev.devtenant.botframework import channel_token
 from appliance_dev.devtenant.teams_client import DevTeamsClient
-from appliance_dev.dev_stack import DevStack
 from tests.integration.teams.conftest import texts
 
 USER = "mike.chan@contoso.com"
