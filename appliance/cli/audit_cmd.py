@@ -97,7 +97,7 @@ def join() -> None:
     from appliance.graph.directory import GraphDirectory
     from appliance.store import TenantStore
     from appliance.store.ledger import StoreLedger
-    from appliance.wiring import graph_endpoints, graph_permissions
+    from appliance.wiring.components import graph_endpoints, graph_permissions
 
     settings = load_settings()
     with TenantStore.open(settings) as store:

@@ -21,7 +21,7 @@ def propose(message: tuple[str, ...], as_json: bool, backend: Literal["llguidanc
     Example: appliance propose "Give sarah.lin@contoso.com an E3 license"
     """
     from appliance.types import ContextMessage
-    from appliance.wiring import build_local_orchestrator
+    from appliance.wiring.components import build_local_orchestrator
 
     settings = load_settings()
     orchestrator = build_local_orchestrator(settings, backend=backend)

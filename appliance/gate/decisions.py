@@ -1,10 +1,16 @@
-"""The data an Adaptive Card button sends back, validated strictly (anything else is refused)."""
+"""What an Adaptive Card button carries, and the strict reading of what comes back (anything else is refused).
+
+The card protocol's wire half: `card_payload` is the data of a button (Action.Submit), `parse_card_decision`
+reads a pressed button back. Which buttons a card has in each status is `cards.BUTTONS`.
+"""
 
 from __future__ import annotations
 
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from appliance.types import Decision
 
 CARD_KIND = "aidizen.decision"
 
@@ -16,7 +22,7 @@ class CardDecision(BaseModel):
     model_config = ConfigDict(extra="ignore", frozen=True)
 
     kind: Literal["aidizen.decision"]
-    decision: Literal["confirm", "cancel", "approve", "decline"]
+    decision: Decision
     action_id: str = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9-]+$")
     action_hash: str = Field(min_length=64, max_length=64, pattern=r"^[0-9a-f]{64}$")
 
@@ -31,6 +37,6 @@ def parse_card_decision(value: Any) -> CardDecision | None:
         return None
 
 
-def card_payload(decision: str, action_id: str, action_hash: str) -> dict[str, str]:
-    """What a Confirm / Cancel button carries (the Teams adapter puts it in Action.Submit data)."""
+def card_payload(decision: Decision, action_id: str, action_hash: str) -> dict[str, str]:
+    """What a button carries (the channel puts it in the button's submit data)."""
     return {"kind": CARD_KIND, "decision": decision, "action_id": action_id, "action_hash": action_hash}

@@ -1,9 +1,10 @@
 """`TurnHandler`: one Teams message in, the Aid's answer out.
 
-The path (DESIGN.md): context from the ledger -> the model proposes one catalog call -> validated again
--> read-only tools run at once; state changes become a pending action with a confirmation card ->
-the same person confirms (card or a typed "yes") -> `Executor` runs it as the Aid and writes the audit
-record. Only ports are used; nothing here knows Teams, Graph, SQLCipher or llama.cpp.
+The path (docs/ARCHITECTURE.md): context from the ledger -> the model proposes one catalog call ->
+validated again -> read-only tools run at once; state changes become a pending action with a
+confirmation card -> the same person confirms (card or a typed "yes"; `RequesterDecisions`), a second
+approver too under the two-person rule (`Approvals`) -> `Executor` runs it as the Aid and writes the
+audit record. Only ports are used; nothing here knows Teams, Graph, SQLCipher or llama.cpp.
 """
 
 from __future__ import annotations
@@ -16,15 +17,18 @@ from datetime import UTC, datetime, timedelta
 
 from appliance import gate, ops_log
 from appliance.audit import chat_answer
-from appliance.catalog import REPLY_TOOL, Catalog
+from appliance.catalog import AUDIT_QUERY_TOOL, REPLY_TOOL, Catalog
 from appliance.errors import ApplianceError
-from appliance.orchestrator.cards import parse_card_decision
+from appliance.orchestrator.approvals import Approvals
 from appliance.orchestrator.execution import Executor, result_shape
 from appliance.orchestrator.policy import AidPolicy
+from appliance.orchestrator.requester_decisions import RequesterDecisions
+from appliance.orchestrator.shared import CardUpdates, Outboxes, OutboxFor
 from appliance.ports import Directory, Ledger, Outbox, Proposer, ToolRunner
 from appliance.types import ContextMessage, PendingAction, Person, ToolCall, Turn
 
-AUDIT_QUERY_TOOL = "m365_audit_query"
+ANSWERED_IN_THE_APPLIANCE = frozenset({REPLY_TOOL, AUDIT_QUERY_TOOL})
+"""The catalog tools this use case answers itself (no Graph call): a reply, and the appliance's audit records."""
 UNREADABLE = "That button press was not understood; nothing was changed."
 
 
@@ -49,9 +53,20 @@ class TurnHandler:
     ) -> None:
         self.catalog, self.proposer, self.ledger = catalog, proposer, ledger
         self.tools, self.directory, self.policy, self.clock = tools, directory, policy, clock
-        self.executor = Executor(catalog=catalog, ledger=ledger, tools=tools, directory=directory,
-                                 policy=policy, clock=clock)  # fmt: skip
+        self.cards, self.outboxes = CardUpdates(catalog), Outboxes()
+        self.executor = Executor(ledger=ledger, tools=tools, directory=directory, policy=policy, clock=clock,
+                                 cards=self.cards)  # fmt: skip
+        self.approvals = Approvals(catalog=catalog, ledger=ledger, directory=directory, policy=policy, clock=clock,
+                                   cards=self.cards, outboxes=self.outboxes, run=self.executor.execute)  # fmt: skip
+        self.decisions = RequesterDecisions(ledger=ledger, policy=policy, clock=clock, cards=self.cards,
+                                            run=self.executor.execute,
+                                            second_approval=self.approvals.requester_confirmed)  # fmt: skip
         self._locks: dict[str, asyncio.Lock] = {}
+
+    def connect(self, outbox_for: OutboxFor) -> None:
+        """Reach conversations proactively from now on (wiring calls this once the channel is up): outcomes
+        confirmed elsewhere, approval cards for the two-person rule."""
+        self.outboxes.connect(outbox_for)
 
     async def handle_turn(self, turn: Turn, outbox: Outbox) -> None:
         """Answer one message (typed text or a card button) in its conversation."""
@@ -172,7 +187,7 @@ class TurnHandler:
 
     # -- decisions ---------------------------------------------------------------------------------
     async def _card(self, turn: Turn, outbox: Outbox) -> None:
-        decision = parse_card_decision(turn.card)
+        decision = gate.parse_card_decision(turn.card)
         if decision is None:
             ops_log.event("card.refused", reason="malformed", conversation=turn.conversation_ref)
             await outbox.say(UNREADABLE)
@@ -183,14 +198,14 @@ class TurnHandler:
             if approver is None:
                 await outbox.say("I can't find your account in this tenant, so I can't take your approval.")
             elif decision.decision == "approve":
-                await self.executor.approvals.approve(action, approver, decision.action_hash, outbox)
+                await self.approvals.approve(action, approver, decision.action_hash, outbox)
             else:
-                await self.executor.approvals.decline(action, approver, outbox)
+                await self.approvals.decline(action, approver, outbox)
         elif decision.decision == "confirm":
             if await self._still_a_requester(turn, action, outbox):
-                await self.executor.confirm(action, turn.requester_id, decision.action_hash, outbox)
+                await self.decisions.confirm(action, turn.requester_id, decision.action_hash, outbox)
         else:
-            await self.executor.cancel(action, turn.requester_id, outbox)
+            await self.decisions.cancel(action, turn.requester_id, outbox)
 
     async def _still_a_requester(self, turn: Turn, action: PendingAction | None, outbox: Outbox) -> bool:
         """The requester must still be allowed when confirming, not only when asking (the gate's own
@@ -208,7 +223,7 @@ class TurnHandler:
             await outbox.say("Nothing is waiting for your confirmation in this chat.")
         elif answer == "yes":
             if await self._still_a_requester(turn, target.action, outbox):
-                await self.executor.confirm(target.action, turn.requester_id, target.action.action_hash, outbox)
+                await self.decisions.confirm(target.action, turn.requester_id, target.action.action_hash, outbox)
         else:
-            await self.executor.cancel(target.action, turn.requester_id, outbox)
+            await self.decisions.cancel(target.action, turn.requester_id, outbox)
 

@@ -1,4 +1,9 @@
-"""The composition root: the only place concrete adapters meet. The CLI asks here for what it needs."""
+"""What the settings make: the enabled catalog, the model (local or BYO) on its own thread, the Graph
+endpoints and the scopes the Aid asks consent for, and the egress allowlist.
+
+Adapters (llama.cpp, msal, msgraph) are imported only inside the function that needs them, so a command
+loads only what it uses.
+"""
 
 from __future__ import annotations
 
@@ -8,10 +13,7 @@ from appliance.catalog import DEFAULT_CATALOG, Catalog
 from appliance.config import Settings
 from appliance.wiring.dev import DEV_CLIENT_ID, DEV_TENANT
 
-__all__ = ["DEV_CLIENT_ID", "DEV_TENANT", "build_local_orchestrator", "build_proposer", "egress_destinations",
-           "enabled_catalog", "graph_endpoints", "graph_permissions"]  # fmt: skip
-
-if TYPE_CHECKING:  # adapters (llama.cpp, msal, msgraph) are imported only when a command needs them
+if TYPE_CHECKING:
     from appliance.engine.local import LocalOrchestrator
     from appliance.engine.proposer import ThreadedProposer
     from appliance.graph.connect import GraphEndpoints
@@ -42,10 +44,8 @@ def build_local_orchestrator(
     )
 
 
-
-
 def build_proposer(settings: Settings, catalog: Catalog) -> ThreadedProposer:
-    """The orchestrator the settings choose (the local model, or a BYO LLM), on its own thread.
+    """The model the settings choose (the local one, or a BYO LLM), on its own thread.
 
     Local mode loads and verifies the model; BYO modes build the provider's SDK client on the egress
     guard (only its endpoint is reachable). Either way the audit record names the model.

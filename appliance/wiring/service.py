@@ -36,7 +36,8 @@ from appliance.graph.scopes import DIRECTORY_PERMISSIONS, compare_scopes
 from appliance.orchestrator import AidPolicy, TurnHandler
 from appliance.store import TenantStore, retention
 from appliance.store.ledger import StoreLedger
-from appliance.wiring import (
+from appliance.wiring.catalog_check import check_catalog
+from appliance.wiring.components import (
     build_proposer,
     egress_destinations,
     enabled_catalog,
@@ -138,8 +139,12 @@ def _check_teams(settings: Settings) -> None:
 
 
 async def start_service(settings: Settings, step: Step = lambda message: None) -> Service:
-    """Start everything and listen on [teams] host:port. Raises ApplianceError with what to do."""
+    """Start everything and listen on [teams] host:port. Raises ApplianceError with what to do.
+
+    Nothing is opened before the configuration and the catalog pass their checks (`check_catalog`:
+    every enabled tool has an executor and a worked example)."""
     _check_teams(settings)
+    check_catalog(enabled_catalog(settings))
     store = await asyncio.to_thread(TenantStore.open, settings)
     try:
         return await _start(settings, store, step)
@@ -173,7 +178,7 @@ async def _start(settings: Settings, store: TenantStore, step: Step) -> Service:
     await directory.person(str(claims.get("oid", "")))  # warms msgraph's models (1-2 s, once)
     step(f"Graph: the Aid is signed in ({len(granted)} scopes granted); {len(catalog)} tools enabled")
     proposer = await asyncio.to_thread(build_proposer, settings, catalog)
-    step(f"orchestrator: {proposer.name} ({settings.llm.mode} mode)")
+    step(f"model: {proposer.name} ({settings.llm.mode} mode)")
     ledger = StoreLedger(store)
     handler = TurnHandler(catalog=catalog, proposer=proposer, ledger=ledger, tools=GraphTools(gateway),
                           directory=directory, policy=_policy(settings, aid_upn))  # fmt: skip
@@ -192,7 +197,7 @@ async def _start(settings: Settings, store: TenantStore, step: Step) -> Service:
 
     teams = build_teams(settings, ledger=ledger, handler=handler, token_for=bot_tokens.token, host_map=host_map,
                         tls=tls, ready=ready)  # fmt: skip
-    handler.executor.outbox_for = teams.outbox_for
+    handler.connect(teams.outbox_for)
     report_recovery = await handler.executor.recover(teams.outbox_for)
     step(f"recovery: {len(report_recovery.done)} done, {len(report_recovery.failed)} failed, "
          f"{len(report_recovery.resumed)} resumed, {len(report_recovery.waiting)} waiting for Graph")  # fmt: skip

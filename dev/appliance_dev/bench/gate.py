@@ -11,18 +11,19 @@ from pathlib import Path
 from typing import Any
 
 from appliance.catalog import DEFAULT_CATALOG
-from appliance_dev.devtenant import DevTenant
+from appliance.gate import card_payload
 from appliance.graph.connect import connect, dev_endpoints
 from appliance.graph.directory import GraphDirectory
 from appliance.graph.executors import GraphTools
-from appliance.orchestrator import AidPolicy, TurnHandler, card_payload
+from appliance.orchestrator import AidPolicy, TurnHandler
 from appliance.store import TenantStore
 from appliance.store.keys import FileKeyProvider
 from appliance.store.ledger import StoreLedger
+from appliance.types import Turn
+from appliance_dev.devtenant import DevTenant
 from appliance_dev.testing.outbox import RecordingOutbox
 from appliance_dev.testing.scripted_engine import ScriptedProposer
 from appliance_dev.testing.token_cache import MemoryTokenCache
-from appliance.types import Turn
 
 TARGET = {"user": "sarah.lin@contoso.com", "sku": "ENTERPRISEPACK"}
 

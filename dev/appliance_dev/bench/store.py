@@ -27,6 +27,7 @@ from appliance.store import action_steps, pending_actions
 from appliance.store.clock import now
 from appliance.store.connection import Connection, open_encrypted, open_plain
 from appliance.store.migrations import migrate
+from appliance.types import ActionState
 
 OPEN_SAMPLES = 30
 
@@ -42,9 +43,11 @@ def one_op(db: Connection, i: int) -> None:
     )  # fmt: skip
     request_id = str(uuid.uuid4())
     confirmed = pending_actions.confirm(db, action_id, requester_id=requester, action_hash=action_hash)
-    executing = pending_actions.transition(db, action_id, "CONFIRMED", "EXECUTING", client_request_id=request_id)
+    executing = pending_actions.transition(
+        db, action_id, ActionState.CONFIRMED, ActionState.EXECUTING, client_request_id=request_id
+    )
     record = action_steps.finish_action(
-        db, action_id, "DONE",
+        db, action_id, ActionState.DONE,
         {"RequestedBy": f"user{i % 16}@contoso.com", "ConfirmedAt": now(), "ConversationRef": ref,
          "ActionSummary": f"Assign ENTERPRISEPACK to user{i}@contoso.com", "Orchestrator": "bench",
          "ToolName": "m365_license_assign", "Implementer": "Direct", "ClientRequestId": request_id,

@@ -16,7 +16,7 @@ from appliance.config import load_settings
 from appliance.graph.connect import connect
 from appliance.graph.executors import execute
 from appliance.store import TenantStore, audit_records
-from appliance.wiring import graph_endpoints, graph_permissions
+from appliance.wiring.components import graph_endpoints, graph_permissions
 from appliance_dev.dev_stack import DevStack
 
 

@@ -34,7 +34,7 @@ def test_doctor_passes_with_the_dev_tenant_and_fails_clearly_without_it(tmp_path
     with DevTenant(home / "devtenant", port=port):
         healthy = _cli(home, "doctor")
     assert healthy.returncode == 0, healthy.stdout + healthy.stderr
-    for name in ("model", "store", "egress", "identity"):
+    for name in ("catalog", "model", "store", "egress", "identity"):
         assert f"ok    {name}" in healthy.stdout
     assert "dev tenant" in healthy.stdout
     down = _cli(home, "doctor")

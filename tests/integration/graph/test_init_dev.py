@@ -11,11 +11,12 @@ import uuid
 from pathlib import Path
 
 from appliance.config import load_settings
-from appliance_dev.devtenant import DevTenant
 from appliance.graph.connect import connect, dev_endpoints
 from appliance.graph.executors import execute
 from appliance.store import TenantStore
-from appliance.wiring import DEV_CLIENT_ID, DEV_TENANT, graph_permissions
+from appliance.wiring.components import graph_permissions
+from appliance.wiring.dev import DEV_CLIENT_ID, DEV_TENANT
+from appliance_dev.devtenant import DevTenant
 
 
 def test_init_dev_signs_the_aid_in_and_the_cache_survives_in_the_store(tmp_path: Path) -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -12,14 +12,14 @@ from typing import Any
 import pytest
 
 from appliance.catalog import DEFAULT_CATALOG
-from appliance.orchestrator import AidPolicy, TurnHandler
+from appliance.orchestrator import AidPolicy, OutboxFor, TurnHandler
 from appliance.store import TenantStore
 from appliance.store.keys import FileKeyProvider
 from appliance.store.ledger import StoreLedger
+from appliance.types import Person, Turn
 from appliance_dev.testing.fake_graph import FakeDirectory, FakeTools
 from appliance_dev.testing.outbox import RecordingOutbox
 from appliance_dev.testing.scripted_engine import ScriptedProposer
-from appliance.types import Person, Turn
 
 DOUG = Person("doug-oid", "doug@contoso.com", "Doug Miller", True, frozenset({"helpdesk@contoso.com"}))
 EVE = Person("eve-oid", "eve@contoso.com", "Eve", True, frozenset({"helpdesk@contoso.com"}))
@@ -64,6 +64,20 @@ class Aid:
     directory: FakeDirectory
     proposer: ScriptedProposer
     clock: Clock
+    outbox_for: OutboxFor | None = None
+
+    def connect(self, outbox_for: OutboxFor) -> None:
+        """Make conversations reachable proactively (what wiring does once Teams is up)."""
+        self.outbox_for = outbox_for
+        self.handler.connect(outbox_for)
+
+    def with_policy(self, **changes: Any) -> None:
+        """The same Aid (ledger, tools, directory, model, clock, connection) under a changed policy."""
+        policy = replace(self.handler.policy, **changes)
+        self.handler = TurnHandler(catalog=self.handler.catalog, proposer=self.proposer, ledger=self.ledger,
+                                   tools=self.tools, directory=self.directory, policy=policy, clock=self.clock)
+        if self.outbox_for is not None:
+            self.handler.connect(self.outbox_for)
 
     async def say(self, person: Person, text: str, outbox: RecordingOutbox, conversation: str = "") -> None:
         conv = conversation or f"teams://msg/{person.object_id}"

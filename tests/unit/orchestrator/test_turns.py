@@ -11,9 +11,9 @@ from typing import Any
 import pytest
 
 from appliance.errors import ApplianceError
-from appliance.orchestrator import card_payload
-from appliance_dev.testing.outbox import RecordingOutbox
+from appliance.gate import card_payload
 from appliance.types import ActionCard
+from appliance_dev.testing.outbox import RecordingOutbox
 from tests.unit.orchestrator.conftest import DOUG, EVE, MALLORY, Aid
 
 
