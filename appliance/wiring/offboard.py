@@ -18,14 +18,14 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
+import appliance.wiring.offboard_local as local
 from appliance import __version__
 from appliance.audit.receipt import Outcome, Recorded, build_receipt
 from appliance.config import Settings
 from appliance.errors import ApplianceError
 from appliance.store.errors import StoreError
-from appliance.store.keys import FileKeyProvider, KeyProvider
+from appliance.store.key_provider import KeyProvider
 from appliance.store.tenant_store import TenantStore, database_path, key_provider_for
-from appliance.wiring import offboard_local as local
 from appliance.wiring.dev import DEV_CLIENT_ID, DEV_TENANT
 
 if TYPE_CHECKING:
@@ -94,7 +94,7 @@ def plan_offboard(settings: Settings, *, remove_models: bool) -> OffboardPlan:
     """The plan for this $APPLIANCE_HOME; raises (before anything changes) if its Graph settings are unusable."""
     tenant = settings.graph.tenant_id or (DEV_TENANT if settings.graph.dev else "")
     if database_path(settings).exists() and not settings.graph.dev:
-        from appliance.wiring import graph_endpoints
+        from appliance.wiring.components import graph_endpoints
 
         graph_endpoints(settings)  # ConfigError now rather than after the confirmation
     paths = local.appliance_paths(settings, remove_models=remove_models)
@@ -170,7 +170,7 @@ def _open_store(plan: OffboardPlan) -> TenantStore | None:
     keys = plan.keys
     if not database_path(plan.settings).exists():
         return None
-    if isinstance(keys, FileKeyProvider) and not keys.path.exists() and not keys.next_path.exists():
+    if keys.destroys_key and not keys.stored_files():
         return None  # the key is destroyed: nothing can read the store, the shred step removes its files
     try:
         return TenantStore.open(plan.settings)
@@ -275,7 +275,7 @@ def _sign_in(
     from appliance.graph.connect import connect
     from appliance.graph.errors import GraphAuthError
     from appliance.graph.offboarding import admin_disable_hint, admin_revoke_hint, cached_refresh_token
-    from appliance.wiring import graph_permissions
+    from appliance.wiring.components import graph_permissions
 
     permissions = graph_permissions(settings)
     session = _AidSession()
@@ -322,12 +322,12 @@ def _no_token_left() -> dict[str, Outcome]:
 def _endpoints(settings: Settings) -> Iterator[GraphEndpoints]:
     """The Graph endpoints; in dev, a dev tenant started for the while if none listens on [devtenant] port."""
     from appliance.graph.connect import dev_endpoints
-    from appliance.wiring import graph_endpoints
+    from appliance.wiring.components import graph_endpoints
 
     if not settings.graph.dev or _listening(settings.devtenant.host, settings.devtenant.port):
         yield graph_endpoints(settings)
         return
-    from appliance_dev.devtenant import DevTenant
+    from appliance.wiring.dev_world import DevTenant
 
     with DevTenant(settings.home / "devtenant", host=settings.devtenant.host) as tenant:
         yield dev_endpoints(settings.graph.tenant_id or DEV_TENANT, settings.graph.client_id or DEV_CLIENT_ID,

@@ -14,7 +14,7 @@ from pathlib import Path
 from appliance.audit.receipt import Outcome
 from appliance.config import CONFIG_FILE_NAME, Settings
 from appliance.errors import ApplianceError
-from appliance.store.keys import EnvKeyProvider, FileKeyProvider, KeyProvider
+from appliance.store.key_provider import KeyProvider
 from appliance.store.shred import SIDE_FILES, shred_store
 from appliance.store.tenant_store import TenantStore, database_path
 from appliance.store.token_cache import TOKEN_CACHE_SECRET
@@ -35,13 +35,6 @@ def store_files(settings: Settings) -> list[Path]:
     return [p for p in (Path(f"{database}{suffix}") for suffix in SIDE_FILES) if p.exists()]
 
 
-def key_files(keys: KeyProvider) -> list[Path]:
-    """The key file (and a pending rotation's key) that exist now; none for keys held outside the appliance."""
-    if isinstance(keys, FileKeyProvider):
-        return [p for p in (keys.path, keys.next_path) if p.exists()]
-    return []
-
-
 def delete_credentials(store: TenantStore | None) -> Outcome:
     """Delete the Aid's token cache and the bot secret from the store (before the store itself goes)."""
     if store is None:
@@ -54,15 +47,15 @@ def delete_credentials(store: TenantStore | None) -> Outcome:
 
 def shred(settings: Settings, keys: KeyProvider) -> Outcome:
     """Crypto-shred: the key first, then every database file overwritten with random bytes and removed."""
-    present = store_files(settings) + key_files(keys)
+    present = store_files(settings) + keys.stored_files()
     outside = (f"Delete the store key from your secret manager (the value behind the {keys.describe()}) to complete "
                "the crypto-shred; until then a copy of the old disk could still be decrypted.")  # fmt: skip
     if not present:
-        if isinstance(keys, EnvKeyProvider):
+        if not keys.destroys_key:
             return Outcome("needs_admin", "the store files are gone; its key lives outside the appliance", outside)
         return Outcome("already_done", "neither the store nor its key file exists")
     detail = "; ".join(shred_store(database_path(settings), keys))
-    if isinstance(keys, EnvKeyProvider):
+    if not keys.destroys_key:
         return Outcome("needs_admin", f"{detail}; the key itself lives outside the appliance", outside)
     return Outcome("done", detail)
 
@@ -102,11 +95,11 @@ def remove_files(paths: list[Path]) -> Outcome:
 
 def store_is_gone(settings: Settings, keys: KeyProvider) -> Outcome:
     """Check: no database file and no key file exists."""
-    left = store_files(settings) + key_files(keys)
+    left = store_files(settings) + keys.stored_files()
     if left:
         return Outcome("failed", "still present: " + ", ".join(map(str, left)),
                        "Remove them by hand (`shred -u FILE`), then run `appliance offboard` again.")  # fmt: skip
-    where = f"; the key in the {keys.describe()} is outside the appliance" if isinstance(keys, EnvKeyProvider) else ""
+    where = "" if keys.destroys_key else f"; the key in the {keys.describe()} is outside the appliance"
     return Outcome(
         "passed", f"neither {database_path(settings).name} (nor its side files) nor a key file exists{where}"
     )
