@@ -15,27 +15,17 @@ from typing import Any
 import pytest
 
 from appliance.config import load_settings
-from appliance_dev.devtenant.teams_client import DevTeamsClient, button_data, card_of
 from appliance.store import TenantStore, audit_records, pending_actions
 from appliance_dev.dev_stack import DevStack
-from tests.conftest import SHARED_MODELS_DIR
-from tests.integration.teams.conftest import texts
+from appliance_dev.devtenant.teams_client import DevTeamsClient, button_data, card_of
+from tests.integration.teams.conftest import running_stack, texts
 
 GATE = '[gate]\nrequester_groups = ["helpdesk@contoso.com"]\nreconcile_after_seconds = 2\nconfirmation_minutes = 1\n'
 
 
 @pytest.fixture(scope="module")
 def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DevStack]:
-    home = tmp_path_factory.mktemp("crash") / "home"
-    with DevStack(home, extra_config=GATE, models_dir=SHARED_MODELS_DIR) as running:
-        running.start_appliance()
-        yield running
-
-
-@pytest.fixture(scope="module")
-def teams(stack: DevStack) -> DevTeamsClient:
-    assert stack.client is not None
-    return stack.client
+    yield from running_stack(tmp_path_factory, "crash", GATE)
 
 
 @pytest.fixture(scope="module")
