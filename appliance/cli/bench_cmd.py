@@ -20,7 +20,7 @@ SECTIONS = ("engine", "store", "graph", "e2e")
 @click.option("--json", "as_json", is_flag=True, help="Print the results as one JSON object on stdout.")
 @click.option("--out", type=click.Path(path_type=Path), default=None, help="Also write the JSON to this file.")
 @click.option("--section", "sections", multiple=True, type=click.Choice(SECTIONS),
-              help="Run only these sections (default: all that are built).")  # fmt: skip
+              help="Run only these sections (default: all that are built).")
 @click.option("--repeats", default=3, show_default=True, help="Repetitions of each engine measurement.")
 def bench(as_json: bool, out: Path | None, sections: tuple[str, ...], repeats: int) -> None:
     """Benchmark the engine (free vs constrained decoding, fast-forward, prefix cache, compile times,

@@ -35,7 +35,7 @@ def _show(console: Console, who: str, events: list[dict[str, Any]]) -> dict[str,
         if shown is not None:
             title = "card updated" if event["event"] == "update" else "card"
             console.print(Panel("\n".join(card_text(shown)) + _buttons(shown), title=f"Aid → {who} ({title})",
-                                border_style="cyan", expand=False))  # fmt: skip
+                                border_style="cyan", expand=False))
             card = shown if event["event"] == "message" else card
         elif event["activity"].get("text"):
             console.print(f"[cyan]Aid → {who}:[/] {event['activity']['text']}")
@@ -72,7 +72,7 @@ def demo(keep: bool) -> None:
         with console.status("starting `appliance serve --dev` (model load + prefix, about 20-30 s)"):
             stack.start_appliance()
         console.print(f"[green]ready[/]: the Aid listens on {stack.bot_url}; dev tenant at {stack.tenant.url}"  # type: ignore[union-attr]
-                      f"\nappliance log: {stack.log_path}")  # fmt: skip
+                      f"\nappliance log: {stack.log_path}")
         teams = stack.client
         assert teams is not None
 
@@ -112,9 +112,9 @@ def _print_join(console: Console, stack: Any) -> None:
         return
     record = records[-1]
     entries = [a for a in stack.tenant.context.state.data["directoryAudits"]
-               if a["correlationId"] == record.get("ClientRequestId")]  # fmt: skip
+               if a["correlationId"] == record.get("ClientRequestId")]
     console.print(Panel(json.dumps(record, indent=1, ensure_ascii=False), title="appliance audit record (SQLCipher)",
-                        expand=False))  # fmt: skip
+                        expand=False))
     if entries:
         console.print(Panel(json.dumps(entries[0], indent=1, ensure_ascii=False),
                             title="M365 directory audit entry (dev tenant), joined by correlationId", expand=False))

@@ -23,7 +23,7 @@ def up(port: int | None) -> None:
 
     settings = load_settings()
     tenant = DevTenant(settings.home / "devtenant", host=settings.devtenant.host,
-                       port=port or settings.devtenant.port).start()  # fmt: skip
+                       port=port or settings.devtenant.port).start()
     click.echo(f"dev tenant listening on {tenant.url} (tenant {tenant.context.state.tenant_id})")
     click.echo(f"CA certificate: {tenant.keys.ca_cert}")
     try:

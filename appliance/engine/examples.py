@@ -75,7 +75,7 @@ EXAMPLES: tuple[Example, ...] = (
     ("hello", "reply", {"text": "Hello! I can look up users, licenses and groups, and make changes you confirm."}),
     ("give him a license", "reply", {"text": "Who should get the license, and which one? Please give their address."}),
     ("thank you", "reply", {"text": "You're welcome."}),
-)  # fmt: skip
+)
 """(message, tool, arguments): the first example of each tool is its prefix example, in this order."""
 
 
@@ -123,7 +123,7 @@ class ExampleRetriever:
 
     def __init__(self, catalog: Catalog, examples: Sequence[Example]) -> None:
         self._examples = [(words(message), bool(_ADDRESS.search(message)), message, tool, arguments)
-                          for message, tool, arguments in examples if tool in catalog]  # fmt: skip
+                          for message, tool, arguments in examples if tool in catalog]
 
     def nearest(self, text: str, k: int, allowed: frozenset[str] | None = None) -> list[Example]:
         """The `k` examples most like `text` (of `allowed` tools only), most similar first; ties keep bank order."""

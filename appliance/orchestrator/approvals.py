@@ -44,7 +44,7 @@ class Approvals:
     async def requester_confirmed(self, action: PendingAction, presented_hash: str, outbox: Outbox) -> None:
         """Record the requester's confirmation and ask the approvers."""
         if not await self.ledger.confirm_first(action.id, requester_id=action.requester_id,
-                                               action_hash=presented_hash, moment=self.clock()):  # fmt: skip
+                                               action_hash=presented_hash, moment=self.clock()):
             await outbox.say("You already confirmed this; it is waiting for a second approver.")
             return
         waiting = await self.ledger.get_action(action.id) or action
@@ -53,10 +53,10 @@ class Approvals:
         await self.cards.show(waiting, outbox, "waiting", f"Confirmed by you at {utc_stamp(self.clock())}.")
         if reached:
             await outbox.say(f"Confirmed. This change also needs a second approver; I asked {reached} of them. "
-                             "I'll tell you here when it has run.")  # fmt: skip
+                             "I'll tell you here when it has run.")
         else:
             await outbox.say("Confirmed, but no approver can be reached: each approver must have messaged me "
-                             "once in Teams. Nothing ran; it expires if nobody approves in time.")  # fmt: skip
+                             "once in Teams. Nothing ran; it expires if nobody approves in time.")
 
     async def _ask_approvers(self, action: PendingAction) -> int:
         reached = 0
@@ -75,16 +75,16 @@ class Approvals:
         return reached
 
     async def approve(self, action: PendingAction | None, approver: Person, presented_hash: str,
-                      outbox: Outbox) -> None:  # fmt: skip
+                      outbox: Outbox) -> None:
         """An approver pressed Approve: check, CONFIRMED, run; the outcome goes to the requester."""
         verdict = gate.judge_approval(action, approver=approver, approvers=self.policy.approvers,
-                                      presented_hash=presented_hash, moment=self.clock())  # fmt: skip
+                                      presented_hash=presented_hash, moment=self.clock())
         if action is None or not verdict.allowed:
             ops_log.event("action.approval_refused", reason=verdict.reason, action=action.id if action else None)
             await outbox.say(verdict.message)
             return
         if not await self.ledger.confirm_second(action.id, approver_id=approver.object_id, approver_upn=approver.upn,
-                                                action_hash=presented_hash, moment=self.clock()):  # fmt: skip
+                                                action_hash=presented_hash, moment=self.clock()):
             await outbox.say("That request was already decided; nothing more was done.")
             return
         confirmed = await self.ledger.get_action(action.id)
@@ -99,7 +99,7 @@ class Approvals:
     async def decline(self, action: PendingAction | None, approver: Person, outbox: Outbox) -> None:
         """An approver pressed Decline: the action is cancelled and the requester told."""
         verdict = gate.judge_approval(action, approver=approver, approvers=self.policy.approvers,
-                                      presented_hash=None, moment=self.clock())  # fmt: skip
+                                      presented_hash=None, moment=self.clock())
         if action is None or not verdict.allowed:
             await outbox.say(verdict.message)
             return

@@ -74,26 +74,26 @@ class Executor:
                 ops_log.event("action.outcome_unknown", tool=action.tool, action=action.id, error=type(exc).__name__)
                 if outbox is not None:
                     await outbox.say("I lost track of that change while it ran. I'll check the Microsoft 365 audit "
-                                     "log and tell you whether it happened; it will not be run twice.")  # fmt: skip
+                                     "log and tell you whether it happened; it will not be run twice.")
                 return
             await self._finish(action, result, outbox)
         finally:
             self._running.discard(action.id)
 
     async def _finish(self, action: PendingAction, result: ExecutionResult, outbox: Outbox | None,
-                      detail: str | None = None, audit_entry_id: str | None = None) -> None:  # fmt: skip
+                      detail: str | None = None, audit_entry_id: str | None = None) -> None:
         running = await self.ledger.get_action(action.id) or action
         record = record_for(
             running, result, executed_at=self.clock(), implementer=self.policy.implementer,
             implementer_name=self.policy.implementer_name, detail=detail, audit_entry_id=audit_entry_id,
-        )  # fmt: skip
+        )
         final = ActionState.DONE if result.outcome == "done" else ActionState.FAILED
         tool_turn = result_shape(action.tool, action.arguments, final)
         stored = await self.ledger.finish_action(action.id, final, record.fields(), tool_turn)
         if stored is None:
             return  # finished elsewhere (recovery raced a late reply): its record already exists
         ops_log.event("action.finished", tool=action.tool, action=action.id, outcome=record.Outcome,
-                      status=result.status)  # fmt: skip
+                      status=result.status)
         if outbox is not None:
             status: DecidedStatus = "done" if final == ActionState.DONE else "failed"
             await self.cards.show(running, outbox, status, f"{record.Outcome} at {record.ExecutedAt}.")
@@ -121,13 +121,13 @@ class Executor:
                 report.failed.append(action.id)
                 if outbox is not None:
                     await outbox.say(f"Not carried out: {action.summary}. The Aid restarted before it ran and the "
-                                     "confirmation has expired; nothing was changed. Ask again if needed.")  # fmt: skip
+                                     "confirmation has expired; nothing was changed. Ask again if needed.")
             else:
                 report.resumed.append(action.id)
                 await self.execute(action, outbox)
         await self.settle_interrupted(outbox_for, report)
         ops_log.event("recovery.done", count=len(report.done) + len(report.failed) + len(report.resumed),
-                      pending=len(report.waiting))  # fmt: skip
+                      pending=len(report.waiting))
         return report
 
     async def settle_interrupted(self, outbox_for: OutboxFor, report: RecoveryReport | None = None) -> RecoveryReport:
@@ -155,6 +155,6 @@ class Executor:
         else:
             result = ExecutionResult(action.tool, "failed", crid)
             detail = (f"Not carried out: {action.summary}. It was interrupted before Microsoft 365 recorded it, "
-                      "and it was not run again. Ask again if you still need it.")  # fmt: skip
+                      "and it was not run again. Ask again if you still need it.")
             report.failed.append(action.id)
         await self._finish(action, result, outbox, detail=detail, audit_entry_id=entry)

@@ -55,12 +55,12 @@ class TurnHandler:
         self.tools, self.directory, self.policy, self.clock = tools, directory, policy, clock
         self.cards, self.outboxes = CardUpdates(catalog), Outboxes()
         self.executor = Executor(ledger=ledger, tools=tools, directory=directory, policy=policy, clock=clock,
-                                 cards=self.cards)  # fmt: skip
+                                 cards=self.cards)
         self.approvals = Approvals(catalog=catalog, ledger=ledger, directory=directory, policy=policy, clock=clock,
-                                   cards=self.cards, outboxes=self.outboxes, run=self.executor.execute)  # fmt: skip
+                                   cards=self.cards, outboxes=self.outboxes, run=self.executor.execute)
         self.decisions = RequesterDecisions(ledger=ledger, policy=policy, clock=clock, cards=self.cards,
                                             run=self.executor.execute,
-                                            second_approval=self.approvals.requester_confirmed)  # fmt: skip
+                                            second_approval=self.approvals.requester_confirmed)
         self._locks: dict[str, asyncio.Lock] = {}
 
     def connect(self, outbox_for: OutboxFor) -> None:
@@ -75,7 +75,7 @@ class TurnHandler:
             started = time.perf_counter()
             kind = await self._dispatch(turn, outbox)
             ops_log.event("turn.handled", kind=kind, conversation=turn.conversation_ref,
-                          ms=round((time.perf_counter() - started) * 1000))  # fmt: skip
+                          ms=round((time.perf_counter() - started) * 1000))
         if not lock.locked() and len(self._locks) > 10_000:
             self._locks.pop(turn.conversation_ref, None)
 
@@ -89,7 +89,7 @@ class TurnHandler:
             return "empty"
         if len(text) > self.policy.max_message_chars:
             await outbox.say(f"That message is {len(text)} characters long; I read at most "
-                             f"{self.policy.max_message_chars}. Please send a shorter request.")  # fmt: skip
+                             f"{self.policy.max_message_chars}. Please send a shorter request.")
             return "too_long"
         answer = gate.typed_answer(text)
         if answer is not None:
@@ -122,10 +122,10 @@ class TurnHandler:
         except ApplianceError as exc:
             ops_log.event("turn.model_failed", error=type(exc).__name__, conversation=turn.conversation_ref)
             await outbox.say("I couldn't turn that into one of the things I can do; nothing was changed. "
-                             "Try rephrasing it, with the person's full address.")  # fmt: skip
+                             "Try rephrasing it, with the person's full address.")
             return
         ops_log.event("turn.proposed", tool=call.tool, tokens=proposal.generated_tokens,
-                      ms=round(proposal.seconds * 1000), conversation=turn.conversation_ref)  # fmt: skip
+                      ms=round(proposal.seconds * 1000), conversation=turn.conversation_ref)
         spec = self.catalog[call.tool]
         if call.tool == REPLY_TOOL:
             await self._remember(turn, text, f"reply: {call.arguments['text']}")
@@ -156,7 +156,7 @@ class TurnHandler:
         records = await self.ledger.audit_records(
             since=self.clock() - timedelta(days=days), requested_by=None if everyone else person.upn,
             tool=tool, limit=200,
-        )  # fmt: skip
+        )
         await self._remember(turn, text, result_shape(call.tool, call.arguments, f"{len(records)} records"))
         await outbox.say(chat_answer(records, days=days, everyone=everyone))
 
@@ -175,15 +175,15 @@ class TurnHandler:
             action_hash=gate.action_hash(call.tool, call.arguments, summary),
             expires_at=self.clock() + timedelta(minutes=self.policy.confirmation_minutes),
             requester_upn=person.upn, orchestrator=self.proposer.name,
-        )  # fmt: skip
+        )
         ops_log.event("action.proposed", tool=call.tool, action=action.id, conversation=turn.conversation_ref,
-                      pending=len(waiting) + 1)  # fmt: skip
+                      pending=len(waiting) + 1)
         card_id = await outbox.show_card(gate.card_for(action, spec))
         if card_id:
             await self.ledger.set_card(action.id, card_id)
         if waiting:
             await outbox.say(f"You also have {len(waiting)} earlier change(s) waiting; nothing was replaced. "
-                             "Each has its own card: confirm or cancel each one there.")  # fmt: skip
+                             "Each has its own card: confirm or cancel each one there.")
 
     # -- decisions ---------------------------------------------------------------------------------
     async def _card(self, turn: Turn, outbox: Outbox) -> None:

@@ -54,7 +54,7 @@ class RequesterDecisions:
         if not await self.ledger.confirm(action.id, requester_id=actor_id, action_hash=presented_hash, moment=moment):
             now_state = await self.ledger.get_action(action.id)
             again = gate.judge_confirmation(now_state, actor_id=actor_id, presented_hash=presented_hash,
-                                            moment=self.clock())  # fmt: skip
+                                            moment=self.clock())
             await outbox.say(again.message or "That confirmation could not be applied; nothing ran.")
             return
         confirmed = await self.ledger.get_action(action.id)

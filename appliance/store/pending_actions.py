@@ -33,14 +33,14 @@ def create_action(
     arguments: Mapping[str, Any], summary: str, action_hash: str, expires_at: datetime,
     state: ActionState = ActionState.AWAITING,
     requester_upn: str | None = None, orchestrator: str | None = None,
-) -> PendingAction:  # fmt: skip
+) -> PendingAction:
     """Insert a new action (in PROPOSED or AWAITING, default AWAITING) and return it."""
     if state not in OPEN_STATES:
         raise ActionTransitionError(f"a new action starts in one of {', '.join(OPEN_STATES)}, not {state!r}")
     stamp = iso(now())
     row = (action_id, conversation_ref, requester_id, tool, canonical_arguments(arguments), summary, action_hash,
            state, None, None, None, stamp, iso(expires_at), stamp, None, requester_upn, orchestrator,
-           None, None, None)  # fmt: skip
+           None, None, None)
     db.execute(f"INSERT INTO pending_actions ({_COLUMNS}) VALUES ({', '.join('?' * len(row))})", row)
     return PendingAction(*row)
 
@@ -54,7 +54,7 @@ def get_action(db: Connection, action_id: str) -> PendingAction | None:
 def transition(
     db: Connection, action_id: str, expected: ActionState, new_state: ActionState, *,
     client_request_id: str | None = None,
-) -> bool:  # fmt: skip
+) -> bool:
     """Move `expected` -> `new_state` atomically. False (and no change) if the action was not in `expected`.
 
     `client_request_id` is recorded with the move (give it when entering EXECUTING, before the Graph call).
@@ -107,7 +107,7 @@ def confirm_first(
 def confirm_second(
     db: Connection, action_id: str, *, approver_id: str, approver_upn: str, action_hash: str,
     moment: datetime | None = None,
-) -> bool:  # fmt: skip
+) -> bool:
     """Two-person rule, step two: AWAITING -> CONFIRMED only after the requester's own confirmation, by
     someone other than the requester, on the same hash, before expiry, once (one conditional UPDATE)."""
     stamp = iso(moment or now())

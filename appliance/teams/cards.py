@@ -28,14 +28,14 @@ def adaptive_card(card: ActionCard) -> dict[str, Any]:
             {"title": "Expires", "value": card.expires_at},
             {"title": "Action", "value": card.action_id},
         ]},
-    ]  # fmt: skip
+    ]
     if card.status_line:
         body.append({"type": "TextBlock", "text": card.status_line, "wrap": True, "isSubtle": True})
     actions = [
         {"type": "Action.Submit", "title": decision.title(), "style": style,
          "data": card_payload(decision, card.action_id, card.action_hash)}
         for decision, style in BUTTONS.get(card.status, ())
-    ]  # fmt: skip
+    ]
     return {
         "type": "AdaptiveCard",
         "$schema": "http://adaptivecards.io/schemas/adaptive-card.json",

@@ -108,5 +108,5 @@ def egress_destinations(settings: Settings) -> list[str]:
 
         llm = llm_destinations(settings)
     entries = [graph.authority_host, graph_host, BOTFRAMEWORK_LOGIN, *settings.teams.service_urls, *llm,
-               *settings.egress.allow]  # fmt: skip
+               *settings.egress.allow]
     return list(dict.fromkeys(entry.rstrip("/") for entry in entries))

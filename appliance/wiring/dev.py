@@ -121,5 +121,5 @@ def _prepare(settings: Settings, show: Callable[[str], None], tenant: DevTenant,
     tenant.register_bot(settings.teams.app_id or DEV_BOT_APP_ID, secret, endpoint)
     steps.append(f"the Aid is signed in to the dev tenant as {upn}; its token cache is sealed in the store")
     steps.append(f"registered the bot {settings.teams.app_id} with the dev tenant (messaging endpoint {endpoint}); "
-                 "its client secret is sealed in the store")  # fmt: skip
+                 "its client secret is sealed in the store")
     return steps

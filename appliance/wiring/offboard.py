@@ -128,7 +128,7 @@ class OffboardResult:
             "models": "removed" if self.plan.remove_models else f"kept ({models})",
         }
         return build_receipt(subject=subject, steps=self.steps, checks=self.checks, started_at=self.started_at,
-                             finished_at=self.finished_at, appliance_version=__version__)  # fmt: skip
+                             finished_at=self.finished_at, appliance_version=__version__)
 
     def record(self, kind: Literal["step", "check"], name: str, work: Callable[[], Outcome], report: Report) -> Outcome:
         """Run one step or check, time it, turn an unexpected exception into `failed`, and report it."""
@@ -138,7 +138,7 @@ class OffboardResult:
         except Exception as exc:  # a step must never stop the steps after it
             outcome = Outcome("failed", f"unexpected {type(exc).__name__}: {exc}",
                               "The steps after it still ran. Report this message; if this step can still be done "
-                              "(see the receipt), running `appliance offboard` again repeats it safely.")  # fmt: skip
+                              "(see the receipt), running `appliance offboard` again repeats it safely.")
         entry = Recorded(name, TITLES[name], outcome, started, utc_now())
         (self.steps if kind == "step" else self.checks).append(entry)
         report(kind, entry)
@@ -213,7 +213,7 @@ def _graph_steps(plan: OffboardPlan, store: TenantStore | None, result: Offboard
         except Exception as exc:  # the dev tenant or the endpoints failed: record what was not done
             why = f"stopped by {type(exc).__name__}: {exc}"
             instead = dict.fromkeys(TITLES, Outcome("failed", why, "An admin must disable the Aid and revoke its "
-                                                    "sessions in the Entra admin center."))  # fmt: skip
+                                                    "sessions in the Entra admin center."))
     done = {entry.name for entry in result.steps + result.checks}
     for kind, name in GRAPH_PHASE:
         if name not in done:
@@ -239,14 +239,14 @@ def _act_as_aid(
                 return work
 
             disabled = result.record("step", "disable_aid", act("disable_aid", lambda gw: graph.disable_aid(gw, aid)),
-                                     report)  # fmt: skip
+                                     report)
             result.record("check", "aid_disabled", act("aid_disabled", lambda gw: _read_back(gw, aid, disabled)),
-                          report)  # fmt: skip
+                          report)
             result.record("step", "revoke_sessions", act("revoke_sessions", lambda gw: graph.revoke_sessions(gw, aid)),
-                          report)  # fmt: skip
+                          report)
         token = session.refresh_token
         result.record("check", "refresh_refused", lambda: graph.refresh_refused(endpoints, scopes, token) if token
-                      else Outcome("skipped", "no refresh token was in the cache"), report)  # fmt: skip
+                      else Outcome("skipped", "no refresh token was in the cache"), report)
 
 
 async def _read_back(gw: GraphGateway, aid: AidAccount, disabled: Outcome) -> Outcome:
@@ -292,7 +292,7 @@ def _sign_in(
             "aid_disabled": Outcome("passed", why) if disabled else Outcome("needs_admin", why,
                                                                               admin_disable_hint(aid.upn)),
             "revoke_sessions": Outcome("needs_admin", why, admin_revoke_hint(aid.upn)),
-        }  # fmt: skip
+        }
     except Exception as exc:  # Entra unreachable, TLS, egress refusal
         session.gateway = None
         why = f"could not reach Entra as the Aid ({type(exc).__name__}: {exc})"
@@ -309,7 +309,7 @@ def _sign_in(
 def _no_token_left() -> dict[str, Outcome]:
     why = "no token cache is left on this appliance (its store or key is gone): the Aid cannot act as itself"
     hint = ("If no earlier `appliance offboard` disabled the Aid and revoked its sessions, an admin must do both in "
-            "the Entra admin center.")  # fmt: skip
+            "the Entra admin center.")
     return {
         "disable_aid": Outcome("skipped", why, hint),
         "aid_disabled": Outcome("skipped", "nothing left to read the account with"),
@@ -331,7 +331,7 @@ def _endpoints(settings: Settings) -> Iterator[GraphEndpoints]:
 
     with DevTenant(settings.home / "devtenant", host=settings.devtenant.host) as tenant:
         yield dev_endpoints(settings.graph.tenant_id or DEV_TENANT, settings.graph.client_id or DEV_CLIENT_ID,
-                            (tenant.host, tenant.port), str(tenant.keys.ca_cert))  # fmt: skip
+                            (tenant.host, tenant.port), str(tenant.keys.ca_cert))
 
 
 def _listening(host: str, port: int) -> bool:

@@ -78,12 +78,12 @@ def _confirmations_through_the_process(stack: DevStack, teams: DevTeamsClient, p
             conversation = teams.conversation_of(upn)
             await asyncio.to_thread(teams.wait_for, conversation, positions[upn],
                                     lambda ev: any(e["event"] == "message" and e["activity"].get("text")
-                                                   for e in ev), 300)  # fmt: skip
+                                                   for e in ev), 300)
         return time.perf_counter() - started
 
     seconds = asyncio.run(press_all())
     return {"e2e.process_concurrent_confirmations": len(pressed),
-            "e2e.process_confirmations_per_s": len(pressed) / seconds}  # fmt: skip
+            "e2e.process_confirmations_per_s": len(pressed) / seconds}
 
 
 def run(workdir: Path, rounds: int = 8) -> dict[str, Any]:
@@ -92,7 +92,7 @@ def run(workdir: Path, rounds: int = 8) -> dict[str, Any]:
 
     settings = load_settings()
     others = ["sarah.lin@contoso.com", "mike.chan@contoso.com", "priya.n@contoso.com", "leaver@contoso.com",
-              "admin@contoso.com", "ignore.rules@contoso.com"]  # fmt: skip
+              "admin@contoso.com", "ignore.rules@contoso.com"]
     config = EVERYONE.format(", ".join(f'"{upn}"' for upn in others))
     with DevStack(workdir / "home", extra_config=config, models_dir=settings.models_dir) as stack:
         stack.start_appliance()

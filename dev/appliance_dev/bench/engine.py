@@ -98,7 +98,7 @@ def _prompt(orchestrator: LocalOrchestrator, text: str) -> tuple[list[int], list
 def _per_token(
     orchestrator: LocalOrchestrator, prompts: Sequence[tuple[list[int], list[dict[str, str]]]],
     repeats: int, progress: Progress,
-) -> dict[str, float]:  # fmt: skip
+) -> dict[str, float]:
     """ms per generated token (prompt evaluation excluded, no fast-forward), the three loops
     interleaved on the same prompts and the same number of steps, so noise hits them alike."""
     runtime, n_prefix = orchestrator.runtime, len(orchestrator.prefix_tokens)

@@ -34,21 +34,21 @@ def run(workdir: Path, conversations: int = 100) -> dict[str, Any]:
     keys = FileKeyProvider(workdir / "bench.key", workdir / "home")
     keys.create()
     with DevTenant(workdir / "devtenant", persist=False) as tenant, \
-            TenantStore(workdir / "home" / "appliance.db", keys, create=True) as store:  # fmt: skip
+            TenantStore(workdir / "home" / "appliance.db", keys, create=True) as store:
         endpoints = dev_endpoints("contoso.onmicrosoft.com", "aidizen-admin", (tenant.host, tenant.port),
-                                  str(tenant.keys.ca_cert))  # fmt: skip
+                                  str(tenant.keys.ca_cert))
         identity, gateway = connect(endpoints, DEFAULT_CATALOG.permissions(), MemoryTokenCache())
         identity.sign_in_with_device_code(lambda message: None)
         people = [u for u in tenant.context.state.data["users"] if u["userPrincipalName"] != "aid@contoso.com"]
         policy = AidPolicy(aid_upn="aid@contoso.com", requesters=tuple(u["userPrincipalName"] for u in people))
         handler = TurnHandler(catalog=DEFAULT_CATALOG, proposer=ScriptedProposer(lambda text: ("m365_license_assign",
                               dict(TARGET))), ledger=StoreLedger(store), tools=GraphTools(gateway),
-                              directory=GraphDirectory(gateway), policy=policy)  # fmt: skip
+                              directory=GraphDirectory(gateway), policy=policy)
 
         async def measure() -> dict[str, Any]:
             outboxes = [RecordingOutbox() for _ in range(conversations)]
             turns = [Turn(f"teams://msg/bench-{i}", f"a{i}", people[i % len(people)]["id"], "", "assign")
-                     for i in range(conversations)]  # fmt: skip
+                     for i in range(conversations)]
             for turn, outbox in zip(turns, outboxes, strict=True):  # propose (not timed)
                 await handler.handle_turn(turn, outbox)
             presses = []
@@ -61,6 +61,6 @@ def run(workdir: Path, conversations: int = 100) -> dict[str, Any]:
             seconds = time.perf_counter() - started
             done = sum(any("Assigned" in text for text in outbox.said) for outbox in outboxes)
             return {"e2e.inprocess_concurrent_confirmations": conversations, "e2e.inprocess_done": done,
-                    "e2e.inprocess_confirmations_per_s": conversations / seconds}  # fmt: skip
+                    "e2e.inprocess_confirmations_per_s": conversations / seconds}
 
         return asyncio.run(measure())

@@ -52,7 +52,7 @@ def run(workdir: Path, calls: int = 200) -> dict[str, float]:
     permissions = DEFAULT_CATALOG.permissions()
     with DevTenant(workdir / "devtenant", persist=False) as tenant:
         endpoints = dev_endpoints("contoso.onmicrosoft.com", CLIENT_ID, (tenant.host, tenant.port),
-                                  str(tenant.keys.ca_cert))  # fmt: skip
+                                  str(tenant.keys.ca_cert))
         identity, gateway = connect(endpoints, permissions, MemoryTokenCache())
         identity.sign_in_with_device_code(lambda message: None)
         token = identity.access_token()

@@ -40,7 +40,7 @@ def one_op(db: Connection, i: int) -> None:
         requester_id=requester, tool="m365_license_assign", arguments={"user": f"user{i}@contoso.com",
         "sku": "ENTERPRISEPACK"}, summary=f"Assign ENTERPRISEPACK to user{i}@contoso.com", action_hash=action_hash,
         expires_at=now() + timedelta(minutes=10),
-    )  # fmt: skip
+    )
     request_id = str(uuid.uuid4())
     confirmed = pending_actions.confirm(db, action_id, requester_id=requester, action_hash=action_hash)
     executing = pending_actions.transition(
@@ -53,7 +53,7 @@ def one_op(db: Connection, i: int) -> None:
          "ToolName": "m365_license_assign", "Implementer": "Direct", "ClientRequestId": request_id,
          "GraphRequestId": str(uuid.uuid4()), "Outcome": "Success", "ExecutedAt": now()},
         tool_turn="m365_license_assign -> assigned 1 license",
-    )  # fmt: skip
+    )
     if not (confirmed and executing and record):
         raise RuntimeError(f"benchmark action {action_id} did not move through its states")
 
@@ -93,7 +93,7 @@ def run(workdir: Path, rounds: int = 200, repeats: int = 5) -> dict[str, float]:
     variants = (("_no_fsync", False, "NORMAL"), ("_no_memory_security", False, "FULL"), ("", True, "FULL"))
     for suffix, memory_security, synchronous in variants:
         pairs = [_pair(workdir, key, rounds, memory_security=memory_security, synchronous=synchronous)
-                 for _ in range(repeats)]  # fmt: skip
+                 for _ in range(repeats)]
         cipher, plain, ratio = _medians(pairs)
         results[f"store.sqlcipher{suffix}_ms_per_op"] = cipher
         results[f"store.plain{suffix}_ms_per_op"] = plain

@@ -35,7 +35,7 @@ def channel_token(ctx: DevTenantContext, audience: str, service_url: str = SERVI
     """A channel -> bot token as Teams signs it; `override` changes claims (tests forge bad ones with it)."""
     now = int(time.time())
     claims: dict[str, Any] = {"iss": BOTFRAMEWORK_ISSUER, "aud": audience, "serviceurl": service_url,
-                              "nbf": now - 5, "iat": now, "exp": now + 3600}  # fmt: skip
+                              "nbf": now - 5, "iat": now, "exp": now + 3600}
     claims.update(override)
     return ctx.sign({k: v for k, v in claims.items() if v is not None})
 
@@ -45,9 +45,9 @@ def bot_token(ctx: DevTenantContext, app_id: str, tenant: str) -> dict[str, Any]
     now = int(time.time())
     token = ctx.sign({"aud": BOT_CONNECTOR_AUDIENCE, "iss": f"https://login.microsoftonline.com/{tenant}/v2.0",
                       "appid": app_id, "azp": app_id, "tid": tenant, "iat": now, "nbf": now,
-                      "exp": now + ctx.token_lifetime, "uti": uuid.uuid4().hex})  # fmt: skip
+                      "exp": now + ctx.token_lifetime, "uti": uuid.uuid4().hex})
     return {"token_type": "Bearer", "expires_in": ctx.token_lifetime, "ext_expires_in": ctx.token_lifetime,
-            "access_token": token}  # fmt: skip
+            "access_token": token}
 
 
 async def openid_metadata(request: web.Request) -> web.Response:
@@ -58,7 +58,7 @@ async def openid_metadata(request: web.Request) -> web.Response:
         "jwks_uri": f"https://login.botframework.com{KEYS_PATH}",
         "id_token_signing_alg_values_supported": ["RS256"],
         "token_endpoint_auth_methods_supported": ["private_key_jwt"],
-    })  # fmt: skip
+    })
 
 
 async def signing_keys(request: web.Request) -> web.Response:
@@ -72,7 +72,7 @@ def _bot_caller(request: web.Request) -> str | None:
     header = request.headers.get("Authorization", "")
     try:
         claims = jwt.decode(header.removeprefix("Bearer "), ctx.signing_key.public_key(), algorithms=["RS256"],
-                            audience=BOT_CONNECTOR_AUDIENCE)  # fmt: skip
+                            audience=BOT_CONNECTOR_AUDIENCE)
     except jwt.InvalidTokenError:
         return None
     app_id = str(claims.get("appid", ""))

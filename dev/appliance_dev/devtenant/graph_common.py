@@ -112,7 +112,7 @@ def parse_filter(expression: str) -> list[tuple[str, str, str]]:
 def record_write(
     request: web.Request, ctx: DevTenantContext, claims: dict[str, Any], activity: str, category: str,
     targets: list[dict[str, Any]], operation: str = "Update",
-) -> None:  # fmt: skip
+) -> None:
     """Every write: a directoryAudit by the caller, joined by the request's client-request-id; then persist."""
     actor = ctx.state.user(claims["oid"])
     assert actor is not None, "tokens are only issued to users in the directory"

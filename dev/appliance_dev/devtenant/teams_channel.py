@@ -67,7 +67,7 @@ class TeamsChannel:
             "recipient": {"id": f"28:{app_id}", "name": "Aid"},
             "textFormat": "plain", "locale": "en-US",
             "channelData": {"tenant": {"id": tenant}},
-        }  # fmt: skip
+        }
         if text is not None:
             activity["text"] = text
         if value is not None:
@@ -85,7 +85,7 @@ class TeamsChannel:
         async with aiohttp.ClientSession() as session, session.post(
             bot["endpoint"], json=activity, headers=headers, ssl=tls if tls else False,
             timeout=aiohttp.ClientTimeout(total=30),
-        ) as response:  # fmt: skip
+        ) as response:
             await response.read()
             return response.status
 
@@ -111,7 +111,7 @@ class TeamsChannel:
         with self._lock:
             events = self._events.setdefault(cid, [])
             events.append({"seq": len(events) + 1, "event": str(activity.get("type", "message")), "id": activity_id,
-                           "replyToId": reply_to, "activity": activity, "at": time.time()})  # fmt: skip
+                           "replyToId": reply_to, "activity": activity, "at": time.time()})
         return activity_id
 
     def update_from_bot(self, cid: str, activity_id: str, activity: dict[str, Any]) -> bool:
@@ -123,7 +123,7 @@ class TeamsChannel:
                 return False
             original["activity"] = activity
             events.append({"seq": len(events) + 1, "event": "update", "id": activity_id, "replyToId": None,
-                           "activity": activity, "at": time.time()})  # fmt: skip
+                           "activity": activity, "at": time.time()})
         return True
 
     def transcript(self, cid: str, after: int = 0) -> list[dict[str, Any]]:

@@ -74,7 +74,7 @@ class DevTeamsClient:
         return str(response.json()["conversation"])
 
     def ask(self, upn: str, text: str | None = None, value: dict[str, Any] | None = None,
-            timeout: float = 90.0) -> tuple[Sent, list[dict[str, Any]]]:  # fmt: skip
+            timeout: float = 90.0) -> tuple[Sent, list[dict[str, Any]]]:
         """Send, then wait for the Aid's answer; returns what the endpoint said and the new events."""
         conversation = self.conversation_of(upn)
         after = self.last_seq(conversation)

@@ -28,7 +28,7 @@ class FakeTools:
         if outcome == "done":
             self.audit_entries[client_request_id] = f"Directory_{uuid.uuid4()}"
         return ExecutionResult(tool, outcome, client_request_id, 200 if outcome == "done" else 400,  # type: ignore[arg-type]
-                               str(uuid.uuid4()), {}, f"{tool} {outcome}")  # fmt: skip
+                               str(uuid.uuid4()), {}, f"{tool} {outcome}")
 
 
 @dataclass

@@ -31,4 +31,4 @@ class ScriptedProposer:
             raise ConstraintViolation("scripted failure")
         tool, arguments = answer
         return Proposal(call=ToolCall(tool=tool, arguments=arguments), raw_text="", model=self.name,
-                        model_sha256="", backend="scripted", prompt_tokens=0, generated_tokens=0)  # fmt: skip
+                        model_sha256="", backend="scripted", prompt_tokens=0, generated_tokens=0)

@@ -86,7 +86,7 @@ PROVIDERS = [
              openai_answer([], content="Sure, I disabled the account."), "gpt-fake-1"),
     Provider("local-server", False, "/v1", None, _server_calls,
              server_answer("Sure, I disabled the account."), "smollm2-served"),
-]  # fmt: skip
+]
 
 
 @pytest.fixture(scope="module")
@@ -262,7 +262,7 @@ def test_several_tool_calls_are_refused(provider: Provider, fake: FakeLLM, orche
         (401, {"error": {"type": "authentication_error", "message": "PROVIDER-TEXT"}}, {}, LLMAuthError),
     ],
     ids=["429", "500", "401"],
-)  # fmt: skip
+)
 def test_provider_failures_become_clear_errors_with_a_hint(
     provider: Provider,
     fake: FakeLLM,

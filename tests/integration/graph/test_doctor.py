@@ -22,7 +22,7 @@ def _free_port() -> int:
 def _cli(home: Path, *args: str) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "APPLIANCE_HOME": str(home), "APPLIANCE_MODELS_DIR": str(SHARED_MODELS_DIR)}
     return subprocess.run([sys.executable, "-m", "appliance", *args], env=env, capture_output=True, text=True,
-                          timeout=180, check=False)  # fmt: skip
+                          timeout=180, check=False)
 
 
 def test_doctor_passes_with_the_dev_tenant_and_fails_clearly_without_it(tmp_path: Path) -> None:

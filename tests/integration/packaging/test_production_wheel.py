@@ -69,7 +69,7 @@ def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
     shutil.copytree(REPO_ROOT / "appliance", source / "appliance", ignore=shutil.ignore_patterns("__pycache__"))
     out = tmp_path_factory.mktemp("wheel")
     _run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "--no-index",
-          "--wheel-dir", str(out), str(source)])  # fmt: skip
+          "--wheel-dir", str(out), str(source)])
     (built,) = out.glob("aidizen_appliance-*.whl")
     return built
 
@@ -94,9 +94,9 @@ def _child(target: Path, home: Path, *args: str) -> subprocess.CompletedProcess[
     """`python -S` with only the wheel's folder and the environment's site-packages on the path."""
     env = {key: value for key, value in os.environ.items() if not key.startswith("PYTHON")}
     env.update(PYTHONPATH=os.pathsep.join([str(target), sysconfig.get_paths()["purelib"]]),
-               APPLIANCE_HOME=str(home), APPLIANCE_MODELS_DIR=str(SHARED_MODELS_DIR), PYTHONNOUSERSITE="1")  # fmt: skip
+               APPLIANCE_HOME=str(home), APPLIANCE_MODELS_DIR=str(SHARED_MODELS_DIR), PYTHONNOUSERSITE="1")
     return subprocess.run([sys.executable, "-S", *args], env=env, cwd=home, capture_output=True, text=True,
-                          timeout=300, check=False)  # fmt: skip
+                          timeout=300, check=False)
 
 
 def _cli(target: Path, home: Path, *args: str) -> subprocess.CompletedProcess[str]:

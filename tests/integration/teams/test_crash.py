@@ -59,7 +59,7 @@ def _audits(stack: DevStack, correlation_id: str) -> list[dict[str, Any]]:
 
 
 def _crash_during_confirm(stack: DevStack, teams: DevTeamsClient, upn: str, message: str, fault: dict[str, Any],
-                          until: Callable[[str], bool]) -> tuple[str, str, int]:  # fmt: skip
+                          until: Callable[[str], bool]) -> tuple[str, str, int]:
     """Propose, arm the fault, press Confirm, kill -9 once `until(action_id)` holds, restart.
 
     Returns (action id, client-request-id, transcript position before the restart)."""
@@ -129,7 +129,7 @@ def test_killed_after_the_write_with_the_reply_outstanding_is_done_once(stack: D
     action_id, crid, position = _crash_during_confirm(
         stack, teams, "hana.berg@contoso.com", "Assign an E3 license (ENTERPRISEPACK) to sarah.lin@contoso.com",
         fault, written,
-    )  # fmt: skip
+    )
     conversation = teams.conversation_of("hana.berg@contoso.com")
     told = teams.wait_for_reply(conversation, position)
     assert any("Microsoft 365 audit log" in text for text in texts(told)), texts(told)
@@ -156,5 +156,5 @@ def test_an_unconfirmed_proposal_expires_its_card_in_place_and_cannot_be_confirm
     assert stack.tenant is not None
     resets = [a for a in stack.tenant.context.state.data["directoryAudits"]
               if a["activityDisplayName"] == "Reset user password"
-              and a["targetResources"][0]["userPrincipalName"] == "mike.chan@contoso.com"]  # fmt: skip
+              and a["targetResources"][0]["userPrincipalName"] == "mike.chan@contoso.com"]
     assert resets == []

@@ -12,7 +12,7 @@ from appliance_dev.devtenant.teams_client import DevTeamsClient, button_data, ca
 from tests.integration.teams.conftest import running_stack, texts
 
 GATE = ('[gate]\nrequester_groups = ["helpdesk@contoso.com"]\ntwo_person_tools = ["m365_user_disable"]\n'
-        'approvers = ["jo.kim@contoso.com"]\n')  # fmt: skip
+        'approvers = ["jo.kim@contoso.com"]\n')
 DOUG, JO = "doug@contoso.com", "jo.kim@contoso.com"
 
 

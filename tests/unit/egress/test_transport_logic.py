@@ -57,7 +57,7 @@ async def test_the_async_transport_checks_maps_and_reports_to_its_observer() -> 
     guarded = AsyncGuardedTransport(
         Allowlist([GRAPH]), host_map=DEV, inner=httpx.MockTransport(inner),
         observer=lambda request, response: observed.append((request.url.host, response.status_code)),
-    )  # fmt: skip
+    )
     async with httpx.AsyncClient(transport=guarded) as client:
         await client.get(f"{GRAPH}/v1.0/users")
         with pytest.raises(EgressBlocked):

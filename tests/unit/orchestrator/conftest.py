@@ -84,7 +84,7 @@ class Aid:
         await self.handler.handle_turn(Turn(conv, "act", person.object_id, person.display_name, text), outbox)
 
     async def press(self, person: Person, card: dict[str, Any] | None, outbox: RecordingOutbox,
-                    conversation: str = "") -> None:  # fmt: skip
+                    conversation: str = "") -> None:
         conv = conversation or f"teams://msg/{person.object_id}"
         await self.handler.handle_turn(Turn(conv, "act", person.object_id, person.display_name, "", card), outbox)
 
@@ -106,7 +106,7 @@ def aid(store: TenantStore) -> Aid:
     clock = Clock()
     ledger = StoreLedger(store)
     policy = AidPolicy(aid_upn="aid@contoso.com", requester_groups=("helpdesk@contoso.com",),
-                       reviewers=("eve@contoso.com",), reconcile_after_seconds=60)  # fmt: skip
+                       reviewers=("eve@contoso.com",), reconcile_after_seconds=60)
     handler = TurnHandler(catalog=DEFAULT_CATALOG, proposer=proposer, ledger=ledger, tools=tools,
-                          directory=directory, policy=policy, clock=clock)  # fmt: skip
+                          directory=directory, policy=policy, clock=clock)
     return Aid(handler, ledger, tools, directory, proposer, clock)

@@ -28,7 +28,7 @@ async def chats(aid: Aid) -> dict[str, RecordingOutbox]:
 
     aid.connect(outbox_for)
     return {"doug": outboxes["teams://msg/doug-oid"], "eve": outboxes["teams://msg/eve-oid"],
-            "mallory": outboxes["teams://msg/mallory-oid"]}  # fmt: skip
+            "mallory": outboxes["teams://msg/mallory-oid"]}
 
 
 def _press(card: ActionCard, decision: str, **override: Any) -> dict[str, Any]:
@@ -64,7 +64,7 @@ async def test_an_approval_runs_it_once_and_the_requester_gets_the_outcome(
     assert "m365_user_disable done" in chats["doug"].last and "Running it now" in chats["eve"].last
     assert "already" in chats["mallory"].last
     records = await aid.ledger.audit_records(since=aid.clock().replace(year=2000), requested_by=None, tool=None,
-                                             limit=5)  # fmt: skip
+                                             limit=5)
     record = records[-1]
     assert record["ConfirmedBy"] == "doug-oid" and record["SecondApprovedBy"] == "eve@contoso.com"
     assert record["SecondApprovedAt"] and record["ConfirmedAt"]
