@@ -55,7 +55,7 @@ def license_mentions(text: str) -> tuple[str, ...]:
     for pattern, string_id in _patterns():
         found += [(m.start(), m.end(), string_id) for m in pattern.finditer(text)]
     found += [(m.start(), m.end(), m.group(0)) for m in _PART_NUMBER.finditer(text) if "_" in m.group(0)
-              or m.group(0).endswith("PACK")]  # fmt: skip
+              or m.group(0).endswith("PACK")]
     taken: list[tuple[int, int]] = []
     chosen: list[tuple[int, str]] = []
     for start, end, string_id in sorted(found, key=lambda f: (f[0] - f[1], f[0])):

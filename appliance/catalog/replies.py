@@ -7,7 +7,7 @@ from typing import Any
 
 CAN_DO = ("look people up, find them by name, block or unblock sign-in, sign someone out everywhere, reset a "
           "password, change a job title, department or office, list, assign and remove licenses, list and change "
-          "group members, show MFA methods and recent sign-ins, and show what I changed")  # fmt: skip
+          "group members, show MFA methods and recent sign-ins, and show what I changed")
 
 WHO = {
     "account": "Whose account do you mean?",

@@ -40,7 +40,7 @@ def add(file: Path, key: str) -> None:
     with TenantStore.open(settings) as store:
         store.run(add_model, key, str(file.resolve()), digest, info.as_dict())
     click.echo(f"added {key}: {info.name}, {info.architecture}, {human_parameters(info.parameters)} parameters, "
-               f"{info.quantization}, context {info.context_length}")  # fmt: skip
+               f"{info.quantization}, context {info.context_length}")
     click.echo(f"pinned sha256 {digest} (in the encrypted store); chat template checked")
     click.echo(f"next: `appliance models qualify --model {key}`, then set [engine] model = \"{key}\"")
 
@@ -48,7 +48,7 @@ def add(file: Path, key: str) -> None:
 @click.command("qualify")
 @click.option("--model", "key", default=None, help="Model key (default: [engine] model).")
 @click.option("--sets", "sets_dir", type=click.Path(file_okay=False, path_type=Path), default=None,
-              help="Folder with labelled.json, hostile.json, tenant.json (default: the shipped sets).")  # fmt: skip
+              help="Folder with labelled.json, hostile.json, tenant.json (default: the shipped sets).")
 @click.option("--limit", type=int, default=None, help="Only the first N of each set (a quick look; never qualifies).")
 @click.option("--json", "as_json", is_flag=True, help="Print the whole report as JSON.")
 def qualify(key: str | None, sets_dir: Path | None, limit: int | None, as_json: bool) -> None:
@@ -56,13 +56,13 @@ def qualify(key: str | None, sets_dir: Path | None, limit: int | None, as_json: 
     `serve` offers state-changing tools only with a model whose newest run passed ([engine] qualify_*).
     Exit 1 if it did not pass."""
     from appliance.store import TenantStore
-    from appliance.wiring import enabled_catalog
+    from appliance.wiring.components import enabled_catalog
     from appliance.wiring.models import run_qualification
 
     settings = load_settings()
     with TenantStore.open(settings) as store:
         report, passed = run_qualification(settings, store, enabled_catalog(settings), key=key, sets_dir=sets_dir,
-                                           limit=limit, progress=_progress)  # fmt: skip
+                                           limit=limit, progress=_progress)
     click.echo("", err=True)
     if as_json:
         click.echo(json.dumps(report.as_dict(), indent=1, ensure_ascii=False))
@@ -71,7 +71,7 @@ def qualify(key: str | None, sets_dir: Path | None, limit: int | None, as_json: 
     engine = settings.engine
     click.echo(("PASSED" if passed else "NOT PASSED") + f" (thresholds: right tool >= {engine.qualify_right_tool}, "
                f"fully right >= {engine.qualify_fully_right}, emergencies >= {engine.qualify_emergency_right_tool}, "
-               "invalid = 0, every attack answered safely)")  # fmt: skip
+               "invalid = 0, every attack answered safely)")
     if not passed:
         raise SystemExit(1)
 
@@ -86,7 +86,7 @@ def format_rates(model: str, sha256: str, rates: dict[str, float]) -> str:
         f"invalid calls         {rates['invalid']}",
         f"hostile, safe         {rates['hostile_safe']:.3f} of {rates['hostile']}",
         f"message -> proposal   p50 {rates['p50_ms']:.0f} ms, p95 {rates['p95_ms']:.0f} ms",
-    ])  # fmt: skip
+    ])
 
 
 def _progress(done: int, total: int) -> None:

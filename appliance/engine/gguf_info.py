@@ -46,7 +46,7 @@ def read_gguf(path: Path) -> GgufInfo:
         reader = gguf.GGUFReader(str(path), "r")
     except (OSError, ValueError) as exc:
         raise ModelError(f"{path} is not a readable GGUF file: {exc}",
-                         hint="Give the path of a .gguf model file.") from exc  # fmt: skip
+                         hint="Give the path of a .gguf model file.") from exc
     architecture = str(_field(reader, "general.architecture") or "unknown")
     file_type = _field(reader, "general.file_type")
     try:
@@ -72,18 +72,18 @@ def check_chat_template(info: GgufInfo) -> None:
     worked examples as user/assistant turns, a stable cacheable prefix)."""
     if not info.chat_template.strip():
         raise ModelError(f"{info.name} has no chat template (tokenizer.chat_template), so the Aid cannot prompt it",
-                         hint=TEMPLATE_HINT)  # fmt: skip
+                         hint=TEMPLATE_HINT)
     template = ChatTemplate(info.chat_template, bos_token="", eos_token=info.eos_token)
     fixed = [{"role": "system", "content": "rules"}, {"role": "user", "content": "hello"},
-             {"role": "assistant", "content": '{"tool":"reply"}'}]  # fmt: skip
+             {"role": "assistant", "content": '{"tool":"reply"}'}]
     try:
         parts = split_prompt(template, fixed, [{"role": "user", "content": "who is anna@example.org?"}])
     except ModelError as exc:
         raise ModelError(f"the chat template of {info.name} is not usable: {exc.message}",
-                         hint=TEMPLATE_HINT) from exc  # fmt: skip
+                         hint=TEMPLATE_HINT) from exc
     if "rules" not in parts.prefix or "who is anna@example.org?" not in parts.suffix:
         raise ModelError(f"the chat template of {info.name} drops the system or user turn",
-                         hint=TEMPLATE_HINT)  # fmt: skip
+                         hint=TEMPLATE_HINT)
 
 
 def human_parameters(count: int) -> str:

@@ -10,7 +10,7 @@ from appliance.errors import ApplianceError
 from appliance.evaluation.directory import mentions_for
 from appliance.evaluation.scoring import EvaluationReport, judge_hostile, judge_labelled
 from appliance.evaluation.sets import EvaluationSets, EvaluationTenant
-from appliance.ports import Orchestrator
+from appliance.ports import ToolCallModel
 from appliance.types import ContextMessage, ToolCall
 
 Propose = Callable[[Sequence[ContextMessage]], ToolCall]
@@ -22,7 +22,7 @@ MAX_MESSAGE_CHARS = 4000  # what the Teams path cuts a message to before the mod
 def evaluate(
     propose: Propose, sets: EvaluationSets, catalog: Catalog, *, model: str, model_sha256: str,
     limit: int | None = None, progress: Callable[[int, int], None] | None = None,
-) -> EvaluationReport:  # fmt: skip
+) -> EvaluationReport:
     """Score `propose` on the sets (the first `limit` of each, for quick checks). Latency is per request."""
     report = EvaluationReport(model=model, model_sha256=model_sha256, sets_sha256=sets.sha256)
     expressible = {name: set(spec.arguments.model_fields) for name, spec in catalog.items()}
@@ -41,7 +41,7 @@ def evaluate(
     return report
 
 
-def grounded(orchestrator: Orchestrator, tenant: EvaluationTenant) -> Propose:
+def grounded(orchestrator: ToolCallModel, tenant: EvaluationTenant) -> Propose:
     """`orchestrator` grounded as `serve` grounds it: each mention sorted by kind through the tenant."""
     return lambda messages: orchestrator.propose(messages, mentions_for(tenant, messages)).call
 

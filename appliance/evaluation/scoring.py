@@ -130,7 +130,7 @@ class EvaluationReport:
         rates = self.rates()
         return (rates["right_tool"] >= right_tool and rates["fully_right"] >= fully_right
                 and rates["emergency_right_tool"] >= emergency_right_tool and self.invalid == 0
-                and self.hostile_safe == self.hostile)  # fmt: skip
+                and self.hostile_safe == self.hostile)
 
     def as_dict(self) -> dict[str, Any]:
         """Everything, for JSON output."""

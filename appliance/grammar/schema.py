@@ -46,7 +46,7 @@ class Grounding:
         """What the directory sorted by kind (`orchestrator/naming.py`), newest 16 of each kept."""
         return cls(values={"user": mentions.users[-MAX_GROUNDED_VALUES:],
                            "group": mentions.groups[-MAX_GROUNDED_VALUES:],
-                           "sku": mentions.skus[-MAX_GROUNDED_VALUES:]})  # fmt: skip
+                           "sku": mentions.skus[-MAX_GROUNDED_VALUES:]})
 
 
 def tool_call_schema(catalog: Catalog, grounding: Grounding | None = None) -> dict[str, Any]:

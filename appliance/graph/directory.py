@@ -52,9 +52,9 @@ class GraphDirectory:
         )
         try:
             user = await gw.call(crid, lambda c: gw.client.users.by_user_id(object_id).get(request_configuration=c),
-                                 idempotent=True, query=query)  # fmt: skip
+                                 idempotent=True, query=query)
             groups = await gw.call(crid, lambda c: gw.client.users.by_user_id(object_id).member_of.get(
-                request_configuration=c), idempotent=True)  # fmt: skip
+                request_configuration=c), idempotent=True)
         except GraphCallFailed as exc:
             if exc.status == 404:
                 return None
@@ -62,9 +62,9 @@ class GraphDirectory:
         if user is None:
             return None
         mails = frozenset(str(g.mail) for g in items(groups) if (g.odata_type or "").endswith(".group") and
-                          getattr(g, "mail", None))  # fmt: skip
+                          getattr(g, "mail", None))
         return Person(str(user.id), str(user.user_principal_name), str(user.display_name or ""),
-                      bool(user.account_enabled), mails)  # fmt: skip
+                      bool(user.account_enabled), mails)
 
     async def audit_entry_for(self, correlation_id: str) -> str | None:
         """The directory audit entry id for this client-request-id, or None (not written, or not yet)."""
@@ -74,7 +74,7 @@ class GraphDirectory:
             filter=f"correlationId eq '{safe}'", top=1
         )
         page = await gw.call(str(uuid.uuid4()), lambda c: gw.client.audit_logs.directory_audits.get(
-            request_configuration=c), idempotent=True, query=query)  # fmt: skip
+            request_configuration=c), idempotent=True, query=query)
         entries = items(page)
         return str(entries[0].id) if entries else None
 
@@ -90,11 +90,11 @@ class GraphDirectory:
             filter=f"startswith(displayName,'{text}') or startswith(givenName,'{text}') or "
             f"startswith(surname,'{text}')",
             select=["id", "userPrincipalName", "displayName", "department"], top=limit,
-        )  # fmt: skip
+        )
         page = await gw.call(str(uuid.uuid4()), lambda c: gw.client.users.get(request_configuration=c),
-                             idempotent=True, query=query)  # fmt: skip
+                             idempotent=True, query=query)
         return [DirectoryEntry(str(u.user_principal_name).lower(), str(u.display_name or ""), str(u.department or ""))
-                for u in items(page)][:limit]  # fmt: skip
+                for u in items(page)][:limit]
 
     async def find_groups(self, name: str, limit: int) -> list[DirectoryEntry]:
         """Mail-enabled groups whose display name starts with `name` (mail and display name only)."""
@@ -103,7 +103,7 @@ class GraphDirectory:
             filter=f"startswith(displayName,'{text}')", select=["id", "displayName", "mail"], top=limit
         )
         page = await gw.call(str(uuid.uuid4()), lambda c: gw.client.groups.get(request_configuration=c),
-                             idempotent=True, query=query)  # fmt: skip
+                             idempotent=True, query=query)
         return [DirectoryEntry(str(g.mail).lower(), str(g.display_name or "")) for g in items(page) if g.mail][:limit]
 
     async def kind_of(self, address: str) -> str | None:
@@ -115,7 +115,7 @@ class GraphDirectory:
             filter=f"mail eq '{text}'", select=["id"], top=1
         )
         page = await gw.call(str(uuid.uuid4()), lambda c: gw.client.groups.get(request_configuration=c),
-                             idempotent=True, query=query)  # fmt: skip
+                             idempotent=True, query=query)
         return "group" if items(page) else None
 
     async def subscribed_skus(self) -> tuple[str, ...]:
@@ -124,7 +124,7 @@ class GraphDirectory:
             return self._skus[1]
         gw = self.gateway
         page = await gw.call(str(uuid.uuid4()), lambda c: gw.client.subscribed_skus.get(request_configuration=c),
-                             idempotent=True)  # fmt: skip
+                             idempotent=True)
         skus = tuple(str(s.sku_part_number) for s in items(page) if s.sku_part_number)
         self._skus = (time.monotonic(), skus)
         return skus

@@ -10,41 +10,12 @@ from __future__ import annotations
 import uuid
 from collections.abc import Callable
 from datetime import datetime, timedelta
-from typing import Any, Literal
-
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from appliance.catalog import Catalog
-from appliance.orchestrator.naming import CHOICES_SHOWN, Resolution, choice_question, grounded_kinds, label
+from appliance.gate.choices import ChoicePick
+from appliance.orchestrator.naming import Resolution, choice_question, grounded_kinds, label
 from appliance.ports import Ledger, Outbox
 from appliance.types import ChoiceCard, PendingChoice, ToolCall, Turn
-
-CHOICE_KIND = "aidizen.choice"
-
-
-class ChoicePick(BaseModel):
-    """What a choice card's button sends back, validated strictly."""
-
-    model_config = ConfigDict(extra="ignore", frozen=True)
-
-    kind: Literal["aidizen.choice"]
-    choice_id: str = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9-]+$")
-    option: int = Field(ge=0, lt=CHOICES_SHOWN)
-
-
-def parse_choice_pick(value: Any) -> ChoicePick | None:
-    """The pick a card submit carries, or None if it is not a choice pick or is malformed."""
-    if not isinstance(value, dict) or value.get("kind") != CHOICE_KIND:
-        return None
-    try:
-        return ChoicePick.model_validate(value)
-    except ValidationError:
-        return None
-
-
-def choice_payload(choice_id: str, option: int) -> dict[str, Any]:
-    """What one option's button carries (the Teams adapter puts it in Action.Submit data)."""
-    return {"kind": CHOICE_KIND, "choice_id": choice_id, "option": option}
 
 
 class Choices:
@@ -63,7 +34,7 @@ class Choices:
             tool=resolution.call.tool, arguments=dict(resolution.call.arguments), argument=resolution.argument,
             options=resolution.options, labels=dict(resolution.labels), user_text=text,
             expires_at=(self.clock() + timedelta(minutes=self.minutes)).isoformat(),
-        )  # fmt: skip
+        )
         await self.ledger.save_choice(choice)
         await outbox.show_choices(ChoiceCard(choice.id, choice_question(name, kind, resolution.more), choice.options))
 

@@ -20,12 +20,12 @@ from typing import Any
 from appliance.catalog import Catalog
 from appliance.catalog.licensing import skus_meant
 from appliance.catalog.shapes import GROUNDED_KEY
+from appliance.gate.choices import CHOICES_SHOWN
 from appliance.grammar.mentions import addresses, name_candidates
 from appliance.ports import Directory
 from appliance.types import ContextMessage, DirectoryEntry, Mentions, ToolCall
 
-SEARCH_LIMIT = 6  # one more than a choice card shows, to know when there are more
-CHOICES_SHOWN = 5
+SEARCH_LIMIT = CHOICES_SHOWN + 1  # one more than a choice card shows, to know when there are more
 KINDS = ("user", "group")
 
 
@@ -52,7 +52,7 @@ def unknown_sentence(name: str, kind: str) -> str:
     """What the person hears when a name finds nobody."""
     what = "group" if kind == "group" else "person"
     return (f"I found no {what} called \u201c{name}\u201d in the directory, so nothing was changed. "
-            "Check the spelling or give the address.")  # fmt: skip
+            "Check the spelling or give the address.")
 
 
 def choice_question(name: str, kind: str, more: bool) -> str:
@@ -120,7 +120,7 @@ class NameResolver:
             if len(chosen) > 1:
                 return Resolution(call=ToolCall(tool=call.tool, arguments=arguments), labels=named,
                                   argument=argument, options=tuple(chosen[:CHOICES_SHOWN]),
-                                  more=len(chosen) > CHOICES_SHOWN)  # fmt: skip
+                                  more=len(chosen) > CHOICES_SHOWN)
             arguments[argument] = chosen[0].key
             named[chosen[0].key] = label(chosen[0])
         return Resolution(call=catalog.validate_call(call.tool, arguments), labels=named)

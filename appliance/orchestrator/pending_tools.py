@@ -6,13 +6,13 @@ conversation and requester), and cancelling goes through the gate like a Cancel 
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from typing import Any
 
 from appliance import gate
-from appliance.orchestrator.execution import Executor
-from appliance.ports import Outbox
+from appliance.orchestrator.requester_decisions import RequesterDecisions
+from appliance.ports import Ledger, Outbox
 from appliance.types import PendingAction, Turn
 
 PENDING_LIST, PENDING_CANCEL = "aid_pending_list", "aid_pending_cancel"
@@ -24,17 +24,18 @@ def listing(waiting: list[PendingAction]) -> str:
     if not waiting:
         return "Nothing of yours is waiting for confirmation in this chat."
     lines = [f"{i}. {a.summary} (until {datetime.fromisoformat(a.expires_at).astimezone(UTC):%H:%M} UTC)"
-             for i, a in enumerate(waiting, start=1)]  # fmt: skip
+             for i, a in enumerate(waiting, start=1)]
     return f"{len(waiting)} of your changes wait for your confirmation:\n" + "\n".join(lines)
 
 
 async def answer_pending(
-    tool: str, arguments: Mapping[str, Any], turn: Turn, executor: Executor, outbox: Outbox
+    tool: str, arguments: Mapping[str, Any], turn: Turn, ledger: Ledger, decisions: RequesterDecisions,
+    clock: Callable[[], datetime], outbox: Outbox,
 ) -> str:
     """Run one pending-action tool for the person of `turn`; returns the outcome's shape for the context."""
-    moment = executor.clock()
-    waiting = [a for a in await executor.ledger.open_actions(turn.conversation_ref, turn.requester_id)
-               if not gate.is_expired(a, moment)]  # fmt: skip
+    moment = clock()
+    waiting = [a for a in await ledger.open_actions(turn.conversation_ref, turn.requester_id)
+               if not gate.is_expired(a, moment)]
     if tool == PENDING_LIST:
         await outbox.say(listing(waiting))
         return f"{len(waiting)} waiting"
@@ -43,5 +44,5 @@ async def answer_pending(
         return "0 cancelled"
     chosen = waiting if arguments.get("which") == "all" else waiting[-1:]
     for action in chosen:
-        await executor.cancel(action, turn.requester_id, outbox)
+        await decisions.cancel(action, turn.requester_id, outbox)
     return f"{len(chosen)} cancelled"

@@ -147,7 +147,7 @@ CREATE TABLE model_qualifications (
 );
 CREATE INDEX ix_qualifications_model ON model_qualifications (model_sha256, id);
 """),
-)  # fmt: skip
+)
 LATEST = MIGRATIONS[-1][0]
 
 

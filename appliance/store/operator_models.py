@@ -40,7 +40,7 @@ def add_model(db: Connection, key: str, path: str, sha256: str, metadata: dict[s
 def get_model(db: Connection, key: str) -> OperatorModel | None:
     """The added model with this key, or None."""
     row = db.execute("SELECT key, path, sha256, metadata_json, added_at FROM operator_models WHERE key = ?",
-                     (key,)).fetchone()  # fmt: skip
+                     (key,)).fetchone()
     return OperatorModel(row[0], row[1], row[2], json.loads(row[3]), row[4]) if row else None
 
 
@@ -72,4 +72,4 @@ def latest_qualification(db: Connection, model_sha256: str) -> dict[str, Any] | 
         return None
     report = json.loads(row[1])
     return {"passed": bool(row[0]), "rates": report.get("rates", {}), "sets_sha256": row[2],
-            "qualified_at": row[3], "model_key": row[4]}  # fmt: skip
+            "qualified_at": row[3], "model_key": row[4]}

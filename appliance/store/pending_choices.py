@@ -19,7 +19,7 @@ def save_choice(db: Connection, choice: PendingChoice) -> None:
         "VALUES (?, ?, ?, ?, 'OPEN', ?, ?)",
         (choice.id, choice.conversation_ref, choice.requester_id, blob, iso(now()),
          iso(datetime.fromisoformat(choice.expires_at))),
-    )  # fmt: skip
+    )
 
 
 def take_choice(db: Connection, choice_id: str, requester_id: str, moment: datetime) -> PendingChoice | None:

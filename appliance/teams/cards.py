@@ -1,7 +1,8 @@
 """The confirmation card as an Adaptive Card (what Teams shows), from the gate's `ActionCard`.
 
-While the action waits, the card has Confirm and Cancel buttons (Action.Submit carrying the action id
-and its hash); after the decision it is updated in place: the same facts, the decision, no buttons.
+The card protocol is the gate's (titles, buttons per status, what a button carries); this module only
+renders it. While the action waits, the card has Confirm and Cancel buttons (Action.Submit carrying the
+action id and its hash); after the decision it is updated in place: the same facts, the decision, no buttons.
 """
 
 from __future__ import annotations
@@ -11,16 +12,9 @@ from typing import Any
 from botbuilder.core import CardFactory
 from botbuilder.schema import Attachment
 
-from appliance.gate.cards import STATUS_TITLES
-from appliance.orchestrator import card_payload
-from appliance.orchestrator.choices import choice_payload
+from appliance.gate import BUTTONS, STATUS_TITLES, card_payload
+from appliance.gate.choices import choice_payload
 from appliance.types import ActionCard, ChoiceCard
-
-BUTTONS: dict[str, tuple[tuple[str, str], ...]] = {
-    "awaiting": (("confirm", "positive"), ("cancel", "destructive")),  # for the requester
-    "approval": (("approve", "positive"), ("decline", "destructive")),  # for a second approver
-}
-"""Which buttons a card has in each status (decided cards have none)."""
 
 
 def adaptive_card(card: ActionCard) -> dict[str, Any]:
@@ -35,14 +29,14 @@ def adaptive_card(card: ActionCard) -> dict[str, Any]:
             {"title": "Expires", "value": card.expires_at},
             {"title": "Action", "value": card.action_id},
         ]},
-    ]  # fmt: skip
+    ]
     if card.status_line:
         body.append({"type": "TextBlock", "text": card.status_line, "wrap": True, "isSubtle": True})
     actions = [
         {"type": "Action.Submit", "title": decision.title(), "style": style,
          "data": card_payload(decision, card.action_id, card.action_hash)}
         for decision, style in BUTTONS.get(card.status, ())
-    ]  # fmt: skip
+    ]
     return {
         "type": "AdaptiveCard",
         "$schema": "http://adaptivecards.io/schemas/adaptive-card.json",
@@ -60,7 +54,7 @@ def card_attachment(card: ActionCard) -> Attachment:
 def choice_card(card: ChoiceCard) -> dict[str, Any]:
     """The Adaptive Card asking which person or group was meant: one button per option."""
     facts = [{"title": f"{i + 1}. {o.display_name}", "value": " \u00b7 ".join(p for p in (o.key, o.department) if p)}
-             for i, o in enumerate(card.options)]  # fmt: skip
+             for i, o in enumerate(card.options)]
     return {
         "type": "AdaptiveCard",
         "$schema": "http://adaptivecards.io/schemas/adaptive-card.json",
@@ -69,4 +63,4 @@ def choice_card(card: ChoiceCard) -> dict[str, Any]:
                  {"type": "FactSet", "facts": facts}],
         "actions": [{"type": "Action.Submit", "title": f"{i + 1}. {o.display_name}",
                      "data": choice_payload(card.choice_id, i)} for i, o in enumerate(card.options)],
-    }  # fmt: skip
+    }

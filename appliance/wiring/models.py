@@ -33,7 +33,7 @@ def model_entry_for(settings: Settings, store: TenantStore, key: str | None = No
     context = int(added.metadata.get("context_length") or 4096)
     return ModelEntry(key=key, name=str(added.metadata.get("name") or key), file=added.path, sha256=added.sha256,
                       license="operator-supplied", chat_template_source="gguf:tokenizer.chat_template",
-                      context_length=min(context, MAX_CONTEXT), source=None)  # fmt: skip
+                      context_length=min(context, MAX_CONTEXT), source=None)
 
 
 def qualification_verdict(store: TenantStore, entry: ModelEntry) -> tuple[bool, str]:
@@ -41,13 +41,13 @@ def qualification_verdict(store: TenantStore, entry: ModelEntry) -> tuple[bool, 
     latest = store.run(latest_qualification, entry.sha256)
     if latest is None:
         return False, (f"model {entry.key} (sha256 {entry.sha256[:12]}) was never qualified; state-changing tools "
-                       f"are off until `appliance models qualify --model {entry.key}` passes")  # fmt: skip
+                       f"are off until `appliance models qualify --model {entry.key}` passes")
     rates = latest["rates"]
     summary = (f"right tool {rates.get('right_tool')}, fully right {rates.get('fully_right')}, emergencies "
-               f"{rates.get('emergency_right_tool')}, invalid {rates.get('invalid')}")  # fmt: skip
+               f"{rates.get('emergency_right_tool')}, invalid {rates.get('invalid')}")
     if not latest["passed"]:
         return False, (f"model {entry.key} failed its last qualification ({summary}, {latest['qualified_at']}); "
-                       "state-changing tools are off")  # fmt: skip
+                       "state-changing tools are off")
     return True, f"model {entry.key} qualified {latest['qualified_at']} ({summary})"
 
 
@@ -61,23 +61,23 @@ def passes_rates(settings: Settings, rates: dict[str, Any]) -> bool:
     engine = settings.engine
     return bool(rates["right_tool"] >= engine.qualify_right_tool and rates["fully_right"] >= engine.qualify_fully_right
                 and rates["emergency_right_tool"] >= engine.qualify_emergency_right_tool and rates["invalid"] == 0
-                and rates["hostile_safe"] >= 1.0)  # fmt: skip
+                and rates["hostile_safe"] >= 1.0)
 
 
 def run_qualification(
     settings: Settings, store: TenantStore, catalog: Catalog, *, key: str | None = None,
     sets_dir: Path | None = None, limit: int | None = None, progress: Callable[[int, int], None] | None = None,
-) -> tuple[EvaluationReport, bool]:  # fmt: skip
+) -> tuple[EvaluationReport, bool]:
     """Load the model (hash checked), run the labelled and hostile sets, store the result with the model's
     sha256. A run over part of the sets (`limit`) is stored but never qualifies."""
-    from appliance.wiring import build_local_orchestrator
+    from appliance.wiring.components import build_local_orchestrator
 
     entry = model_entry_for(settings, store, key)
     sets = load_sets(sets_dir)
     orchestrator = build_local_orchestrator(settings, catalog=catalog, entry=entry)
     try:
         report = evaluate(grounded(orchestrator, sets.tenant), sets, catalog, model=entry.name,
-                          model_sha256=entry.sha256, limit=limit, progress=progress)  # fmt: skip
+                          model_sha256=entry.sha256, limit=limit, progress=progress)
     finally:
         orchestrator.close()
     passed = limit is None and passes(settings, report)
@@ -125,14 +125,14 @@ def run_key(settings: Settings, entry: ModelEntry, sets_sha256: str, catalog: Ca
     import hashlib
     import json
 
-    from appliance.engine.examples import BANK
+    from appliance.engine.examples import EXAMPLES
     from appliance.engine.prompt import fixed_turns
 
     # the thresholds judge a run and the thread count only times it: neither changes what the model answers
     engine = settings.engine.model_dump(exclude={"qualify_right_tool", "qualify_fully_right",
-                                                 "qualify_emergency_right_tool", "n_threads"})  # fmt: skip
+                                                 "qualify_emergency_right_tool", "n_threads"})
     blob = json.dumps([entry.sha256, sets_sha256, catalog.fingerprint(), engine,
-                       fixed_turns(catalog), [list(e) for e in BANK]], sort_keys=True)  # fmt: skip
+                       fixed_turns(catalog), [list(e) for e in EXAMPLES]], sort_keys=True)
     return hashlib.sha256(blob.encode()).hexdigest()
 
 
@@ -149,7 +149,7 @@ def qualify_for_dev(settings: Settings, progress: Callable[[int, int], None] | N
 
     if settings.llm.byo:
         return "qualification: not run (BYO LLM mode)"
-    from appliance.wiring import enabled_catalog
+    from appliance.wiring.components import enabled_catalog
 
     catalog = enabled_catalog(settings)
     with TenantStore.open(settings) as store:

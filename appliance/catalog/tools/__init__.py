@@ -3,12 +3,11 @@
 from appliance.catalog.spec import ToolSpec
 from appliance.catalog.tools import audit, groups, licenses, pending, reply, security, users
 
-ALL_TOOLS: tuple[ToolSpec, ...] = (
+_AREAS: tuple[ToolSpec, ...] = (
     *reply.TOOLS,
     *users.TOOLS,
     *licenses.TOOLS,
     *groups.TOOLS,
     *security.TOOLS,
-    *audit.TOOLS,
-    *pending.TOOLS,
 )
+ALL_TOOLS: tuple[ToolSpec, ...] = (*_AREAS, audit.audit_query_tool(_AREAS), *pending.TOOLS)

@@ -26,6 +26,7 @@ TOOLS = (
         permission="",
         admin_role=None,
         changes_state=False,
+        runs_on_graph=False,
     ),
     ToolSpec(
         name="aid_pending_cancel",
@@ -35,5 +36,6 @@ TOOLS = (
         permission="",
         admin_role=None,
         changes_state=False,
+        runs_on_graph=False,
     ),
 )

@@ -19,7 +19,7 @@ from appliance.engine.manifest import model_entry, verify_model
 from appliance.errors import ModelIntegrityError
 from appliance.store import TenantStore
 from appliance.store.operator_models import get_model, latest_qualification
-from appliance.wiring import enabled_catalog
+from appliance.wiring.components import enabled_catalog
 from appliance.wiring.models import model_entry_for, qualification_verdict, qualified_catalog
 from tests.conftest import SHARED_MODELS_DIR
 
@@ -27,7 +27,7 @@ from tests.conftest import SHARED_MODELS_DIR
 def _cli(*args: str, home: Path) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "APPLIANCE_HOME": str(home), "APPLIANCE_MODELS_DIR": str(SHARED_MODELS_DIR)}
     return subprocess.run([sys.executable, "-m", "appliance", *args], env=env, capture_output=True, text=True,
-                          timeout=600)  # fmt: skip
+                          timeout=600)
 
 
 @pytest.fixture

@@ -8,8 +8,8 @@ from __future__ import annotations
 from typing import Any
 
 from appliance.catalog.replies import render_reply
-from appliance.devtenant.teams_client import DevTeamsClient, button_data, card_text
-from appliance.wiring.dev_stack import DevStack
+from appliance_dev.dev_stack import DevStack
+from appliance_dev.devtenant.teams_client import DevTeamsClient, button_data, card_text
 from tests.integration.teams.conftest import cards, texts
 
 HANA, IVO, JO, DOUG = "hana.berg@contoso.com", "ivo.petrov@contoso.com", "jo.kim@contoso.com", "doug@contoso.com"
@@ -35,7 +35,7 @@ def test_two_people_of_that_name_give_a_choice_card_that_continues_the_request(
     assert choice["body"][0]["text"].startswith("Several people are called \u201cTom\u201d")
     facts = card_text(choice)[1:]
     assert facts == ["1. Tom Becker: tom.becker@contoso.com \u00b7 Finance",
-                     "2. Tom Fischer: tom.fischer@contoso.com \u00b7 Radiology"]  # fmt: skip
+                     "2. Tom Fischer: tom.fischer@contoso.com \u00b7 Radiology"]
     _, picked = teams.ask(IVO, value=button_data(choice, "2. Tom Fischer"))
     assert _summary(picked) == "Disable the account of Tom Fischer (tom.fischer@contoso.com) (block sign-in)"
 

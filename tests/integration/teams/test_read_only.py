@@ -6,7 +6,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from appliance.wiring.dev_stack import DevStack
+from appliance_dev.dev_stack import DevStack
 from tests.conftest import SHARED_MODELS_DIR
 from tests.integration.teams.conftest import cards, texts
 

@@ -4,9 +4,9 @@ grounded on what the directory says each mention is, and license names on the te
 
 from __future__ import annotations
 
-from appliance.orchestrator.choices import choice_payload
-from appliance.testing.outbox import RecordingOutbox
+from appliance.gate.choices import choice_payload
 from appliance.types import Mentions
+from appliance_dev.testing.outbox import RecordingOutbox
 from tests.unit.orchestrator.conftest import DOUG, EVE, Aid
 
 
@@ -23,7 +23,7 @@ async def test_nobody_by_that_name_is_said_plainly(aid: Aid) -> None:
     outbox = RecordingOutbox()
     await aid.say(DOUG, "disable Zorro", outbox)
     assert outbox.said == ["I found no person called \u201cZorro\u201d in the directory, so nothing was changed. "
-                           "Check the spelling or give the address."]  # fmt: skip
+                           "Check the spelling or give the address."]
     assert not outbox.cards and not outbox.choices
 
 
@@ -34,7 +34,7 @@ async def test_two_matches_give_a_choice_card_whose_pick_continues_the_request(a
     (choice,) = outbox.choices
     assert choice.question.startswith("Several people are called \u201cTom\u201d")
     assert [(o.display_name, o.department) for o in choice.options] == [("Tom Becker", "Finance"),
-                                                                        ("Tom Fischer", "Radiology")]  # fmt: skip
+                                                                        ("Tom Fischer", "Radiology")]
 
     eve = RecordingOutbox()
     await aid.press(EVE, choice_payload(choice.choice_id, 1), eve, conversation=f"teams://msg/{DOUG.object_id}")
