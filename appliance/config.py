@@ -42,13 +42,13 @@ class EngineSettings(BaseModel):
         default=2, ge=0, le=8, description="Worked examples most like the message, shown right before it (0 = off)"
     )
     qualify_right_tool: float = Field(
-        default=0.0, ge=0.0, le=1.0, description="`models qualify`: the right-tool rate a model needs for state changes"
+        default=0.90, ge=0.0, le=1.0, description="`models qualify`: right-tool rate needed for state changes"
     )
     qualify_fully_right: float = Field(
-        default=0.0, ge=0.0, le=1.0, description="`models qualify`: the fully-right rate (tool and arguments) needed"
+        default=0.80, ge=0.0, le=1.0, description="`models qualify`: the fully-right rate (tool and arguments) needed"
     )
     qualify_emergency_right_tool: float = Field(
-        default=0.0, ge=0.0, le=1.0, description="`models qualify`: the right-tool rate on emergencies needed"
+        default=1.0, ge=0.0, le=1.0, description="`models qualify`: the right-tool rate on emergencies needed"
     )
     route_tools: int = Field(
         default=3, ge=0, le=32, description="Keep only this many allowed tools, ranked by the intent router (0 = off)"

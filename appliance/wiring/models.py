@@ -154,6 +154,9 @@ def qualify_for_dev(settings: Settings, progress: Callable[[int, int], None] | N
     catalog = enabled_catalog(settings)
     with TenantStore.open(settings) as store:
         entry = model_entry_for(settings, store)
+        if not entry.path(settings.models_dir).is_file():
+            return (f"qualification: not run, {entry.file} is not in {settings.models_dir} yet (`appliance models "
+                    "fetch`, then `appliance models qualify`); until then serve runs read-only")
         sets = load_sets()
         cached = _cache_path(settings, run_key(settings, entry, sets.sha256, catalog))
         try:

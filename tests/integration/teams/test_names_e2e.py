@@ -22,7 +22,7 @@ def _summary(events: list[dict[str, Any]]) -> str:
 
 
 def test_a_name_resolves_to_one_person_and_the_card_names_them(stack: DevStack, teams: DevTeamsClient) -> None:
-    _, events = teams.ask(HANA, "Lee Vere left the company today, please disable his account")
+    _, events = teams.ask(HANA, "Lee Vere left, disable his account")
     assert _summary(events) == "Disable the account of Lee Vere (leaver@contoso.com) (block sign-in)"
     assert stack.tenant is not None and stack.tenant.context.state.user("leaver@contoso.com")["accountEnabled"]
 
