@@ -48,11 +48,11 @@ class Executor:
 
     def __init__(
         self, *, catalog: Catalog, ledger: Ledger, tools: ToolRunner, directory: Directory, policy: AidPolicy,
-        clock: Callable[[], datetime],
+        clock: Callable[[], datetime], outbox_for: OutboxFor | None = None,
     ) -> None:  # fmt: skip
         self.catalog, self.ledger, self.tools = catalog, ledger, tools
         self.directory, self.policy, self.clock = directory, policy, clock
-        self.outbox_for: OutboxFor | None = None  # set by wiring once Teams is up (proactive messages)
+        self.outbox_for = outbox_for  # proactive messages (approvers, the requester after an approval)
         self._running: set[str] = set()  # EXECUTING here and now: never settled as "interrupted"
         self.approvals = Approvals(self, directory)
 

@@ -3,28 +3,26 @@
 The path (DESIGN.md): context from the ledger -> the model proposes one catalog call -> validated again
 -> read-only tools run at once; state changes become a pending action with a confirmation card ->
 the same person confirms (card or a typed "yes") -> `Executor` runs it as the Aid and writes the audit
-record. Only ports are used; nothing here knows Teams, Graph, SQLCipher or llama.cpp.
+record. From a validated call on, the path is the channel-free `CatalogRequests` use case (MCP uses it too). Only ports are used; nothing here knows Teams, Graph, SQLCipher or llama.cpp.
 """
 
 from __future__ import annotations
 
 import asyncio
 import time
-import uuid
 from collections.abc import Callable
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 
 from appliance import gate, ops_log
-from appliance.audit import chat_answer
 from appliance.catalog import REPLY_TOOL, Catalog
 from appliance.errors import ApplianceError
 from appliance.orchestrator.cards import parse_card_decision
-from appliance.orchestrator.execution import Executor, result_shape
+from appliance.orchestrator.catalog_requests import CatalogRequest, CatalogRequests
+from appliance.orchestrator.execution import Executor, OutboxFor
 from appliance.orchestrator.policy import AidPolicy
 from appliance.ports import Directory, Ledger, Outbox, Proposer, ToolRunner
-from appliance.types import ContextMessage, PendingAction, Person, ToolCall, Turn
+from appliance.types import ContextMessage, PendingAction, Person, Turn
 
-AUDIT_QUERY_TOOL = "m365_audit_query"
 UNREADABLE = "That button press was not understood; nothing was changed."
 
 
@@ -46,11 +44,15 @@ class TurnHandler:
         directory: Directory,
         policy: AidPolicy,
         clock: Callable[[], datetime] = utc_now,
+        outbox_for: OutboxFor | None = None,
+        requests: CatalogRequests | None = None,
     ) -> None:
         self.catalog, self.proposer, self.ledger = catalog, proposer, ledger
         self.tools, self.directory, self.policy, self.clock = tools, directory, policy, clock
         self.executor = Executor(catalog=catalog, ledger=ledger, tools=tools, directory=directory,
-                                 policy=policy, clock=clock)  # fmt: skip
+                                 policy=policy, clock=clock, outbox_for=outbox_for)  # fmt: skip
+        self.requests = requests or CatalogRequests(catalog=catalog, ledger=ledger, tools=tools, directory=directory,
+                                                    policy=policy, clock=clock, outbox_for=outbox_for)  # fmt: skip
         self._locks: dict[str, asyncio.Lock] = {}
 
     async def handle_turn(self, turn: Turn, outbox: Outbox) -> None:
@@ -88,15 +90,10 @@ class TurnHandler:
 
     # -- a request -------------------------------------------------------------------------------
     async def _allowed_person(self, turn: Turn, outbox: Outbox) -> Person | None:
-        person = await self.directory.person(turn.requester_id)
-        if person is None or not person.enabled:
-            await outbox.say("I can't find an enabled account for you in this tenant, so I can't help here.")
-            return None
-        if not gate.may_use_tools(person, self.policy.requesters, self.policy.requester_groups):
-            ops_log.event("turn.refused", reason="not_a_requester", requester=turn.requester_id)
-            await outbox.say("You're not on the list of people the Aid works for. Your IT team can add you.")
-            return None
-        return person
+        admission = await self.requests.admit(turn.requester_id)
+        if admission.person is None:
+            await outbox.say(admission.refusal)
+        return admission.person
 
     async def _request(self, turn: Turn, text: str, person: Person, outbox: Outbox) -> None:
         await outbox.typing()
@@ -111,64 +108,20 @@ class TurnHandler:
             return
         ops_log.event("turn.proposed", tool=call.tool, tokens=proposal.generated_tokens,
                       ms=round(proposal.seconds * 1000), conversation=turn.conversation_ref)  # fmt: skip
-        spec = self.catalog[call.tool]
         if call.tool == REPLY_TOOL:
             await self._remember(turn, text, f"reply: {call.arguments['text']}")
             await outbox.say(str(call.arguments["text"]))
-        elif call.tool == AUDIT_QUERY_TOOL:
-            await self._audit_query(turn, text, call, person, outbox)
-        elif not spec.changes_state:
-            try:
-                result = await self.tools.run(call.tool, call.arguments, str(uuid.uuid4()))
-            except ApplianceError as exc:  # e.g. the Aid's sign-in needs renewing: say so, in words for a person
-                ops_log.event("tool.read", tool=call.tool, outcome="error", error=type(exc).__name__)
-                await outbox.say(getattr(exc, "teams_message", "I can't reach Microsoft 365 right now; try later."))
-                return
-            ops_log.event("tool.read", tool=call.tool, outcome=result.outcome, status=result.status)
-            await self._remember(turn, text, result_shape(call.tool, call.arguments, result.outcome))
-            await outbox.say(result.message)
-        else:
-            await self._propose_change(turn, text, call, person, outbox)
+            return
+        request = CatalogRequest(requester=person, tool=call.tool, arguments=call.arguments,
+                                 orchestrator=self.proposer.name, user_text=text,
+                                 conversation_ref=turn.conversation_ref)  # fmt: skip
+        answer = await self.requests.ask(request, outbox)
+        if answer.message or answer.kind != "pending":  # a pending change speaks through its card
+            await outbox.say(answer.message)
 
     async def _remember(self, turn: Turn, user_text: str, tool_turn: str) -> None:
         await self.ledger.remember(turn.conversation_ref, "user", user_text)
         await self.ledger.remember(turn.conversation_ref, "tool", tool_turn)
-
-    async def _audit_query(self, turn: Turn, text: str, call: ToolCall, person: Person, outbox: Outbox) -> None:
-        days = int(call.arguments["days"])
-        tool = None if call.arguments["tool"] == "any" else str(call.arguments["tool"])
-        everyone = gate.may_review_all(person, self.policy.reviewers)
-        records = await self.ledger.audit_records(
-            since=self.clock() - timedelta(days=days), requested_by=None if everyone else person.upn,
-            tool=tool, limit=200,
-        )  # fmt: skip
-        await self._remember(turn, text, result_shape(call.tool, call.arguments, f"{len(records)} records"))
-        await outbox.say(chat_answer(records, days=days, everyone=everyone))
-
-    async def _propose_change(self, turn: Turn, text: str, call: ToolCall, person: Person, outbox: Outbox) -> None:
-        refusal = gate.protected_target(call.arguments, self.policy.aid_upn)
-        if refusal:
-            await self._remember(turn, text, result_shape(call.tool, call.arguments, "refused"))
-            await outbox.say(refusal)
-            return
-        spec = self.catalog[call.tool]
-        summary = spec.summary(call.arguments)
-        waiting = await self.ledger.open_actions(turn.conversation_ref, turn.requester_id)
-        action = await self.ledger.propose_action(
-            user_text=text, action_id=str(uuid.uuid4()), conversation_ref=turn.conversation_ref,
-            requester_id=turn.requester_id, tool=call.tool, arguments=call.arguments, summary=summary,
-            action_hash=gate.action_hash(call.tool, call.arguments, summary),
-            expires_at=self.clock() + timedelta(minutes=self.policy.confirmation_minutes),
-            requester_upn=person.upn, orchestrator=self.proposer.name,
-        )  # fmt: skip
-        ops_log.event("action.proposed", tool=call.tool, action=action.id, conversation=turn.conversation_ref,
-                      pending=len(waiting) + 1)  # fmt: skip
-        card_id = await outbox.show_card(gate.card_for(action, spec))
-        if card_id:
-            await self.ledger.set_card(action.id, card_id)
-        if waiting:
-            await outbox.say(f"You also have {len(waiting)} earlier change(s) waiting; nothing was replaced. "
-                             "Each has its own card: confirm or cancel each one there.")  # fmt: skip
 
     # -- decisions ---------------------------------------------------------------------------------
     async def _card(self, turn: Turn, outbox: Outbox) -> None:

@@ -33,7 +33,8 @@ from appliance.graph.connect import GraphEndpoints, connect
 from appliance.graph.directory import GraphDirectory
 from appliance.graph.executors import GraphTools
 from appliance.graph.scopes import DIRECTORY_PERMISSIONS, compare_scopes
-from appliance.orchestrator import AidPolicy, TurnHandler
+from appliance.orchestrator import AidPolicy, CatalogRequests, TurnHandler
+from appliance.orchestrator.handler import utc_now
 from appliance.store import TenantStore, retention
 from appliance.store.ledger import StoreLedger
 from appliance.wiring import (
@@ -44,8 +45,10 @@ from appliance.wiring import (
     graph_permissions,
 )
 from appliance.wiring.dev import BOT_SECRET, dev_host_map
-from appliance.wiring.teams import TeamsSide, build_teams
+from appliance.wiring.mcp import McpSide, mcp_identity, start_mcp
+from appliance.wiring.teams import TeamsSide, build_teams, connect_teams
 
+APPLIANCE_VERSION = "0.1.0"
 OPS_SALT = "ops.log_salt"
 UPKEEP_SECONDS = 15.0
 Step = Callable[[str], None]
@@ -64,11 +67,14 @@ class Service:
     url: str
     tasks: list[asyncio.Task[None]] = field(default_factory=list)
     health: dict[str, Any] = field(default_factory=dict)
+    mcp: McpSide | None = None
 
     async def stop(self) -> None:
         """Stop listening, let running turns finish (10 s), then close the model and the store."""
         for task in self.tasks:
             task.cancel()
+        if self.mcp is not None:
+            await self.mcp.stop()
         await self.runner.cleanup()
         await self.teams.bot.drain(10.0)
         await self.teams.metadata_client.aclose()
@@ -111,7 +117,7 @@ def install_egress_guard(settings: Settings) -> int:
 
     destinations = egress_destinations(settings)
     host_map = dev_host_map(settings) if settings.graph.dev else None
-    socket_guard.install(Allowlist(destinations), host_map, listen_hosts=[settings.teams.host])
+    socket_guard.install(Allowlist(destinations), host_map, listen_hosts=[settings.teams.host, settings.mcp.host])
     return len(destinations)
 
 
@@ -140,6 +146,8 @@ def _check_teams(settings: Settings) -> None:
 async def start_service(settings: Settings, step: Step = lambda message: None) -> Service:
     """Start everything and listen on [teams] host:port. Raises ApplianceError with what to do."""
     _check_teams(settings)
+    if settings.mcp.enabled:
+        mcp_identity(settings)  # a missing [mcp] setting stops start-up before anything reaches out
     store = await asyncio.to_thread(TenantStore.open, settings)
     try:
         return await _start(settings, store, step)
@@ -175,8 +183,6 @@ async def _start(settings: Settings, store: TenantStore, step: Step) -> Service:
     proposer = await asyncio.to_thread(build_proposer, settings, catalog)
     step(f"orchestrator: {proposer.name} ({settings.llm.mode} mode)")
     ledger = StoreLedger(store)
-    handler = TurnHandler(catalog=catalog, proposer=proposer, ledger=ledger, tools=GraphTools(gateway),
-                          directory=directory, policy=_policy(settings, aid_upn))  # fmt: skip
     bot_tokens = BotTokenSource(
         app_id=settings.teams.app_id, secret=bot_secret,
         authority=f"{endpoints.authority_host}/{settings.teams.app_tenant_id or settings.teams.allowed_tenant_id}",
@@ -190,9 +196,13 @@ async def _start(settings: Settings, store: TenantStore, step: Step) -> Service:
     async def ready() -> dict[str, Any]:
         return dict(health)
 
-    teams = build_teams(settings, ledger=ledger, handler=handler, token_for=bot_tokens.token, host_map=host_map,
-                        tls=tls, ready=ready)  # fmt: skip
-    handler.executor.outbox_for = teams.outbox_for
+    connection = connect_teams(settings, ledger=ledger, token_for=bot_tokens.token, host_map=host_map, tls=tls)
+    tools, policy = GraphTools(gateway), _policy(settings, aid_upn)
+    requests = CatalogRequests(catalog=catalog, ledger=ledger, tools=tools, directory=directory, policy=policy,
+                               clock=utc_now, outbox_for=connection.outbox_for)  # fmt: skip
+    handler = TurnHandler(catalog=catalog, proposer=proposer, ledger=ledger, tools=tools, directory=directory,
+                          policy=policy, outbox_for=connection.outbox_for, requests=requests)  # fmt: skip
+    teams = build_teams(settings, connection, ledger=ledger, handler=handler, ready=ready)
     report_recovery = await handler.executor.recover(teams.outbox_for)
     step(f"recovery: {len(report_recovery.done)} done, {len(report_recovery.failed)} failed, "
          f"{len(report_recovery.resumed)} resumed, {len(report_recovery.waiting)} waiting for Graph")  # fmt: skip
@@ -207,6 +217,14 @@ async def _start(settings: Settings, store: TenantStore, step: Step) -> Service:
     scheme = "https" if server_tls else "http"
     url = f"{scheme}://{settings.teams.host}:{settings.teams.port}/api/messages"
     service = Service(settings, store, proposer, handler, teams, runner, url, health=health)
+    if settings.mcp.enabled:
+        try:
+            service.mcp = await start_mcp(settings, requests=requests, catalog=catalog, host_map=host_map, tls=tls,
+                                          version=APPLIANCE_VERSION)  # fmt: skip
+        except BaseException:
+            await runner.cleanup()
+            raise
+        step(f"MCP: listening on {service.mcp.url} (Entra tokens for {mcp_identity(settings).scope_uri})")
     service.tasks.append(asyncio.create_task(_upkeep(service, identity.access_token)))
     ops_log.event("service.started", tool=None, count=len(catalog))
     step(f"listening on {url}")

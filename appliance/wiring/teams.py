@@ -29,6 +29,17 @@ HostMap = Mapping[str, tuple[str, int]]
 
 
 @dataclass
+class TeamsConnection:
+    """The Teams side's outbound half, built before the use cases so their outboxes are injected when they
+    are constructed: the adapter, its inbound authentication and the proactive outboxes."""
+
+    adapter: CloudAdapter
+    auth: AidBotAuthentication
+    outbox_for: OutboxFor
+    metadata_client: httpx.AsyncClient
+
+
+@dataclass
 class TeamsSide:
     """What the service keeps of the Teams side."""
 
@@ -39,11 +50,10 @@ class TeamsSide:
     metadata_client: httpx.AsyncClient
 
 
-def build_teams(
-    settings: Settings, *, ledger: StoreLedger, handler: TurnHandler, token_for: TokenFunction,
-    host_map: HostMap | None, tls: Any, ready: Readiness,
-) -> TeamsSide:  # fmt: skip
-    """The bot, its inbound authentication and outbound connectors, and the aiohttp app."""
+def connect_teams(
+    settings: Settings, *, ledger: StoreLedger, token_for: TokenFunction, host_map: HostMap | None, tls: Any,
+) -> TeamsConnection:  # fmt: skip
+    """Bot credentials, strict inbound auth, guarded connectors, and the outbox of any stored conversation."""
     teams = settings.teams
     botframework = Allowlist([CHANNEL_METADATA_URL.split("/v1/")[0]])
     metadata_client = httpx.AsyncClient(
@@ -63,12 +73,22 @@ def build_teams(
     )
     auth = AidBotAuthentication(credentials, connectors)
     adapter = CloudAdapter(auth)
-    bot = AidBot(adapter, teams.app_id, handler.handle_turn, ledger.save_reference, teams.max_concurrent_turns)
-    endpoint = MessagesEndpoint(adapter=adapter, auth=auth, bot=bot, allowed_tenant_id=teams.allowed_tenant_id,
-                                max_bytes=teams.max_activity_bytes)  # fmt: skip
 
     async def outbox_for(conversation_ref: str) -> Outbox | None:
         stored = await ledger.load_reference(conversation_ref)
         return ProactiveOutbox(adapter, reference_from_json(stored), teams.app_id) if stored else None
 
-    return TeamsSide(adapter, bot, build_web_app(endpoint, ready), outbox_for, metadata_client)
+    return TeamsConnection(adapter, auth, outbox_for, metadata_client)
+
+
+def build_teams(
+    settings: Settings, connection: TeamsConnection, *, ledger: StoreLedger, handler: TurnHandler,
+    ready: Readiness,
+) -> TeamsSide:  # fmt: skip
+    """The bot and the aiohttp app over a `TeamsConnection`."""
+    teams, adapter = settings.teams, connection.adapter
+    bot = AidBot(adapter, teams.app_id, handler.handle_turn, ledger.save_reference, teams.max_concurrent_turns)
+    endpoint = MessagesEndpoint(adapter=adapter, auth=connection.auth, bot=bot,
+                                allowed_tenant_id=teams.allowed_tenant_id, max_bytes=teams.max_activity_bytes)  # fmt: skip
+    app = build_web_app(endpoint, ready)
+    return TeamsSide(adapter, bot, app, connection.outbox_for, connection.metadata_client)

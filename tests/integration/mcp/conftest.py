@@ -1,0 +1,74 @@
+"""A real `appliance serve --dev` with `[mcp] enabled = true`, and Entra access tokens from the dev tenant."""
+
+from __future__ import annotations
+
+import ssl
+import time
+from collections.abc import Iterator
+from typing import Any
+
+import httpx
+import jwt
+import pytest
+
+from appliance.wiring.dev_stack import DevStack, free_port
+from tests.conftest import SHARED_MODELS_DIR
+
+MCP_SCOPE = "api://aidizen-mcp/Aid.Request"
+DOUG, HANA, MIKE = "doug@contoso.com", "hana.berg@contoso.com", "mike.chan@contoso.com"
+
+
+class McpStack:
+    """The running stack, its MCP URL, and tokens as Entra would issue them to an agent's user."""
+
+    def __init__(self, stack: DevStack, port: int) -> None:
+        self.stack, self.port = stack, port
+        assert stack.tenant is not None
+        self.tenant = stack.tenant
+        self.ca = str(stack.tenant.keys.ca_cert)
+        self.url = f"https://localhost:{port}/mcp"
+
+    def tls(self) -> ssl.SSLContext:
+        return ssl.create_default_context(cafile=self.ca)
+
+    def token(self, upn: str, client_id: str = "11111111-aaaa-4bbb-8ccc-222222222222", scope: str = MCP_SCOPE,
+              version: int = 2) -> str:  # fmt: skip
+        """An access token from the dev tenant's token service (`POST /_admin/tokens`)."""
+        response = httpx.post(f"{self.tenant.url}/_admin/tokens", verify=self.tls(), timeout=15.0,
+                              json={"upn": upn, "client_id": client_id, "scope": scope, "version": version})
+        response.raise_for_status()
+        return str(response.json()["access_token"])
+
+    def forged(self, **override: Any) -> str:
+        """A token signed with the dev tenant's own key but with the given claims changed."""
+        claims = jwt.decode(self.token(DOUG), options={"verify_signature": False})
+        claims.update(override)
+        return self.tenant.context.sign({k: v for k, v in claims.items() if v is not None})
+
+    def first_message(self, upn: str) -> None:
+        """`upn` writes to the Aid once in Teams (the Aid keeps their chat's reference for cards)."""
+        assert self.stack.client is not None
+        _, events = self.stack.client.ask(upn, "yes")  # a typed answer: no model turn, the chat is known
+        assert events, "the Aid did not answer in Teams"
+
+
+@pytest.fixture(scope="package")
+def mcp_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[McpStack]:
+    """One appliance for the package, MCP on its own free port."""
+    home = tmp_path_factory.mktemp("mcp") / "home"
+    port = free_port()
+    with DevStack(home, extra_config=f"[mcp]\nenabled = true\nport = {port}\nhost = \"127.0.0.1\"\n",
+                  models_dir=SHARED_MODELS_DIR) as running:  # fmt: skip
+        running.start_appliance()
+        deadline = time.monotonic() + 30
+        while True:  # /readyz answers once Teams listens; MCP starts right after it
+            try:
+                httpx.get(f"https://localhost:{port}/.well-known/oauth-protected-resource",
+                          verify=ssl.create_default_context(cafile=str(running.tenant.keys.ca_cert)),  # type: ignore[union-attr]
+                          timeout=2.0)  # fmt: skip
+                break
+            except httpx.TransportError:
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.2)
+        yield McpStack(running, port)
