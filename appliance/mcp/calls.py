@@ -68,7 +68,7 @@ def action_view(action: PendingAction) -> dict[str, Any]:
     """An action as its requester may see it."""
     return {
         "action_id": action.id, "tool": action.tool, "summary": action.summary, "state": action.state,
-        "status": STATES.get(action.state, action.state.lower()), "expires_at": action.expires_at,
+        "status_text": STATES.get(action.state, action.state.lower()), "expires_at": action.expires_at,
         "confirmed_at": action.requester_confirmed_at or action.confirmed_at, "ended_at": action.ended_at,
         "second_approver": action.approver_upn,
     }  # fmt: skip
@@ -139,7 +139,7 @@ class AidCalls:
         record = await self.requests.record_of(action)
         if record is not None:
             view["audit_record"] = {key: record.get(key) for key in RECORD_FIELDS}
-        return _result(f"{action.summary}: {view['status']}.", view)
+        return _result(f"{action.summary}: {view['status_text']}.", view)
 
     async def _pending(self, caller: McpCaller, arguments: dict[str, Any]) -> types.CallToolResult:
         if arguments:

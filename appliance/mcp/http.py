@@ -90,9 +90,9 @@ def _security(resource_url: str, host: str) -> TransportSecuritySettings:
     hosts = [f"{public.hostname}:*", f"{public.netloc}"] if public.hostname else []
     local = ["127.0.0.1:*", "localhost:*", "[::1]:*"]
     origins = [f"{public.scheme}://{public.netloc}"] if public.netloc else []
-    return TransportSecuritySettings(enable_dns_rebinding_protection=True, allowed_hosts=hosts + local,
-                                     allowed_origins=origins + ["https://localhost:*", "http://localhost:*",
-                                                                "http://127.0.0.1:*"])  # fmt: skip
+    local_origins = ["https://localhost:*", "http://localhost:*", "http://127.0.0.1:*"]
+    return TransportSecuritySettings(enable_dns_rebinding_protection=True, allowed_hosts=[*hosts, *local],
+                                     allowed_origins=[*origins, *local_origins])  # fmt: skip
 
 
 def build_app(server: Server[Any], verifier: EntraTokenVerifier, resource: ResourceServer,
@@ -101,8 +101,9 @@ def build_app(server: Server[Any], verifier: EntraTokenVerifier, resource: Resou
     manager = StreamableHTTPSessionManager(app=server, security_settings=_security(resource.resource_url, host))
     protected = RequireAuthMiddleware(StreamableHTTPASGIApp(manager), [], AnyHttpUrl(resource.metadata_url))
     metadata = create_protected_resource_routes(
-        resource_url=AnyHttpUrl(resource.resource_url), authorization_servers=[AnyHttpUrl(resource.authorization_server)],
-        scopes_supported=list(resource.scopes), resource_name="aidizen Aid (Microsoft 365 administration)",
+        resource_url=AnyHttpUrl(resource.resource_url),
+        authorization_servers=[AnyHttpUrl(resource.authorization_server)], scopes_supported=list(resource.scopes),
+        resource_name="aidizen Aid (Microsoft 365 administration)",
     )  # fmt: skip
     root = [Route(ROOT_METADATA_PATH, endpoint=route.endpoint, methods=["GET", "OPTIONS"]) for route in metadata]
     routes = [Route(MCP_PATH, endpoint=protected), *metadata, *root[:1]]

@@ -46,7 +46,8 @@ def build_server(catalog: Catalog, calls: AidCalls, version: str) -> Server[Any]
                          params: types.PaginatedRequestParams | None) -> types.ListToolsResult:  # fmt: skip
         return types.ListToolsResult(tools=tools)
 
-    async def call_tool(ctx: ServerRequestContext[Any, Any], params: types.CallToolRequestParams) -> types.CallToolResult:
+    async def call_tool(ctx: ServerRequestContext[Any, Any],
+                        params: types.CallToolRequestParams) -> types.CallToolResult:  # fmt: skip
         caller = caller_of(ctx)
         if caller is None:  # unreachable behind the auth middleware; refuse rather than guess a person
             return types.CallToolResult(content=[types.TextContent(text="Not signed in.")], is_error=True)

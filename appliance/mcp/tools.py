@@ -38,23 +38,19 @@ def _catalog_tool(spec: ToolSpec) -> types.Tool:
 def _own_tools() -> list[types.Tool]:
     read_only = types.ToolAnnotations(read_only_hint=True, destructive_hint=False, idempotent_hint=True,
                                       open_world_hint=False)  # fmt: skip
-    status_schema: dict[str, Any] = {
-        "type": "object",
-        "properties": {"action_id": {"type": "string", "maxLength": 64, "pattern": ACTION_ID_PATTERN,
-                                     "description": "The action id a state-changing tool returned"}},  # fmt: skip
-        "required": ["action_id"],
-        "additionalProperties": False,
-    }
-    return [
-        types.Tool(name=ACTION_STATUS, input_schema=status_schema, annotations=read_only,
-                   description="Where one of your own pending actions stands: waiting for your confirmation in "
-                   "Teams, confirmed, running, done, failed, cancelled or expired; once it ran, its audit record "
-                   "(hash, outcome, and the Microsoft 365 audit entry it joins)."),  # fmt: skip
-        types.Tool(name=PENDING_ACTIONS, annotations=read_only,
-                   input_schema={"type": "object", "properties": {}, "additionalProperties": False},
-                   description="Your own actions that still wait for a decision in your Teams chat with the Aid "
-                   "(id, summary, expiry). Nobody else's are shown."),  # fmt: skip
-    ]
+    action_id = {"type": "string", "maxLength": 64, "pattern": ACTION_ID_PATTERN,
+                 "description": "The action id a state-changing tool returned"}  # fmt: skip
+    status_schema: dict[str, Any] = {"type": "object", "properties": {"action_id": action_id},
+                                     "required": ["action_id"], "additionalProperties": False}  # fmt: skip
+    status = types.Tool(name=ACTION_STATUS, input_schema=status_schema, annotations=read_only,
+                        description="Where one of your own pending actions stands: waiting for your confirmation "
+                        "in Teams, confirmed, running, done, failed, cancelled or expired; once it ran, its audit "
+                        "record (hash, outcome, and the Microsoft 365 audit entry it joins).")  # fmt: skip
+    pending = types.Tool(name=PENDING_ACTIONS, annotations=read_only,
+                         input_schema={"type": "object", "properties": {}, "additionalProperties": False},
+                         description="Your own actions that still wait for a decision in your Teams chat with the "
+                         "Aid (id, summary, expiry). Nobody else's are shown.")  # fmt: skip
+    return [status, pending]
 
 
 def mcp_tools(catalog: Catalog) -> list[types.Tool]:

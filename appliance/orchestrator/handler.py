@@ -3,7 +3,8 @@
 The path (DESIGN.md): context from the ledger -> the model proposes one catalog call -> validated again
 -> read-only tools run at once; state changes become a pending action with a confirmation card ->
 the same person confirms (card or a typed "yes") -> `Executor` runs it as the Aid and writes the audit
-record. From a validated call on, the path is the channel-free `CatalogRequests` use case (MCP uses it too). Only ports are used; nothing here knows Teams, Graph, SQLCipher or llama.cpp.
+record. From a validated call on, the path is the channel-free `CatalogRequests` use case (MCP uses it
+too). Only ports are used; nothing here knows Teams, Graph, SQLCipher or llama.cpp.
 """
 
 from __future__ import annotations

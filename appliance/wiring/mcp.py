@@ -65,8 +65,8 @@ def mcp_identity(settings: Settings) -> McpIdentity:
 def token_validator(identity: McpIdentity, host_map: HostMap | None, tls: ssl.SSLContext) -> tuple[
         EntraTokenValidator, httpx.AsyncClient]:  # fmt: skip
     """The validator, fetching the tenant's signing keys only from Entra (the egress allowlist's own entry)."""
-    client = httpx.AsyncClient(transport=AsyncGuardedTransport(Allowlist([identity.authority_host]),
-                                                               host_map=host_map, verify=tls), timeout=15.0)  # fmt: skip
+    entra = Allowlist([identity.authority_host])
+    client = httpx.AsyncClient(transport=AsyncGuardedTransport(entra, host_map=host_map, verify=tls), timeout=15.0)
 
     async def fetch_json(url: str) -> Any:
         response = await client.get(url)

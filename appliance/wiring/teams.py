@@ -88,7 +88,8 @@ def build_teams(
     """The bot and the aiohttp app over a `TeamsConnection`."""
     teams, adapter = settings.teams, connection.adapter
     bot = AidBot(adapter, teams.app_id, handler.handle_turn, ledger.save_reference, teams.max_concurrent_turns)
-    endpoint = MessagesEndpoint(adapter=adapter, auth=connection.auth, bot=bot,
-                                allowed_tenant_id=teams.allowed_tenant_id, max_bytes=teams.max_activity_bytes)  # fmt: skip
+    tenant, max_bytes = teams.allowed_tenant_id, teams.max_activity_bytes
+    endpoint = MessagesEndpoint(adapter=adapter, auth=connection.auth, bot=bot, allowed_tenant_id=tenant,
+                                max_bytes=max_bytes)  # fmt: skip
     app = build_web_app(endpoint, ready)
     return TeamsSide(adapter, bot, app, connection.outbox_for, connection.metadata_client)

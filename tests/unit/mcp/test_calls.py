@@ -43,7 +43,7 @@ def test_the_tools_are_the_catalog_minus_reply_plus_status_and_pending() -> None
     assert assign.input_schema == DEFAULT_CATALOG["m365_license_assign"].arguments_schema()
     assert assign.annotations is not None and assign.annotations.destructive_hint
     assert "only that person can confirm" in (assign.description or "").casefold()
-    assert not any("confirm" == t.name or t.name.startswith("confirm") for t in mcp_tools(DEFAULT_CATALOG))
+    assert not any(t.name == "confirm" or t.name.startswith("confirm") for t in mcp_tools(DEFAULT_CATALOG))
 
 
 def test_the_orchestrator_names_the_client_and_its_app_with_only_plain_characters() -> None:
