@@ -18,7 +18,7 @@ def _enable_mcp(home: Path) -> None:
 
 
 def test_without_mcp_there_is_no_third_registration(appliance_home_dir: Path, tmp_path: Path) -> None:
-    result = CliRunner().invoke(cli, ["permissions", "--out", str(tmp_path / "out")])
+    result = CliRunner().invoke(cli, ["permissions", "--skip-unverified", "--out", str(tmp_path / "out")])
     assert result.exit_code == 0 and "3. mcp" not in result.stdout
     assert not (tmp_path / "out" / "mcp-app.json").exists()
 
