@@ -75,6 +75,7 @@ class EntraCaller:
     username: str
     expires_at: int
     version: str
+    permitted: bool = True
     claims: dict[str, Any] = field(repr=False, default_factory=dict)
 
 
@@ -91,8 +92,10 @@ class EntraTokenValidator:
         self._keys: dict[str, Any] = {}
         self._fetched_at = float("-inf")
 
-    async def validate(self, token: str) -> EntraCaller:
-        """The caller of a valid token; raises `TokenRejected` for anything else."""
+    async def validate(self, token: str, *, require_permission: bool = True) -> EntraCaller:
+        """The caller of a valid token; raises `TokenRejected` for anything else. With `require_permission`
+        False, a valid token without the API's scope or app role comes back with `permitted` False (so an
+        API can answer 403 insufficient_scope rather than 401)."""
         if not token or token.count(".") != 2:
             raise TokenRejected("malformed", "The bearer token is not a JWT.")
         try:
@@ -103,7 +106,7 @@ class EntraTokenValidator:
             raise TokenRejected("unsigned", f"Tokens must be signed with {', '.join(ALGORITHMS)}.")
         key = await self._key(str(header.get("kid") or ""))
         claims = self._decode(token, key)
-        return self._caller(claims)
+        return self._caller(claims, require_permission)
 
     async def _key(self, kid: str) -> Any:
         now = self._clock()
@@ -149,18 +152,19 @@ class EntraTokenValidator:
             raise TokenRejected("invalid", "The token is not valid.") from exc
         return claims
 
-    def _caller(self, claims: dict[str, Any]) -> EntraCaller:
+    def _caller(self, claims: dict[str, Any], require_permission: bool) -> EntraCaller:
         policy = self.policy
         if str(claims.get("tid", "")).casefold() != policy.tenant_id.casefold():
             raise TokenRejected("wrong_tenant", "The token comes from another tenant.")
         scopes = frozenset(str(claims.get("scp") or "").split())
         raw_roles = claims.get("roles") or []
         roles = frozenset(str(r) for r in raw_roles) if isinstance(raw_roles, list) else frozenset()
-        if not (scopes & set(policy.scopes)) and not (roles & set(policy.app_roles)):
+        permitted = bool(scopes & set(policy.scopes)) or bool(roles & set(policy.app_roles))
+        if not permitted and require_permission:
             raise TokenRejected("no_permission", "The token carries neither the API's scope nor its app role.")
         return EntraCaller(
             object_id=str(claims["oid"]), tenant_id=str(claims["tid"]),
             client_app_id=str(claims.get("azp") or claims.get("appid") or ""), scopes=scopes, roles=roles,
             username=str(claims.get("preferred_username") or claims.get("upn") or ""), expires_at=int(claims["exp"]),
-            version=str(claims.get("ver") or ""), claims=claims,
+            version=str(claims.get("ver") or ""), permitted=permitted, claims=claims,
         )  # fmt: skip

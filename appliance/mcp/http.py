@@ -20,10 +20,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import socket
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Awaitable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 from urllib.parse import urlsplit
 
 import uvicorn
@@ -46,24 +46,31 @@ from appliance.identity import EntraCaller, TokenRejected
 
 MCP_PATH = "/mcp"
 ROOT_METADATA_PATH = "/.well-known/oauth-protected-resource"
-Validate = Callable[[str], Awaitable[EntraCaller]]
+class Validate(Protocol):
+    """`EntraTokenValidator.validate`."""
+
+    def __call__(self, token: str, *, require_permission: bool = True) -> Awaitable[EntraCaller]: ...
 
 
 class EntraTokenVerifier:
-    """The SDK's `TokenVerifier` over the appliance's Entra validator: a rejected token is None (-> 401)."""
+    """The SDK's `TokenVerifier` over the appliance's Entra validator: a rejected token is None (-> 401). A
+    valid token holding the API's scope or app role carries `scope` (the full scope URI), the one scope the
+    SDK's RequireAuthMiddleware asks for; a valid token without either gets 403 insufficient_scope."""
 
-    def __init__(self, validate: Validate) -> None:
-        self._validate = validate
+    def __init__(self, validate: Validate, scope: str) -> None:
+        self._validate, self.scope = validate, scope
 
     async def verify_token(self, token: str) -> AccessToken | None:
         """The accepted token as the SDK's `AccessToken` (subject = the person's object id), or None."""
         try:
-            caller = await self._validate(token)
+            caller = await self._validate(token, require_permission=False)
         except TokenRejected as exc:
             ops_log.event("mcp.unauthorized", reason=exc.reason)
             return None
+        if not caller.permitted:
+            ops_log.event("mcp.unauthorized", reason="no_permission")
         return AccessToken(
-            token=token, client_id=caller.client_app_id or "unknown", scopes=sorted(caller.scopes | caller.roles),
+            token=token, client_id=caller.client_app_id or "unknown", scopes=[self.scope] if caller.permitted else [],
             expires_at=caller.expires_at, subject=caller.object_id,
             claims={"iss": caller.claims.get("iss"), "tid": caller.tenant_id, "oid": caller.object_id},
         )  # fmt: skip
@@ -99,7 +106,8 @@ def build_app(server: Server[Any], verifier: EntraTokenVerifier, resource: Resou
               host: str) -> tuple[Starlette, StreamableHTTPSessionManager]:  # fmt: skip
     """The Starlette app: /mcp behind bearer authentication, and the Protected Resource Metadata."""
     manager = StreamableHTTPSessionManager(app=server, security_settings=_security(resource.resource_url, host))
-    protected = RequireAuthMiddleware(StreamableHTTPASGIApp(manager), [], AnyHttpUrl(resource.metadata_url))
+    protected = RequireAuthMiddleware(StreamableHTTPASGIApp(manager), [verifier.scope],
+                                      AnyHttpUrl(resource.metadata_url))  # fmt: skip
     metadata = create_protected_resource_routes(
         resource_url=AnyHttpUrl(resource.resource_url),
         authorization_servers=[AnyHttpUrl(resource.authorization_server)], scopes_supported=list(resource.scopes),

@@ -107,7 +107,8 @@ async def start_mcp(settings: Settings, *, requests: CatalogRequests, catalog: C
     try:
         server = build_server(catalog, AidCalls(requests), version)
         resource = ResourceServer(identity.public_url, identity.authorization_server, (identity.scope_uri,))
-        app, _ = build_app(server, EntraTokenVerifier(validator.validate), resource, settings.mcp.host)
+        verifier = EntraTokenVerifier(validator.validate, identity.scope_uri)
+        app, _ = build_app(server, verifier, resource, settings.mcp.host)
         mcp = settings.mcp
         endpoint = await serve_mcp(app, host=mcp.host, port=mcp.port, tls_cert=mcp.tls_cert or settings.teams.tls_cert,
                                    tls_key=mcp.tls_key or settings.teams.tls_key, url=identity.public_url)  # fmt: skip

@@ -72,3 +72,5 @@ def mcp_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[McpStack]:
                     raise
                 time.sleep(0.2)
         yield McpStack(running, port)
+        code = running.stop_appliance()  # SIGTERM stops the MCP endpoint, then Teams, then the store
+        assert code == 0, running.log_tail()

@@ -135,7 +135,7 @@ def test_no_chat_with_the_aid_yet_means_nothing_is_proposed(mcp_stack: McpStack)
     assert result.is_error and "Send the Aid one message in Teams first" in result.content[0].text
 
 
-def test_bad_tokens_get_401_with_the_resource_metadata(mcp_stack: McpStack) -> None:
+def test_bad_tokens_get_401_and_a_token_without_the_scope_403_with_the_resource_metadata(mcp_stack: McpStack) -> None:
     stranger = rsa.generate_private_key(public_exponent=65537, key_size=2048)
     import jwt
 
@@ -148,7 +148,6 @@ def test_bad_tokens_get_401_with_the_resource_metadata(mcp_stack: McpStack) -> N
         "expired": mcp_stack.forged(exp=int(time.time()) - 600, nbf=int(time.time()) - 4000),
         "unsigned": jwt.encode(claims, None, algorithm="none"),
         "signed by someone else": jwt.encode(claims, stranger, algorithm="RS256", headers={"kid": "stranger"}),
-        "no scope": mcp_stack.forged(scp="User.Read"),
     }
     expected = f'resource_metadata="https://localhost:{mcp_stack.port}/.well-known/oauth-protected-resource/mcp"'
     body = {"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {"protocolVersion": "2025-06-18",
@@ -161,6 +160,12 @@ def test_bad_tokens_get_401_with_the_resource_metadata(mcp_stack: McpStack) -> N
         assert response.status_code == 401, label
         challenge = response.headers.get("WWW-Authenticate", "")
         assert challenge.startswith("Bearer ") and expected in challenge, (label, challenge)
+    scopeless = {"Authorization": f"Bearer {mcp_stack.forged(scp='User.Read')}",
+                 "Accept": "application/json, text/event-stream"}  # fmt: skip
+    no_scope = httpx.post(mcp_stack.url, json=body, verify=mcp_stack.tls(), timeout=15.0, headers=scopeless)
+    challenge = no_scope.headers.get("WWW-Authenticate", "")
+    assert no_scope.status_code == 403 and 'error="insufficient_scope"' in challenge and expected in challenge
+    assert "api://aidizen-mcp/Aid.Request" in challenge
     ok = httpx.post(mcp_stack.url, json=body, verify=mcp_stack.tls(), timeout=15.0, headers={
         "Authorization": f"Bearer {mcp_stack.token(DOUG, version=1)}", "Accept": "application/json, text/event-stream"})
     assert ok.status_code == 200, ok.text
@@ -175,3 +180,14 @@ def test_protected_resource_metadata_names_the_tenants_entra(mcp_stack: McpStack
     assert metadata["authorization_servers"] == [f"https://login.microsoftonline.com/{tenant}/v2.0"]
     assert metadata["scopes_supported"] == ["api://aidizen-mcp/Aid.Request"]
     assert metadata["bearer_methods_supported"] == ["header"]
+
+
+def test_the_ops_log_and_stderr_hold_no_personal_data_after_mcp_calls(mcp_stack: McpStack) -> None:
+    """Runs last in this package: everything the MCP calls above wrote to the ops log and to stderr."""
+    log = (mcp_stack.stack.home / "logs" / "ops.jsonl").read_text(encoding="utf-8")
+    stderr = mcp_stack.stack.log_path.read_text(encoding="utf-8")
+    assert "mcp.call" in log and "mcp.unauthorized" in log and "MCP: listening" in stderr
+    for canary in ("sarah.lin", "contoso.com", "leaver", "Disable the account", "doug", "hana", "eyJ", "e2e-agent",
+                   "Bearer "):  # fmt: skip
+        assert canary not in log, canary
+        assert canary not in stderr, canary

@@ -130,3 +130,10 @@ async def test_unreachable_keys_refuse_rather_than_accept() -> None:
     with pytest.raises(TokenRejected) as refused:
         await EntraTokenValidator(POLICY, down).validate(Tenant().token())
     assert refused.value.reason == "keys_unavailable"
+
+
+async def test_without_the_permission_requirement_a_scopeless_token_is_valid_but_not_permitted(tenant: Tenant) -> None:
+    validator = EntraTokenValidator(POLICY, tenant.fetch)
+    caller = await validator.validate(tenant.token(scp="User.Read"), require_permission=False)
+    assert caller.permitted is False and caller.object_id
+    assert (await validator.validate(tenant.token(), require_permission=False)).permitted is True
