@@ -106,7 +106,7 @@ class AidCalls:
         """Run one tool call for `caller` (never raises for a caller's mistake: errors are results)."""
         admission = await self.requests.admit(caller.object_id)
         if admission.person is None:
-            ops_log.event("mcp.call", tool=None, outcome="refused_person")
+            ops_log.event("mcp.call", tool=None, outcome="refused_person", requester=caller.object_id)
             return _refusal(admission.refusal, "not_a_requester")
         arguments = arguments or {}
         if name == ACTION_STATUS:
@@ -116,23 +116,24 @@ class AidCalls:
         try:
             self.requests.validate(name, arguments)
         except ApplianceError as exc:
-            ops_log.event("mcp.call", tool=None, outcome="invalid")
+            ops_log.event("mcp.call", tool=None, outcome="invalid", requester=caller.object_id)
             return _refusal(f"Not a valid call of an enabled tool: {exc}. Nothing was done.", "invalid_call")
         shown = json.dumps(arguments, sort_keys=True, ensure_ascii=False)[:2000]
         request = CatalogRequest(requester=admission.person, tool=name, arguments=arguments,
                                  orchestrator=caller.orchestrator, user_text=f"[{caller.orchestrator}] {name} {shown}",
                                  remember=False)  # fmt: skip
         answer = await self.requests.ask(request)
-        ops_log.event("mcp.call", tool=name, outcome=answer.kind)
+        ops_log.event("mcp.call", tool=name, outcome=answer.kind, requester=caller.object_id,
+                      action=answer.action.id if answer.action else None)  # fmt: skip
         return _answer_result(answer, name in self.requests.policy.two_person_tools)
 
     async def _status(self, caller: McpCaller, arguments: dict[str, Any]) -> types.CallToolResult:
         action_id = arguments.get("action_id")
-        if set(arguments) != {"action_id"} or not isinstance(action_id, str) or not re.match(ACTION_ID_PATTERN,
-                                                                                              action_id):
+        well_formed = isinstance(action_id, str) and re.match(ACTION_ID_PATTERN, action_id) is not None
+        if set(arguments) != {"action_id"} or not well_formed:
             return _refusal("action_status takes exactly one argument, action_id (an id a tool returned).",
                             "invalid_call")  # fmt: skip
-        action = await self.requests.status(caller.object_id, action_id)
+        action = await self.requests.status(caller.object_id, str(action_id))
         if action is None:
             return _refusal("You have no action with that id.", "unknown_action")
         view = action_view(action)

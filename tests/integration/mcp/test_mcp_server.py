@@ -14,10 +14,12 @@ import httpx
 import httpx2
 import mcp_types as types
 import pytest
+from click.testing import CliRunner
 from cryptography.hazmat.primitives.asymmetric import rsa
 from mcp import Client
 from mcp.client.streamable_http import streamable_http_client
 
+from appliance.cli.main import cli
 from appliance.devtenant.teams_client import button_data, card_of
 from tests.integration.mcp.conftest import DOUG, HANA, MIKE, McpStack
 
@@ -124,6 +126,17 @@ async def test_another_users_action_cannot_be_seen_or_confirmed_by_the_agent(mcp
     async with connected(mcp_stack, mcp_stack.token(MIKE)) as mike:  # signed in, but not on the requester list
         refused = await mike.call_tool("m365_user_get", {"user": "doug@contoso.com"})
         assert refused.is_error and "not on the list" in refused.content[0].text  # type: ignore[union-attr]
+
+
+def test_appliance_mcp_token_gives_a_dev_token_the_endpoint_accepts(mcp_stack: McpStack) -> None:
+    printed = CliRunner().invoke(cli, ["mcp", "token", "--as", DOUG], env={"APPLIANCE_HOME": str(mcp_stack.stack.home)})
+    assert printed.exit_code == 0, printed.output
+
+    async def listed() -> list[str]:
+        async with connected(mcp_stack, printed.stdout.strip()) as client:
+            return [tool.name for tool in (await client.list_tools()).tools]
+
+    assert "action_status" in asyncio.run(listed())
 
 
 def test_no_chat_with_the_aid_yet_means_nothing_is_proposed(mcp_stack: McpStack) -> None:
