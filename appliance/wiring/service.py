@@ -192,6 +192,8 @@ async def _start(settings: Settings, store: TenantStore, step: Step) -> Service:
     )  # fmt: skip
     await asyncio.to_thread(bot_tokens.token)  # fail fast on a wrong secret; msal caches the token
     health: dict[str, Any] = {"model": True, "store": True, "token": True}
+    if settings.mcp.enabled:
+        health["mcp"] = "starting"  # /readyz says 503 until the MCP endpoint listens too
 
     async def ready() -> dict[str, Any]:
         return dict(health)
@@ -224,6 +226,7 @@ async def _start(settings: Settings, store: TenantStore, step: Step) -> Service:
         except BaseException:
             await runner.cleanup()
             raise
+        health["mcp"] = True
         step(f"MCP: listening on {service.mcp.url} (Entra tokens for {mcp_identity(settings).scope_uri})")
     service.tasks.append(asyncio.create_task(_upkeep(service, identity.access_token)))
     ops_log.event("service.started", tool=None, count=len(catalog))

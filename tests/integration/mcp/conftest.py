@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+import socket
 import ssl
-import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -11,7 +11,7 @@ import httpx
 import jwt
 import pytest
 
-from appliance.wiring.dev_stack import DevStack, free_port
+from appliance.wiring.dev_stack import DevStack
 from tests.conftest import SHARED_MODELS_DIR
 
 MCP_SCOPE = "api://aidizen-mcp/Aid.Request"
@@ -56,21 +56,15 @@ class McpStack:
 def mcp_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[McpStack]:
     """One appliance for the package, MCP on its own free port."""
     home = tmp_path_factory.mktemp("mcp") / "home"
-    port = free_port()
-    with DevStack(home, extra_config=f"[mcp]\nenabled = true\nport = {port}\nhost = \"127.0.0.1\"\n",
-                  models_dir=SHARED_MODELS_DIR) as running:  # fmt: skip
-        running.start_appliance()
-        deadline = time.monotonic() + 30
-        while True:  # /readyz answers once Teams listens; MCP starts right after it
-            try:
-                httpx.get(f"https://localhost:{port}/.well-known/oauth-protected-resource",
-                          verify=ssl.create_default_context(cafile=str(running.tenant.keys.ca_cert)),  # type: ignore[union-attr]
-                          timeout=2.0)  # fmt: skip
-                break
-            except httpx.TransportError:
-                if time.monotonic() > deadline:
-                    raise
-                time.sleep(0.2)
+    with socket.socket() as held:  # held while the Teams port is picked, so the two never coincide
+        held.bind(("127.0.0.1", 0))
+        port = int(held.getsockname()[1])
+        running = DevStack(home, extra_config=f"[mcp]\nenabled = true\nport = {port}\nhost = \"127.0.0.1\"\n",
+                           models_dir=SHARED_MODELS_DIR).prepare()  # fmt: skip
+    try:
+        running.start_appliance(timeout=300)  # /readyz is 200 once MCP listens too; the model loads first
         yield McpStack(running, port)
         code = running.stop_appliance()  # SIGTERM stops the MCP endpoint, then Teams, then the store
         assert code == 0, running.log_tail()
+    finally:
+        running.close()
