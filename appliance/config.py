@@ -293,9 +293,9 @@ class MCPSettings(BaseModel):
     app_id: str = Field(default="", description="The MCP app registration's application (client) id")
     app_id_uri: str = Field(default="", description="Its Application ID URI (default api://<app_id>)")
     tenant_id: str = Field(default="", description="The Entra tenant id tokens must come from (default [teams] "
-                           "allowed_tenant_id)")  # fmt: skip
+                           "allowed_tenant_id)")
     scope: str = Field(default="Aid.Request", pattern=r"^[A-Za-z0-9._-]{1,64}$",
-                       description="The delegated scope the API exposes (admin consent)")  # fmt: skip
+                       description="The delegated scope the API exposes (admin consent)")
     app_role: str = Field(default="Aid.Requester", pattern=r"^[A-Za-z0-9._-]{1,64}$",
                           description="The app role an admin assigns to people (accepted instead of the scope)")
     tls_cert: Path | None = Field(default=None, description="Serve HTTPS with this certificate (default [teams] one)")

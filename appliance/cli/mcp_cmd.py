@@ -21,7 +21,7 @@ def mcp() -> None:
 def tools(as_json: bool) -> None:
     """The tools a client lists: the enabled catalog (minus `reply`), action_status, pending_actions."""
     from appliance.mcp.tools import describe_tools
-    from appliance.wiring import enabled_catalog
+    from appliance.wiring.components import enabled_catalog
 
     described = describe_tools(enabled_catalog(load_settings()))
     if as_json:

@@ -19,7 +19,7 @@ from appliance.graph.registrations import (
     admin_registration,
     chat_manifest,
 )
-from appliance.wiring import enabled_catalog
+from appliance.wiring.components import enabled_catalog
 
 CHAT_FILE = "chat-app.json"
 ADMIN_FILE = "admin-app.json"
@@ -34,7 +34,7 @@ def _mcp_registration(settings: Settings) -> McpRegistration | None:
     host = "localhost" if mcp.host in ("0.0.0.0", "127.0.0.1", "::", "") else mcp.host
     return McpRegistration(scope=mcp.scope, app_role=mcp.app_role,
                            app_id_uri=mcp.audience_uri or "api://<the registration's application id>",
-                           resource_url=mcp.public_url or f"https://{host}:{mcp.port}/mcp")  # fmt: skip
+                           resource_url=mcp.public_url or f"https://{host}:{mcp.port}/mcp")
 
 
 def _print_mcp(mcp: McpRegistration) -> None:
@@ -171,7 +171,7 @@ def permissions(as_json: bool, out: Path | None, force: bool, skip_unverified: b
         described = _describe(admin, chat)
         if mcp is not None:
             described["mcp"] = {"app_id_uri": mcp.app_id_uri, "scope": mcp.scope, "app_role": mcp.app_role,
-                                "consent": "Admin", "resource": mcp.resource_url}  # fmt: skip
+                                "consent": "Admin", "resource": mcp.resource_url}
         click.echo(json.dumps(described, indent=2))
     else:
         _print_text(admin, chat)

@@ -57,7 +57,7 @@ def mcp_manifest(registration: McpRegistration, *, display_name: str) -> dict[st
             "description": "May use the Aid's tools through an MCP agent (the [gate] requester list applies too).",
         }],
         "requiredResourceAccess": [],
-    }  # fmt: skip
+    }
     if registration.app_id_uri and not registration.app_id_uri.startswith("api://<"):
         manifest["identifierUris"] = [registration.app_id_uri]
     return manifest

@@ -84,7 +84,7 @@ class EntraTokenValidator:
     id (Entra rolls its keys) but at most every `refetch_seconds`."""
 
     def __init__(self, policy: EntraTokenPolicy, fetch_json: FetchJson, *, keys_ttl: float = 3600.0,
-                 refetch_seconds: float = 60.0, clock: Callable[[], float] = time.time) -> None:  # fmt: skip
+                 refetch_seconds: float = 60.0, clock: Callable[[], float] = time.time) -> None:
         if not policy.tenant_id or not policy.audiences or not (policy.scopes or policy.app_roles):
             raise ValueError("an Entra token policy needs a tenant, an audience and a scope or app role")
         self.policy, self._fetch, self._clock = policy, fetch_json, clock
@@ -135,7 +135,7 @@ class EntraTokenValidator:
                 token, key, algorithms=list(ALGORITHMS), audience=list(policy.audiences),
                 issuer=list(policy.issuers), leeway=policy.leeway_seconds,
                 options={"require": ["exp", "nbf", "iss", "aud", "tid", "oid"]},
-            )  # fmt: skip
+            )
         except jwt.ExpiredSignatureError as exc:
             raise TokenRejected("expired", "The token has expired.") from exc
         except jwt.ImmatureSignatureError as exc:
@@ -167,4 +167,4 @@ class EntraTokenValidator:
             client_app_id=str(claims.get("azp") or claims.get("appid") or ""), scopes=scopes, roles=roles,
             username=str(claims.get("preferred_username") or claims.get("upn") or ""), expires_at=int(claims["exp"]),
             version=str(claims.get("ver") or ""), permitted=permitted, claims=claims,
-        )  # fmt: skip
+        )

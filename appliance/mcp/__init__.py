@@ -9,4 +9,4 @@ from appliance.mcp.server import build_server
 from appliance.mcp.tools import describe_tools, mcp_tools
 
 __all__ = ["AidCalls", "EntraTokenVerifier", "McpCaller", "McpEndpoint", "ResourceServer", "build_app",
-           "build_server", "describe_tools", "mcp_tools", "serve_mcp"]  # fmt: skip
+           "build_server", "describe_tools", "mcp_tools", "serve_mcp"]

@@ -32,7 +32,7 @@ STATES = {
     "EXPIRED": "expired before it was confirmed; nothing was changed",
 }
 RECORD_FIELDS = ("Hash", "Outcome", "Orchestrator", "ClientRequestId", "AuditEntryId", "ExecutedAt", "ConfirmedAt",
-                 "ConfirmedBy", "SecondApprovedBy", "Detail")  # fmt: skip
+                 "ConfirmedBy", "SecondApprovedBy", "Detail")
 
 
 def _label(text: str | None, limit: int = 64) -> str:
@@ -71,7 +71,7 @@ def action_view(action: PendingAction) -> dict[str, Any]:
         "status_text": STATES.get(action.state, action.state.lower()), "expires_at": action.expires_at,
         "confirmed_at": action.requester_confirmed_at or action.confirmed_at, "ended_at": action.ended_at,
         "second_approver": action.approver_upn,
-    }  # fmt: skip
+    }
 
 
 def _answer_result(answer: Answer, two_person: bool) -> types.CallToolResult:
@@ -81,18 +81,18 @@ def _answer_result(answer: Answer, two_person: bool) -> types.CallToolResult:
     if answer.kind == "audit":
         records = [{k: r.get(k) for k in ("ExecutedAt", "ToolName", "ActionSummary", "Outcome", "RequestedBy",
                                          "Orchestrator", "AuditEntryId", "Hash")} for r in answer.result["records"]]
-        return _result(answer.message, {"status": "done", **call, "records": records})  # fmt: skip
+        return _result(answer.message, {"status": "done", **call, "records": records})
     if answer.kind == "pending" and answer.action is not None:
         action = answer.action
         approval = " It also needs a second approver after you confirm." if two_person else ""
         text = (f"Not done yet: {action.summary}. A confirmation card was sent to your Teams chat with the Aid; "
                 f"only you can confirm it there, before {action.expires_at}.{approval} Nothing runs until then. "
-                f"Action id {action.id}: follow it with action_status.")  # fmt: skip
+                f"Action id {action.id}: follow it with action_status.")
         if answer.message:
             text += " " + answer.message
         return _result(text, {"status": "awaiting_confirmation", **call, **action_view(action),
                               "confirm_in": "the requester's Teams chat with the Aid", "two_person_rule": two_person,
-                              "earlier_waiting": answer.earlier_waiting})  # fmt: skip
+                              "earlier_waiting": answer.earlier_waiting})
     return _refusal(answer.message, answer.kind)
 
 
@@ -121,10 +121,10 @@ class AidCalls:
         shown = json.dumps(arguments, sort_keys=True, ensure_ascii=False)[:2000]
         request = CatalogRequest(requester=admission.person, tool=name, arguments=arguments,
                                  orchestrator=caller.orchestrator, user_text=f"[{caller.orchestrator}] {name} {shown}",
-                                 remember=False)  # fmt: skip
+                                 remember=False)
         answer = await self.requests.ask(request)
         ops_log.event("mcp.call", tool=name, outcome=answer.kind, requester=caller.object_id,
-                      action=answer.action.id if answer.action else None)  # fmt: skip
+                      action=answer.action.id if answer.action else None)
         return _answer_result(answer, name in self.requests.policy.two_person_tools)
 
     async def _status(self, caller: McpCaller, arguments: dict[str, Any]) -> types.CallToolResult:
@@ -132,7 +132,7 @@ class AidCalls:
         well_formed = isinstance(action_id, str) and re.match(ACTION_ID_PATTERN, action_id) is not None
         if set(arguments) != {"action_id"} or not well_formed:
             return _refusal("action_status takes exactly one argument, action_id (an id a tool returned).",
-                            "invalid_call")  # fmt: skip
+                            "invalid_call")
         action = await self.requests.status(caller.object_id, str(action_id))
         if action is None:
             return _refusal("You have no action with that id.", "unknown_action")

@@ -73,7 +73,7 @@ class EntraTokenVerifier:
             token=token, client_id=caller.client_app_id or "unknown", scopes=[self.scope] if caller.permitted else [],
             expires_at=caller.expires_at, subject=caller.object_id,
             claims={"iss": caller.claims.get("iss"), "tid": caller.tenant_id, "oid": caller.object_id},
-        )  # fmt: skip
+        )
 
 
 @dataclass(frozen=True)
@@ -99,24 +99,24 @@ def _security(resource_url: str, host: str) -> TransportSecuritySettings:
     origins = [f"{public.scheme}://{public.netloc}"] if public.netloc else []
     local_origins = ["https://localhost:*", "http://localhost:*", "http://127.0.0.1:*"]
     return TransportSecuritySettings(enable_dns_rebinding_protection=True, allowed_hosts=[*hosts, *local],
-                                     allowed_origins=[*origins, *local_origins])  # fmt: skip
+                                     allowed_origins=[*origins, *local_origins])
 
 
 def build_app(server: Server[Any], verifier: EntraTokenVerifier, resource: ResourceServer,
-              host: str) -> tuple[Starlette, StreamableHTTPSessionManager]:  # fmt: skip
+              host: str) -> tuple[Starlette, StreamableHTTPSessionManager]:
     """The Starlette app: /mcp behind bearer authentication, and the Protected Resource Metadata."""
     manager = StreamableHTTPSessionManager(app=server, security_settings=_security(resource.resource_url, host))
     protected = RequireAuthMiddleware(StreamableHTTPASGIApp(manager), [verifier.scope],
-                                      AnyHttpUrl(resource.metadata_url))  # fmt: skip
+                                      AnyHttpUrl(resource.metadata_url))
     metadata = create_protected_resource_routes(
         resource_url=AnyHttpUrl(resource.resource_url),
         authorization_servers=[AnyHttpUrl(resource.authorization_server)], scopes_supported=list(resource.scopes),
         resource_name="aidizen Aid (Microsoft 365 administration)",
-    )  # fmt: skip
+    )
     root = [Route(ROOT_METADATA_PATH, endpoint=route.endpoint, methods=["GET", "OPTIONS"]) for route in metadata]
     routes = [Route(MCP_PATH, endpoint=protected), *metadata, *root[:1]]
     middleware = [Middleware(AuthenticationMiddleware, backend=BearerAuthBackend(verifier)),
-                  Middleware(AuthContextMiddleware)]  # fmt: skip
+                  Middleware(AuthContextMiddleware)]
     app = Starlette(routes=routes, middleware=middleware, lifespan=lambda _app: manager.run())
     return app, manager
 
@@ -166,11 +166,11 @@ def _listen(host: str, port: int) -> socket.socket:
 
 
 async def serve_mcp(app: Starlette, *, host: str, port: int, tls_cert: Path | None, tls_key: Path | None,
-                    url: str, timeout: float = 30.0) -> McpEndpoint:  # fmt: skip
+                    url: str, timeout: float = 30.0) -> McpEndpoint:
     """Start uvicorn on the running loop; returns once it listens (raises ConfigError if it cannot)."""
     config = uvicorn.Config(app, host=host, port=port, ssl_certfile=str(tls_cert) if tls_cert else None,
                             ssl_keyfile=str(tls_key) if tls_key else None, lifespan="on", log_level="warning",
-                            access_log=False, server_header=False, timeout_graceful_shutdown=5)  # fmt: skip
+                            access_log=False, server_header=False, timeout_graceful_shutdown=5)
     sock = _listen(host, port)
     server = _LoopServer(config)
     task = asyncio.create_task(server.serve(sockets=[sock]))
@@ -180,6 +180,6 @@ async def serve_mcp(app: Starlette, *, host: str, port: int, tls_cert: Path | No
             task.cancel()
             sock.close()
             raise ConfigError(f"the MCP endpoint did not start on {host}:{port}",
-                              hint="See the lines above; check [mcp] tls_cert / tls_key.")  # fmt: skip
+                              hint="See the lines above; check [mcp] tls_cert / tls_key.")
         await asyncio.sleep(0.05)
     return McpEndpoint(server, task, url)

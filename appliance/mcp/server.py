@@ -35,7 +35,7 @@ def caller_of(ctx: ServerRequestContext[Any, Any]) -> McpCaller | None:
     params = ctx.session.client_params
     info = params.client_info if params is not None else None
     return McpCaller(object_id=user.access_token.subject, client_app_id=user.access_token.client_id,
-                     client_name=info.name if info else "", client_version=info.version if info else "")  # fmt: skip
+                     client_name=info.name if info else "", client_version=info.version if info else "")
 
 
 def build_server(catalog: Catalog, calls: AidCalls, version: str) -> Server[Any]:
@@ -43,15 +43,15 @@ def build_server(catalog: Catalog, calls: AidCalls, version: str) -> Server[Any]
     tools = mcp_tools(catalog)
 
     async def list_tools(ctx: ServerRequestContext[Any, Any],
-                         params: types.PaginatedRequestParams | None) -> types.ListToolsResult:  # fmt: skip
+                         params: types.PaginatedRequestParams | None) -> types.ListToolsResult:
         return types.ListToolsResult(tools=tools)
 
     async def call_tool(ctx: ServerRequestContext[Any, Any],
-                        params: types.CallToolRequestParams) -> types.CallToolResult:  # fmt: skip
+                        params: types.CallToolRequestParams) -> types.CallToolResult:
         caller = caller_of(ctx)
         if caller is None:  # unreachable behind the auth middleware; refuse rather than guess a person
             return types.CallToolResult(content=[types.TextContent(text="Not signed in.")], is_error=True)
         return await calls.call(caller, params.name, params.arguments)
 
     return Server(SERVER_NAME, version=version, instructions=INSTRUCTIONS, on_list_tools=list_tools,
-                  on_call_tool=call_tool)  # fmt: skip
+                  on_call_tool=call_tool)

@@ -29,27 +29,27 @@ def _catalog_tool(spec: ToolSpec) -> types.Tool:
     annotations = types.ToolAnnotations(
         title=spec.name, read_only_hint=not spec.changes_state, destructive_hint=spec.changes_state,
         idempotent_hint=not spec.changes_state, open_world_hint=False,
-    )  # fmt: skip
+    )
     description = spec.description + (PROPOSES_ONLY if spec.changes_state else "")
     return types.Tool(name=spec.name, description=description, input_schema=spec.arguments_schema(),
-                      annotations=annotations)  # fmt: skip
+                      annotations=annotations)
 
 
 def _own_tools() -> list[types.Tool]:
     read_only = types.ToolAnnotations(read_only_hint=True, destructive_hint=False, idempotent_hint=True,
-                                      open_world_hint=False)  # fmt: skip
+                                      open_world_hint=False)
     action_id = {"type": "string", "maxLength": 64, "pattern": ACTION_ID_PATTERN,
-                 "description": "The action id a state-changing tool returned"}  # fmt: skip
+                 "description": "The action id a state-changing tool returned"}
     status_schema: dict[str, Any] = {"type": "object", "properties": {"action_id": action_id},
-                                     "required": ["action_id"], "additionalProperties": False}  # fmt: skip
+                                     "required": ["action_id"], "additionalProperties": False}
     status = types.Tool(name=ACTION_STATUS, input_schema=status_schema, annotations=read_only,
                         description="Where one of your own pending actions stands: waiting for your confirmation "
                         "in Teams, confirmed, running, done, failed, cancelled or expired; once it ran, its audit "
-                        "record (hash, outcome, and the Microsoft 365 audit entry it joins).")  # fmt: skip
+                        "record (hash, outcome, and the Microsoft 365 audit entry it joins).")
     pending = types.Tool(name=PENDING_ACTIONS, annotations=read_only,
                          input_schema={"type": "object", "properties": {}, "additionalProperties": False},
                          description="Your own actions that still wait for a decision in your Teams chat with the "
-                         "Aid (id, summary, expiry). Nobody else's are shown.")  # fmt: skip
+                         "Aid (id, summary, expiry). Nobody else's are shown.")
     return [status, pending]
 
 

@@ -23,18 +23,18 @@ from typing import Any, Literal
 
 from appliance import gate, ops_log
 from appliance.audit import chat_answer
-from appliance.catalog import REPLY_TOOL, Catalog
+from appliance.catalog import AUDIT_QUERY_TOOL, REPLY_TOOL, Catalog
 from appliance.errors import ApplianceError
-from appliance.orchestrator.execution import OutboxFor, result_shape
+from appliance.orchestrator.execution import result_shape
 from appliance.orchestrator.policy import AidPolicy
+from appliance.orchestrator.shared import OutboxFor
 from appliance.ports import Directory, Ledger, Outbox, ToolRunner
 from appliance.types import PendingAction, Person, ToolCall
 
-AUDIT_QUERY_TOOL = "m365_audit_query"
 NO_ACCOUNT = "I can't find an enabled account for you in this tenant, so I can't help here."
 NOT_A_REQUESTER = "You're not on the list of people the Aid works for. Your IT team can add you."
 NO_CHAT = ("I can't reach your Teams chat with the Aid, so there is nowhere to ask for your confirmation. "
-           "Send the Aid one message in Teams first, then ask again. Nothing was changed.")  # fmt: skip
+           "Send the Aid one message in Teams first, then ask again. Nothing was changed.")
 UNREACHABLE = "I can't reach Microsoft 365 right now; try later."
 
 AnswerKind = Literal["read", "read_failed", "audit", "refused", "pending", "no_chat"]
@@ -88,7 +88,7 @@ class CatalogRequests:
     def __init__(
         self, *, catalog: Catalog, ledger: Ledger, tools: ToolRunner, directory: Directory, policy: AidPolicy,
         clock: Callable[[], datetime], outbox_for: OutboxFor | None = None,
-    ) -> None:  # fmt: skip
+    ) -> None:
         self.catalog, self.ledger, self.tools = catalog, ledger, tools
         self.directory, self.policy, self.clock = directory, policy, clock
         self._outbox_for = outbox_for
@@ -128,7 +128,7 @@ class CatalogRequests:
         if request.remember and request.conversation_ref:
             await self.ledger.remember(request.conversation_ref, "user", request.user_text)
             await self.ledger.remember(request.conversation_ref, "tool", result_shape(call.tool, call.arguments,
-                                                                                      outcome))  # fmt: skip
+                                                                                      outcome))
 
     async def _audit_query(self, request: CatalogRequest, call: ToolCall) -> Answer:
         days = int(call.arguments["days"])
@@ -137,10 +137,10 @@ class CatalogRequests:
         records = await self.ledger.audit_records(
             since=self.clock() - timedelta(days=days), requested_by=None if everyone else request.requester.upn,
             tool=tool, limit=200,
-        )  # fmt: skip
+        )
         await self._remember(request, call, f"{len(records)} records")
         return Answer("audit", call, chat_answer(records, days=days, everyone=everyone),
-                      {"records": records, "everyone": everyone})  # fmt: skip
+                      {"records": records, "everyone": everyone})
 
     async def _read(self, request: CatalogRequest, call: ToolCall) -> Answer:
         try:
@@ -175,16 +175,16 @@ class CatalogRequests:
             action_hash=gate.action_hash(call.tool, call.arguments, summary),
             expires_at=self.clock() + timedelta(minutes=self.policy.confirmation_minutes),
             requester_upn=request.requester.upn, orchestrator=request.orchestrator,
-        )  # fmt: skip
+        )
         ops_log.event("action.proposed", tool=call.tool, action=action.id, conversation=conversation_ref,
-                      pending=len(waiting) + 1)  # fmt: skip
+                      pending=len(waiting) + 1)
         card_id = await card_outbox.show_card(gate.card_for(action, spec))
         if card_id:
             await self.ledger.set_card(action.id, card_id)
         note = ""
         if waiting:
             note = (f"You also have {len(waiting)} earlier change(s) waiting; nothing was replaced. "
-                    "Each has its own card: confirm or cancel each one there.")  # fmt: skip
+                    "Each has its own card: confirm or cancel each one there.")
         stored = await self.ledger.get_action(action.id) or action
         return Answer("pending", call, note, action=stored, card_shown=bool(card_id), earlier_waiting=len(waiting))
 

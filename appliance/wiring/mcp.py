@@ -53,17 +53,17 @@ def mcp_identity(settings: Settings) -> McpIdentity:
     if not app_id or not tenant_id:
         raise ConfigError("[mcp] is enabled but app_id (or the tenant: [mcp] tenant_id / [teams] allowed_tenant_id) "
                           "is not set", hint="Register the MCP API (`appliance permissions` shows it) and set "
-                          "[mcp] app_id to its application id.")  # fmt: skip
+                          "[mcp] app_id to its application id.")
     audience = mcp.app_id_uri or f"api://{app_id}"
     scheme = "https" if (mcp.tls_cert or settings.teams.tls_cert) else "http"
     host = "localhost" if mcp.host in ("0.0.0.0", "127.0.0.1", "::", "") else mcp.host
     public_url = mcp.public_url or f"{scheme}://{host}:{mcp.port}/mcp"
     return McpIdentity(app_id, audience, tenant_id, public_url.rstrip("/"), mcp.scope, mcp.app_role,
-                       settings.graph.authority_host)  # fmt: skip
+                       settings.graph.authority_host)
 
 
 def token_validator(identity: McpIdentity, host_map: HostMap | None, tls: ssl.SSLContext) -> tuple[
-        EntraTokenValidator, httpx.AsyncClient]:  # fmt: skip
+        EntraTokenValidator, httpx.AsyncClient]:
     """The validator, fetching the tenant's signing keys only from Entra (the egress allowlist's own entry)."""
     entra = Allowlist([identity.authority_host])
     client = httpx.AsyncClient(transport=AsyncGuardedTransport(entra, host_map=host_map, verify=tls), timeout=15.0)
@@ -75,7 +75,7 @@ def token_validator(identity: McpIdentity, host_map: HostMap | None, tls: ssl.SS
 
     policy = EntraTokenPolicy(tenant_id=identity.tenant_id, audiences=(identity.audience_uri, identity.app_id),
                               scopes=(identity.scope,), app_roles=(identity.app_role,),
-                              authority_host=identity.authority_host)  # fmt: skip
+                              authority_host=identity.authority_host)
     return EntraTokenValidator(policy, fetch_json), client
 
 
@@ -98,7 +98,7 @@ class McpSide:
 
 
 async def start_mcp(settings: Settings, *, requests: CatalogRequests, catalog: Catalog, host_map: HostMap | None,
-                    tls: ssl.SSLContext, version: str) -> McpSide:  # fmt: skip
+                    tls: ssl.SSLContext, version: str) -> McpSide:
     """Build and start the MCP endpoint on [mcp] host:port."""
     from appliance.mcp import AidCalls, EntraTokenVerifier, ResourceServer, build_app, build_server, serve_mcp
 
@@ -111,7 +111,7 @@ async def start_mcp(settings: Settings, *, requests: CatalogRequests, catalog: C
         app, _ = build_app(server, verifier, resource, settings.mcp.host)
         mcp = settings.mcp
         endpoint = await serve_mcp(app, host=mcp.host, port=mcp.port, tls_cert=mcp.tls_cert or settings.teams.tls_cert,
-                                   tls_key=mcp.tls_key or settings.teams.tls_key, url=identity.public_url)  # fmt: skip
+                                   tls_key=mcp.tls_key or settings.teams.tls_key, url=identity.public_url)
     except BaseException:
         await client.aclose()
         raise

@@ -37,7 +37,8 @@ from appliance.orchestrator import AidPolicy, CatalogRequests, TurnHandler
 from appliance.orchestrator.handler import utc_now
 from appliance.store import TenantStore, retention
 from appliance.store.ledger import StoreLedger
-from appliance.wiring import (
+from appliance.wiring.catalog_check import check_catalog
+from appliance.wiring.components import (
     build_proposer,
     egress_destinations,
     enabled_catalog,
@@ -99,7 +100,7 @@ def _policy(settings: Settings, aid_upn: str) -> AidPolicy:
         implementer=audit.implementer, implementer_name=audit.implementer_name,
         max_message_chars=settings.engine.max_message_chars, reconcile_after_seconds=gate.reconcile_after_seconds,
         two_person_tools=tuple(gate.two_person_tools), approvers=tuple(gate.approvers),
-    )  # fmt: skip
+    )
 
 
 def _endpoints(settings: Settings) -> tuple[GraphEndpoints, dict[str, tuple[str, int]] | None, ssl.SSLContext]:
@@ -126,10 +127,10 @@ def _check_two_person(settings: Settings) -> None:
     wrong = [tool for tool in settings.gate.two_person_tools if tool not in catalog or not catalog[tool].changes_state]
     if wrong:
         raise ConfigError(f"[gate] two_person_tools names {', '.join(wrong)}, which are not enabled state-changing "
-                          "tools", hint="List only tools that change something (see `appliance catalog`).")  # fmt: skip
+                          "tools", hint="List only tools that change something (see `appliance catalog`).")
     if settings.gate.two_person_tools and not settings.gate.approvers:
         raise ConfigError("[gate] two_person_tools is set but [gate] approvers is empty: nothing could ever run",
-                          hint="Add the UPNs of the people who give the second approval.")  # fmt: skip
+                          hint="Add the UPNs of the people who give the second approval.")
 
 
 def _check_teams(settings: Settings) -> None:
@@ -144,8 +145,12 @@ def _check_teams(settings: Settings) -> None:
 
 
 async def start_service(settings: Settings, step: Step = lambda message: None) -> Service:
-    """Start everything and listen on [teams] host:port. Raises ApplianceError with what to do."""
+    """Start everything and listen on [teams] host:port. Raises ApplianceError with what to do.
+
+    Nothing is opened before the configuration and the catalog pass their checks (`check_catalog`:
+    every enabled tool has an executor and a worked example)."""
     _check_teams(settings)
+    check_catalog(enabled_catalog(settings))
     if settings.mcp.enabled:
         mcp_identity(settings)  # a missing [mcp] setting stops start-up before anything reaches out
     store = await asyncio.to_thread(TenantStore.open, settings)
@@ -162,7 +167,7 @@ async def _start(settings: Settings, store: TenantStore, step: Step) -> Service:
     bot_secret = store.get_secret(BOT_SECRET)
     if not bot_secret:
         raise ConfigError("the bot's client secret is not in the store",
-                          hint="Run `appliance teams secret` (or `appliance init --dev`).")  # fmt: skip
+                          hint="Run `appliance teams secret` (or `appliance init --dev`).")
     _check_two_person(settings)
     endpoints, host_map, tls = _endpoints(settings)
     identity, gateway = connect(endpoints, graph_permissions(settings), store.token_cache)
@@ -171,7 +176,7 @@ async def _start(settings: Settings, store: TenantStore, step: Step) -> Service:
     missing_core = set(DIRECTORY_PERMISSIONS) - granted
     if missing_core:
         raise ConfigError(f"the Aid lacks {', '.join(sorted(missing_core))}, which the appliance itself needs",
-                          hint="Grant them to the admin app registration (`appliance permissions`).")  # fmt: skip
+                          hint="Grant them to the admin app registration (`appliance permissions`).")
     report = compare_scopes(enabled_catalog(settings), granted, strict=settings.graph.strict_scopes)
     for line in report.lines():
         step(f"scopes: {line}")
@@ -181,7 +186,7 @@ async def _start(settings: Settings, store: TenantStore, step: Step) -> Service:
     await directory.person(str(claims.get("oid", "")))  # warms msgraph's models (1-2 s, once)
     step(f"Graph: the Aid is signed in ({len(granted)} scopes granted); {len(catalog)} tools enabled")
     proposer = await asyncio.to_thread(build_proposer, settings, catalog)
-    step(f"orchestrator: {proposer.name} ({settings.llm.mode} mode)")
+    step(f"model: {proposer.name} ({settings.llm.mode} mode)")
     ledger = StoreLedger(store)
     bot_tokens = BotTokenSource(
         app_id=settings.teams.app_id, secret=bot_secret,
@@ -189,7 +194,7 @@ async def _start(settings: Settings, store: TenantStore, step: Step) -> Service:
         http_client=httpx.Client(transport=GuardedTransport(Allowlist([endpoints.authority_host]), host_map=host_map,
                                                             verify=tls), timeout=30.0),
         validate_authority=host_map is None,
-    )  # fmt: skip
+    )
     await asyncio.to_thread(bot_tokens.token)  # fail fast on a wrong secret; msal caches the token
     health: dict[str, Any] = {"model": True, "store": True, "token": True}
     if settings.mcp.enabled:
@@ -198,16 +203,17 @@ async def _start(settings: Settings, store: TenantStore, step: Step) -> Service:
     async def ready() -> dict[str, Any]:
         return dict(health)
 
+    # The Teams side's outbound half first, so the use cases get their outboxes when they are built.
     connection = connect_teams(settings, ledger=ledger, token_for=bot_tokens.token, host_map=host_map, tls=tls)
     tools, policy = GraphTools(gateway), _policy(settings, aid_upn)
     requests = CatalogRequests(catalog=catalog, ledger=ledger, tools=tools, directory=directory, policy=policy,
-                               clock=utc_now, outbox_for=connection.outbox_for)  # fmt: skip
+                               clock=utc_now, outbox_for=connection.outbox_for)
     handler = TurnHandler(catalog=catalog, proposer=proposer, ledger=ledger, tools=tools, directory=directory,
-                          policy=policy, outbox_for=connection.outbox_for, requests=requests)  # fmt: skip
+                          policy=policy, outbox_for=connection.outbox_for, requests=requests)
     teams = build_teams(settings, connection, ledger=ledger, handler=handler, ready=ready)
     report_recovery = await handler.executor.recover(teams.outbox_for)
     step(f"recovery: {len(report_recovery.done)} done, {len(report_recovery.failed)} failed, "
-         f"{len(report_recovery.resumed)} resumed, {len(report_recovery.waiting)} waiting for Graph")  # fmt: skip
+         f"{len(report_recovery.resumed)} resumed, {len(report_recovery.waiting)} waiting for Graph")
     runner = web.AppRunner(teams.app, access_log=None)
     await runner.setup()
     server_tls = None
@@ -222,7 +228,7 @@ async def _start(settings: Settings, store: TenantStore, step: Step) -> Service:
     if settings.mcp.enabled:
         try:
             service.mcp = await start_mcp(settings, requests=requests, catalog=catalog, host_map=host_map, tls=tls,
-                                          version=APPLIANCE_VERSION)  # fmt: skip
+                                          version=APPLIANCE_VERSION)
         except BaseException:
             await runner.cleanup()
             raise

@@ -52,7 +52,7 @@ class TeamsSide:
 
 def connect_teams(
     settings: Settings, *, ledger: StoreLedger, token_for: TokenFunction, host_map: HostMap | None, tls: Any,
-) -> TeamsConnection:  # fmt: skip
+) -> TeamsConnection:
     """Bot credentials, strict inbound auth, guarded connectors, and the outbox of any stored conversation."""
     teams = settings.teams
     botframework = Allowlist([CHANNEL_METADATA_URL.split("/v1/")[0]])
@@ -84,12 +84,12 @@ def connect_teams(
 def build_teams(
     settings: Settings, connection: TeamsConnection, *, ledger: StoreLedger, handler: TurnHandler,
     ready: Readiness,
-) -> TeamsSide:  # fmt: skip
+) -> TeamsSide:
     """The bot and the aiohttp app over a `TeamsConnection`."""
     teams, adapter = settings.teams, connection.adapter
     bot = AidBot(adapter, teams.app_id, handler.handle_turn, ledger.save_reference, teams.max_concurrent_turns)
     tenant, max_bytes = teams.allowed_tenant_id, teams.max_activity_bytes
     endpoint = MessagesEndpoint(adapter=adapter, auth=connection.auth, bot=bot, allowed_tenant_id=tenant,
-                                max_bytes=max_bytes)  # fmt: skip
+                                max_bytes=max_bytes)
     app = build_web_app(endpoint, ready)
     return TeamsSide(adapter, bot, app, connection.outbox_for, connection.metadata_client)

@@ -11,7 +11,7 @@ import httpx
 import jwt
 import pytest
 
-from appliance.wiring.dev_stack import DevStack
+from appliance_dev.dev_stack import DevStack
 from tests.conftest import SHARED_MODELS_DIR
 
 MCP_SCOPE = "api://aidizen-mcp/Aid.Request"
@@ -32,7 +32,7 @@ class McpStack:
         return ssl.create_default_context(cafile=self.ca)
 
     def token(self, upn: str, client_id: str = "11111111-aaaa-4bbb-8ccc-222222222222", scope: str = MCP_SCOPE,
-              version: int = 2) -> str:  # fmt: skip
+              version: int = 2) -> str:
         """An access token from the dev tenant's token service (`POST /_admin/tokens`)."""
         response = httpx.post(f"{self.tenant.url}/_admin/tokens", verify=self.tls(), timeout=15.0,
                               json={"upn": upn, "client_id": client_id, "scope": scope, "version": version})
@@ -60,7 +60,7 @@ def mcp_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[McpStack]:
         held.bind(("127.0.0.1", 0))
         port = int(held.getsockname()[1])
         running = DevStack(home, extra_config=f"[mcp]\nenabled = true\nport = {port}\nhost = \"127.0.0.1\"\n",
-                           models_dir=SHARED_MODELS_DIR).prepare()  # fmt: skip
+                           models_dir=SHARED_MODELS_DIR).prepare()
     try:
         running.start_appliance(timeout=300)  # /readyz is 200 once MCP listens too; the model loads first
         yield McpStack(running, port)

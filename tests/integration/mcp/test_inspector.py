@@ -31,7 +31,7 @@ def inspector() -> list[str]:
     if not (LAUNCHER.exists() and NODE_BIN.exists()):
         PREFIX.mkdir(exist_ok=True)
         subprocess.run([npm, "install", "--prefix", str(PREFIX), "--no-audit", "--no-fund", "--loglevel=error",
-                        "--save-exact", NODE, INSPECTOR], check=True, timeout=600)  # fmt: skip
+                        "--save-exact", NODE, INSPECTOR], check=True, timeout=600)
     return [str(NODE_BIN), str(LAUNCHER), "--cli"]
 
 
@@ -39,7 +39,7 @@ def _run(command: list[str], mcp_stack: McpStack, *arguments: str) -> Any:
     env = {**os.environ, "NODE_EXTRA_CA_CERTS": mcp_stack.ca, "HOME": str(PREFIX)}
     done = subprocess.run([*command, mcp_stack.url, "--transport", "http", "--header",
                            f"Authorization: Bearer {mcp_stack.token(DOUG, client_id='inspector-cli')}", *arguments],
-                          capture_output=True, text=True, timeout=120, env=env)  # fmt: skip
+                          capture_output=True, text=True, timeout=120, env=env)
     assert done.returncode == 0, done.stderr[-2000:] + done.stdout[-2000:]
     return json.loads(done.stdout)
 
@@ -55,14 +55,14 @@ def test_the_inspector_lists_the_tools(inspector: list[str], mcp_stack: McpStack
 
 def test_the_inspector_calls_a_read_and_a_change_only_proposes(inspector: list[str], mcp_stack: McpStack) -> None:
     read = _run(inspector, mcp_stack, "--method", "tools/call", "--tool-name", "m365_user_get",
-                "--tool-arg", "user=sarah.lin@contoso.com")  # fmt: skip
+                "--tool-arg", "user=sarah.lin@contoso.com")
     assert not read.get("isError") and read["structuredContent"]["result"]["displayName"]
     mcp_stack.first_message(DOUG)
     proposed = _run(inspector, mcp_stack, "--method", "tools/call", "--tool-name", "m365_sessions_revoke",
-                    "--tool-arg", "user=sarah.lin@contoso.com")  # fmt: skip
+                    "--tool-arg", "user=sarah.lin@contoso.com")
     shown = proposed["structuredContent"]
     assert shown["status"] == "awaiting_confirmation" and shown["state"] == "AWAITING"
     assert "Orchestrator" not in json.dumps(proposed)  # the agent sees the action, not the audit internals
     status = _run(inspector, mcp_stack, "--method", "tools/call", "--tool-name", "action_status",
-                  "--tool-arg", f"action_id={shown['action_id']}")  # fmt: skip
+                  "--tool-arg", f"action_id={shown['action_id']}")
     assert status["structuredContent"]["state"] == "AWAITING"

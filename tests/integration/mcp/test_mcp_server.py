@@ -20,7 +20,7 @@ from mcp import Client
 from mcp.client.streamable_http import streamable_http_client
 
 from appliance.cli.main import cli
-from appliance.devtenant.teams_client import button_data, card_of
+from appliance_dev.devtenant.teams_client import button_data, card_of
 from tests.integration.mcp.conftest import DOUG, HANA, MIKE, McpStack
 
 AGENT = types.Implementation(name="e2e-agent", version="4.2.0")
@@ -31,7 +31,7 @@ async def connected(mcp_stack: McpStack, token: str) -> AsyncIterator[Client]:
     """The official SDK client, authenticated with `token`."""
     async with httpx2.AsyncClient(headers={"Authorization": f"Bearer {token}"}, verify=mcp_stack.tls(),
                                   timeout=60.0) as http, \
-            Client(streamable_http_client(mcp_stack.url, http_client=http), client_info=AGENT) as client:  # fmt: skip
+            Client(streamable_http_client(mcp_stack.url, http_client=http), client_info=AGENT) as client:
         yield client
 
 
@@ -40,7 +40,7 @@ def _wait_for_card(mcp_stack: McpStack, upn: str, after: int, action_id: str) ->
     assert teams is not None
     events = teams.wait_for(teams.conversation_of(upn), after, lambda found: any(
         (c := card_of(e)) is not None and (button_data(c, "Confirm") or {}).get("action_id") == action_id
-        for e in found))  # fmt: skip
+        for e in found))
     return next(c for e in events if (c := card_of(e)) is not None)
 
 
@@ -60,7 +60,7 @@ async def test_tools_and_a_read_only_call(mcp_stack: McpStack) -> None:
         listed = await client.list_tools()
         names = [tool.name for tool in listed.tools]
         assert "reply" not in names and {"m365_user_get", "m365_license_assign", "action_status",
-                                         "pending_actions"} <= set(names)  # fmt: skip
+                                         "pending_actions"} <= set(names)
         assert not any("confirm" in name for name in names)
         result = await client.call_tool("m365_user_get", {"user": "sarah.lin@contoso.com"})
         assert not result.is_error, result
@@ -103,13 +103,13 @@ async def test_a_change_is_confirmed_only_in_the_requesters_teams_chat_then_runs
         _, pressed = teams.ask(DOUG, value=confirm)  # the requester, in Teams
         assert any(card_of(e) for e in pressed)
         final = await _status_until(client, action_id, lambda s: s["state"] == "DONE"
-                                    and (s.get("audit_record") or {}).get("AuditEntryId"))  # fmt: skip
+                                    and (s.get("audit_record") or {}).get("AuditEntryId"))
     assert mcp_stack.tenant.context.state.user("leaver@contoso.com")["accountEnabled"] is False  # type: ignore[index]
     record = final["audit_record"]
     assert record["Outcome"] == "Success" and len(record["Hash"]) == 64
     assert record["Orchestrator"] == "MCP client e2e-agent 4.2.0 (app 11111111-aaaa-4bbb-8ccc-222222222222)"
     entries = [a for a in mcp_stack.tenant.context.state.data["directoryAudits"]
-               if a["correlationId"] == record["ClientRequestId"]]  # fmt: skip
+               if a["correlationId"] == record["ClientRequestId"]]
     assert len(entries) == 1 and entries[0]["id"] == record["AuditEntryId"]
     assert entries[0]["initiatedBy"]["user"]["userPrincipalName"] == "aid@contoso.com"
 
@@ -164,7 +164,7 @@ def test_bad_tokens_get_401_and_a_token_without_the_scope_403_with_the_resource_
     }
     expected = f'resource_metadata="https://localhost:{mcp_stack.port}/.well-known/oauth-protected-resource/mcp"'
     body = {"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {"protocolVersion": "2025-06-18",
-            "capabilities": {}, "clientInfo": {"name": "raw", "version": "1"}}}  # fmt: skip
+            "capabilities": {}, "clientInfo": {"name": "raw", "version": "1"}}}
     for label, token in cases.items():
         headers = {"Accept": "application/json, text/event-stream"}
         if token:
@@ -174,7 +174,7 @@ def test_bad_tokens_get_401_and_a_token_without_the_scope_403_with_the_resource_
         challenge = response.headers.get("WWW-Authenticate", "")
         assert challenge.startswith("Bearer ") and expected in challenge, (label, challenge)
     scopeless = {"Authorization": f"Bearer {mcp_stack.forged(scp='User.Read')}",
-                 "Accept": "application/json, text/event-stream"}  # fmt: skip
+                 "Accept": "application/json, text/event-stream"}
     no_scope = httpx.post(mcp_stack.url, json=body, verify=mcp_stack.tls(), timeout=15.0, headers=scopeless)
     challenge = no_scope.headers.get("WWW-Authenticate", "")
     assert no_scope.status_code == 403 and 'error="insufficient_scope"' in challenge and expected in challenge
@@ -201,6 +201,6 @@ def test_the_ops_log_and_stderr_hold_no_personal_data_after_mcp_calls(mcp_stack:
     stderr = mcp_stack.stack.log_path.read_text(encoding="utf-8")
     assert "mcp.call" in log and "mcp.unauthorized" in log and "MCP: listening" in stderr
     for canary in ("sarah.lin", "contoso.com", "leaver", "Disable the account", "doug", "hana", "eyJ", "e2e-agent",
-                   "Bearer "):  # fmt: skip
+                   "Bearer "):
         assert canary not in log, canary
         assert canary not in stderr, canary

@@ -16,7 +16,7 @@ from appliance.identity import EntraTokenPolicy, EntraTokenValidator, TokenRejec
 TENANT = "1d291cb8-65b0-594a-ba2f-10edd1b4e564"
 API = "aidizen-mcp"
 POLICY = EntraTokenPolicy(tenant_id=TENANT, audiences=(f"api://{API}", API), scopes=("Aid.Request",),
-                          app_roles=("Aid.Requester",))  # fmt: skip
+                          app_roles=("Aid.Requester",))
 
 
 def _b64(value: int) -> str:
@@ -33,7 +33,7 @@ class Tenant:
     def jwks(self) -> dict[str, Any]:
         numbers = {kid: key.public_key().public_numbers() for kid, key in self.keys.items()}
         return {"keys": [{"kty": "RSA", "use": "sig", "alg": "RS256", "kid": kid, "n": _b64(n.n), "e": _b64(n.e)}
-                         for kid, n in numbers.items()]}  # fmt: skip
+                         for kid, n in numbers.items()]}
 
     async def fetch(self, url: str) -> dict[str, Any]:
         assert url == f"https://login.microsoftonline.com/{TENANT}/discovery/v2.0/keys"
@@ -47,7 +47,7 @@ class Tenant:
                   "iat": now, "nbf": now, "exp": now + 600, "ver": "2.0", "preferred_username": "doug@contoso.com"}
         claims.update(override)
         claims = {k: v for k, v in claims.items() if v is not None}
-        return jwt.encode(claims, self.keys[kid], algorithm="RS256", headers={"kid": kid})  # fmt: skip
+        return jwt.encode(claims, self.keys[kid], algorithm="RS256", headers={"kid": kid})
 
 
 @pytest.fixture
@@ -63,7 +63,7 @@ async def test_a_v2_token_for_this_api_names_the_person_and_the_client(tenant: T
 
 async def test_a_v1_token_with_the_app_id_uri_and_an_app_role_is_accepted(tenant: Tenant) -> None:
     token = tenant.token(aud=f"api://{API}", iss=f"https://sts.windows.net/{TENANT}/", azp=None, appid="v1-app",
-                         scp=None, roles=["Aid.Requester"], ver="1.0")  # fmt: skip
+                         scp=None, roles=["Aid.Requester"], ver="1.0")
     caller = await EntraTokenValidator(POLICY, tenant.fetch).validate(token)
     assert caller.client_app_id == "v1-app" and caller.roles == {"Aid.Requester"}
 
@@ -77,7 +77,7 @@ async def test_a_v1_token_with_the_app_id_uri_and_an_app_role_is_accepted(tenant
     ({"scp": "User.Read"}, "no_permission"),
     ({"scp": None, "roles": ["Other.Role"]}, "no_permission"),
     ({"oid": None}, "missing_claim"),
-])  # fmt: skip
+])
 async def test_each_wrong_claim_is_refused(tenant: Tenant, override: dict[str, Any], reason: str) -> None:
     with pytest.raises(TokenRejected) as refused:
         await EntraTokenValidator(POLICY, tenant.fetch).validate(tenant.token(**override))

@@ -7,9 +7,10 @@ from typing import Any
 import pytest
 
 from appliance.catalog import DEFAULT_CATALOG, REPLY_TOOL
+from appliance.gate import card_payload
 from appliance.mcp import AidCalls, McpCaller, mcp_tools
-from appliance.orchestrator import CatalogRequests, card_payload
-from appliance.testing.outbox import RecordingOutbox
+from appliance.orchestrator import CatalogRequests
+from appliance_dev.testing.outbox import RecordingOutbox
 from tests.unit.orchestrator.conftest import DOUG, EVE, MALLORY, Aid
 
 DOUG_CHAT, EVE_CHAT = "teams://msg/doug-oid", "teams://msg/eve-oid"
@@ -25,9 +26,9 @@ async def calls(aid: Aid) -> tuple[AidCalls, dict[str, RecordingOutbox]]:
     async def outbox_for(conversation_ref: str) -> RecordingOutbox | None:
         return outboxes.get(conversation_ref)
 
-    aid.handler.executor.outbox_for = outbox_for
+    aid.connect(outbox_for)
     requests = CatalogRequests(catalog=DEFAULT_CATALOG, ledger=aid.ledger, tools=aid.tools, directory=aid.directory,
-                               policy=aid.handler.policy, clock=aid.clock, outbox_for=outbox_for)  # fmt: skip
+                               policy=aid.handler.policy, clock=aid.clock, outbox_for=outbox_for)
     return AidCalls(requests), outboxes
 
 

@@ -8,7 +8,7 @@ import pytest
 
 from appliance.errors import ApplianceError
 from appliance.orchestrator import CatalogRequest, CatalogRequests
-from appliance.testing.outbox import RecordingOutbox
+from appliance_dev.testing.outbox import RecordingOutbox
 from tests.unit.orchestrator.conftest import DOUG, EVE, MALLORY, Aid
 
 DOUG_CHAT = "teams://msg/doug-oid"
@@ -25,13 +25,13 @@ async def use_case(aid: Aid) -> tuple[CatalogRequests, dict[str, RecordingOutbox
 
     requests = CatalogRequests(catalog=aid.handler.catalog, ledger=aid.ledger, tools=aid.tools,
                                directory=aid.directory, policy=aid.handler.policy, clock=aid.clock,
-                               outbox_for=outbox_for)  # fmt: skip
+                               outbox_for=outbox_for)
     return requests, outboxes
 
 
 def _ask(tool: str, person: Any = DOUG, **arguments: Any) -> CatalogRequest:
     return CatalogRequest(requester=person, tool=tool, arguments=arguments, orchestrator="agent X",
-                          user_text=f"{tool} {arguments}", remember=False)  # fmt: skip
+                          user_text=f"{tool} {arguments}", remember=False)
 
 
 async def test_admission_is_the_requester_list(use_case: tuple[CatalogRequests, Any]) -> None:
