@@ -20,10 +20,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import socket
-from collections.abc import Awaitable, Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 from urllib.parse import urlsplit
 
 import uvicorn
@@ -42,20 +42,18 @@ from starlette.routing import Route
 
 from appliance import ops_log
 from appliance.errors import ConfigError
-from appliance.identity import EntraCaller, TokenRejected
+from appliance.identity import EntraPrincipal, TokenRejected
 
 MCP_PATH = "/mcp"
 ROOT_METADATA_PATH = "/.well-known/oauth-protected-resource"
-class Validate(Protocol):
-    """`EntraTokenValidator.validate`."""
-
-    def __call__(self, token: str, *, require_permission: bool = True) -> Awaitable[EntraCaller]: ...
+Validate = Callable[[str], Awaitable[EntraPrincipal]]
+"""`EntraTokenValidator.validate`: the caller behind a bearer token, or `TokenRejected` (status 401 / 403)."""
 
 
 class EntraTokenVerifier:
-    """The SDK's `TokenVerifier` over the appliance's Entra validator: a rejected token is None (-> 401). A
-    valid token holding the API's scope or app role carries `scope` (the full scope URI), the one scope the
-    SDK's RequireAuthMiddleware asks for; a valid token without either gets 403 insufficient_scope."""
+    """The SDK's `TokenVerifier` over the appliance's Entra validator. An invalid token is None (-> 401); a valid
+    token without the API's scope or app role comes back without `scope` (-> 403 insufficient_scope); a valid,
+    permitted one carries `scope` (the full scope URI), the one scope the SDK's RequireAuthMiddleware asks for."""
 
     def __init__(self, validate: Validate, scope: str) -> None:
         self._validate, self.scope = validate, scope
@@ -63,15 +61,15 @@ class EntraTokenVerifier:
     async def verify_token(self, token: str) -> AccessToken | None:
         """The accepted token as the SDK's `AccessToken` (subject = the person's object id), or None."""
         try:
-            caller = await self._validate(token, require_permission=False)
+            caller = await self._validate(token)
         except TokenRejected as exc:
-            ops_log.event("mcp.unauthorized", reason=exc.reason)
+            ops_log.event("mcp.unauthorized", reason=exc.reason, status=exc.status)
+            if exc.status == 403:
+                return AccessToken(token=token, client_id="unknown", scopes=[])
             return None
-        if not caller.permitted:
-            ops_log.event("mcp.unauthorized", reason="no_permission")
         return AccessToken(
-            token=token, client_id=caller.client_app_id or "unknown", scopes=[self.scope] if caller.permitted else [],
-            expires_at=caller.expires_at, subject=caller.object_id,
+            token=token, client_id=caller.app_id or "unknown", scopes=[self.scope],
+            expires_at=int(caller.claims.get("exp", 0)) or None, subject=caller.object_id,
             claims={"iss": caller.claims.get("iss"), "tid": caller.tenant_id, "oid": caller.object_id},
         )
 

@@ -74,7 +74,7 @@ def token_validator(identity: McpIdentity, host_map: HostMap | None, tls: ssl.SS
         return response.json()
 
     policy = EntraTokenPolicy(tenant_id=identity.tenant_id, audiences=(identity.audience_uri, identity.app_id),
-                              scopes=(identity.scope,), app_roles=(identity.app_role,),
+                              scopes=frozenset({identity.scope}), roles=frozenset({identity.app_role}),
                               authority_host=identity.authority_host)
     return EntraTokenValidator(policy, fetch_json), client
 
