@@ -100,6 +100,7 @@ class PendingAction:
     card_activity_id: str | None = None
     requester_confirmed_at: str | None = None
     approver_upn: str | None = None
+    confirm_code: str | None = None
 
     @property
     def arguments(self) -> dict[str, Any]:
@@ -140,6 +141,7 @@ class ActionCard:
 
     `status` is `awaiting` while buttons are live; afterwards the card is updated in place with the
     decision (`confirmed`, `cancelled`, `expired`, `done`, `failed`) and `status_line` says who and when.
+    `confirm_code` is what a typed confirmation must carry ("yes 482913"); only a waiting card shows it.
     """
 
     action_id: str
@@ -151,3 +153,4 @@ class ActionCard:
     expires_at: str
     status: str = "awaiting"
     status_line: str = ""
+    confirm_code: str = ""

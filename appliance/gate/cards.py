@@ -21,7 +21,8 @@ STATUS_TITLES = {
 
 
 def card_for(action: PendingAction, spec: ToolSpec) -> ActionCard:
-    """The confirmation card of a waiting action: exact summary, tool, target, Graph operation, expiry."""
+    """The confirmation card of a waiting action: exact summary, tool, target, Graph operation, expiry,
+    and the code a typed confirmation must carry."""
     arguments = action.arguments
     target = str(arguments.get("user") or arguments.get("group") or "-")
     if "group" in arguments and "user" in arguments:
@@ -34,17 +35,18 @@ def card_for(action: PendingAction, spec: ToolSpec) -> ActionCard:
         target=target,
         graph_operation=spec.graph_operation,
         expires_at=datetime.fromisoformat(action.expires_at).astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S UTC"),
+        confirm_code=action.confirm_code or "",
     )
 
 
 def approval_card(action: PendingAction, spec: ToolSpec) -> ActionCard:
     """The card an approver gets (two-person rule): the same facts, who asked, Approve / Decline."""
     line = f"Requested and confirmed by {action.requester_upn or action.requester_id}; needs your approval."
-    return replace(card_for(action, spec), status="approval", status_line=line)
+    return replace(card_for(action, spec), status="approval", status_line=line, confirm_code="")
 
 
 def decided(card: ActionCard, status: str, line: str) -> ActionCard:
     """The same card after a decision: no buttons, the decision and who/when in `status_line`."""
     if status not in STATUS_TITLES or status in ("awaiting", "approval"):
         raise ValueError(f"unknown card status {status!r}")
-    return replace(card, status=status, status_line=line)
+    return replace(card, status=status, status_line=line, confirm_code="")

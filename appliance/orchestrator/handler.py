@@ -9,6 +9,7 @@ record. Only ports are used; nothing here knows Teams, Graph, SQLCipher or llama
 from __future__ import annotations
 
 import asyncio
+import secrets
 import time
 import uuid
 from collections.abc import Callable
@@ -76,10 +77,10 @@ class TurnHandler:
             await outbox.say(f"That message is {len(text)} characters long; I read at most "
                              f"{self.policy.max_message_chars}. Please send a shorter request.")  # fmt: skip
             return "too_long"
-        answer = gate.typed_answer(text)
-        if answer is not None:
-            await self._typed_answer(turn, answer, outbox)
-            return f"typed_{answer}"
+        reply = gate.typed_reply(text)
+        if reply is not None:
+            await self._typed_answer(turn, reply, outbox)
+            return f"typed_{reply.answer}"
         person = await self._allowed_person(turn, outbox)
         if person is None:
             return "refused_person"
@@ -89,8 +90,10 @@ class TurnHandler:
     # -- a request -------------------------------------------------------------------------------
     async def _allowed_person(self, turn: Turn, outbox: Outbox) -> Person | None:
         person = await self.directory.person(turn.requester_id)
-        if person is None or not person.enabled:
-            await outbox.say("I can't find an enabled account for you in this tenant, so I can't help here.")
+        sender = gate.judge_sender(turn.requester_id, person)
+        if person is None or not sender.allowed:
+            ops_log.event("turn.refused", reason=sender.reason, requester=turn.requester_id)
+            await outbox.say(sender.message)
             return None
         if not gate.may_use_tools(person, self.policy.requesters, self.policy.requester_groups):
             ops_log.event("turn.refused", reason="not_a_requester", requester=turn.requester_id)
@@ -160,6 +163,7 @@ class TurnHandler:
             action_hash=gate.action_hash(call.tool, call.arguments, summary),
             expires_at=self.clock() + timedelta(minutes=self.policy.confirmation_minutes),
             requester_upn=person.upn, orchestrator=self.proposer.name,
+            confirm_code=f"{secrets.randbelow(10**gate.CODE_DIGITS):0{gate.CODE_DIGITS}d}",
         )  # fmt: skip
         ops_log.event("action.proposed", tool=call.tool, action=action.id, conversation=turn.conversation_ref,
                       pending=len(waiting) + 1)  # fmt: skip
@@ -180,17 +184,38 @@ class TurnHandler:
         action = await self.ledger.get_action(decision.action_id)
         if decision.decision in ("approve", "decline"):
             approver = await self.directory.person(turn.requester_id)
-            if approver is None:
+            if approver is None or not gate.judge_sender(turn.requester_id, approver).allowed:
                 await outbox.say("I can't find your account in this tenant, so I can't take your approval.")
+            elif not await self._in_approvers_chat(turn, approver, outbox):
+                return
             elif decision.decision == "approve":
                 await self.executor.approvals.approve(action, approver, decision.action_hash, outbox)
             else:
                 await self.executor.approvals.decline(action, approver, outbox)
+        elif not await self._in_the_cards_chat(turn, action, outbox):
+            return
         elif decision.decision == "confirm":
             if await self._still_a_requester(turn, action, outbox):
                 await self.executor.confirm(action, turn.requester_id, decision.action_hash, outbox)
         else:
             await self.executor.cancel(action, turn.requester_id, outbox)
+
+    async def _in_the_cards_chat(self, turn: Turn, action: PendingAction | None, outbox: Outbox) -> bool:
+        """A card's decision counts only in the conversation that holds the card."""
+        verdict = gate.judge_conversation(action, turn.conversation_ref)
+        if not verdict.allowed:
+            ops_log.event("card.refused", reason=verdict.reason, conversation=turn.conversation_ref)
+            await outbox.say(verdict.message)
+        return verdict.allowed
+
+    async def _in_approvers_chat(self, turn: Turn, approver: Person, outbox: Outbox) -> bool:
+        """An approval counts only in the approver's own chat, where the approval card went."""
+        chat = await self.ledger.conversation_of_person(approver.object_id)
+        verdict = gate.judge_approval_conversation(chat, turn.conversation_ref)
+        if not verdict.allowed:
+            ops_log.event("card.refused", reason=verdict.reason, conversation=turn.conversation_ref)
+            await outbox.say(verdict.message)
+        return verdict.allowed
 
     async def _still_a_requester(self, turn: Turn, action: PendingAction | None, outbox: Outbox) -> bool:
         """The requester must still be allowed when confirming, not only when asking (the gate's own
@@ -199,15 +224,21 @@ class TurnHandler:
             return True
         return await self._allowed_person(turn, outbox) is not None
 
-    async def _typed_answer(self, turn: Turn, answer: str, outbox: Outbox) -> None:
+    async def _typed_answer(self, turn: Turn, reply: gate.TypedReply, outbox: Outbox) -> None:
+        """A typed yes/no applies to this person's waiting actions in this chat only; a "yes" confirms only
+        with the code its card shows (never blindly)."""
         waiting = await self.ledger.open_actions(turn.conversation_ref, turn.requester_id)
-        target = gate.pick_target(waiting)
+        target = gate.pick_target(waiting, reply.code)
         if target.ambiguous:
             await outbox.say(gate.which_one(target.waiting))
         elif target.action is None:
             await outbox.say("Nothing is waiting for your confirmation in this chat.")
-        elif answer == "yes":
-            if await self._still_a_requester(turn, target.action, outbox):
+        elif reply.answer == "yes":
+            verdict = gate.judge_typed_code(target.action, reply.code)
+            if not verdict.allowed:
+                ops_log.event("action.confirm_refused", reason=verdict.reason, action=target.action.id)
+                await outbox.say(verdict.message)
+            elif await self._still_a_requester(turn, target.action, outbox):
                 await self.executor.confirm(target.action, turn.requester_id, target.action.action_hash, outbox)
         else:
             await self.executor.cancel(target.action, turn.requester_id, outbox)

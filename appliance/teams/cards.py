@@ -1,7 +1,8 @@
 """The confirmation card as an Adaptive Card (what Teams shows), from the gate's `ActionCard`.
 
 While the action waits, the card has Confirm and Cancel buttons (Action.Submit carrying the action id
-and its hash); after the decision it is updated in place: the same facts, the decision, no buttons.
+and its hash) and the code a typed confirmation needs ("yes 482913"); after the decision it is updated
+in place: the same facts, the decision, no buttons, no code.
 """
 
 from __future__ import annotations
@@ -20,6 +21,8 @@ BUTTONS: dict[str, tuple[tuple[str, str], ...]] = {
     "approval": (("approve", "positive"), ("decline", "destructive")),  # for a second approver
 }
 """Which buttons a card has in each status (decided cards have none)."""
+TYPED_HINT = "Or confirm by typing:"
+"""A waiting card shows its code after this; only the card shows it, so a typed "yes" proves the card was seen."""
 
 
 def adaptive_card(card: ActionCard) -> dict[str, Any]:
@@ -37,6 +40,9 @@ def adaptive_card(card: ActionCard) -> dict[str, Any]:
     ]  # fmt: skip
     if card.status_line:
         body.append({"type": "TextBlock", "text": card.status_line, "wrap": True, "isSubtle": True})
+    if card.confirm_code and card.status == "awaiting":
+        body.append({"type": "TextBlock", "wrap": True, "isSubtle": True,
+                     "text": f"{TYPED_HINT} yes {card.confirm_code}"})  # fmt: skip
     actions = [
         {"type": "Action.Submit", "title": decision.title(), "style": style,
          "data": card_payload(decision, card.action_id, card.action_hash)}

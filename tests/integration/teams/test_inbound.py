@@ -106,9 +106,9 @@ def test_malformed_bodies_get_400(stack: DevStack, body: bytes) -> None:
     assert _post(stack, body, _token(stack)).status_code == 400
 
 
-def test_an_oversized_activity_gets_400(stack: DevStack) -> None:
+def test_an_oversized_activity_gets_413(stack: DevStack) -> None:
     response = _post(stack, _activity(stack, text="x" * 300_000), _token(stack))
-    assert response.status_code == 400 and "at most" in response.text
+    assert response.status_code == 413 and "at most" in response.text
 
 
 def test_a_wrong_content_type_gets_400(stack: DevStack) -> None:
