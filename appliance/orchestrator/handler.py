@@ -201,7 +201,10 @@ class TurnHandler:
             await self.executor.cancel(action, turn.requester_id, outbox)
 
     async def _in_the_cards_chat(self, turn: Turn, action: PendingAction | None, outbox: Outbox) -> bool:
-        """A card's decision counts only in the conversation that holds the card."""
+        """A card's decision counts only in the conversation that holds the card (the gate's requester rule
+        answers everyone but the requester, wherever they press)."""
+        if action is None or action.requester_id != turn.requester_id:
+            return True
         verdict = gate.judge_conversation(action, turn.conversation_ref)
         if not verdict.allowed:
             ops_log.event("card.refused", reason=verdict.reason, conversation=turn.conversation_ref)

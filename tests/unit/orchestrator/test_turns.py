@@ -62,12 +62,12 @@ async def test_another_person_cannot_confirm(aid: Aid) -> None:
     doug_chat, eve_chat = RecordingOutbox(), RecordingOutbox()
     await aid.say(DOUG, "assign E3 to sarah.lin@contoso.com", doug_chat)
     _, card = _only_card(doug_chat)
-    await aid.press(EVE, _press(card), eve_chat, conversation=f"teams://msg/{DOUG.object_id}")
-    await aid.press(EVE, _press(card), eve_chat)  # from her own chat: not where the card is
+    await aid.press(EVE, _press(card), eve_chat)
+    await aid.press(EVE, _press(card), eve_chat, conversation=f"teams://msg/{DOUG.object_id}")  # in Doug's chat
     await aid.say(EVE, "yes", eve_chat)
     await aid.say(EVE, yes(doug_chat), eve_chat)  # even with the code
-    assert aid.tools.runs == [] and "Only the person who asked" in eve_chat.said[0]
-    assert "another chat" in eve_chat.said[1]
+    assert aid.tools.runs == [] and eve_chat.said[:2] == [eve_chat.said[0]] * 2
+    assert "Only the person who asked" in eve_chat.said[0]
     assert eve_chat.said[2:] == ["Nothing is waiting for your confirmation in this chat."] * 2
     action = await aid.ledger.get_action(card.action_id)
     assert action is not None and action.state == "AWAITING"
