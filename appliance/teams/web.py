@@ -20,9 +20,11 @@ from typing import Any
 
 from aiohttp import web
 from botbuilder.integration.aiohttp import CloudAdapter
+from botbuilder.schema import Activity
+from botframework.connector.auth import AuthenticateRequestResult
 
 from appliance import ops_log
-from appliance.teams.activities import inspect
+from appliance.teams.activities import Inspection, inspect
 from appliance.teams.admission import Admission
 from appliance.teams.auth import AidBotAuthentication
 from appliance.teams.body import BadActivity, parse_activity, read_bounded
@@ -84,7 +86,7 @@ class MessagesEndpoint:
         inspection = await self.admission.admit(inspection)
         return await self._answer(result, activity, inspection)
 
-    async def _answer(self, result: Any, activity: Any, inspection: Any) -> Outcome:
+    async def _answer(self, result: AuthenticateRequestResult, activity: Activity, inspection: Inspection) -> Outcome:
         status, reason = inspection.status, inspection.reason
         if status in (400, 403):
             return status, reason, _problem(status, "Forbidden" if status == 403 else "BadRequest", "Not served here.")

@@ -1,5 +1,6 @@
 """Issue 15 (items 2-6) against a real `appliance serve --dev`: botbuilder's own JWT validation over
-HTTPS, the real store, the real model. Tokens are signed by the dev tenant as Teams signs them, so each
+HTTPS, the real store, the real model (one process for the module, the `stack` fixture of conftest.py).
+Tokens are signed by the dev tenant as Teams signs them, so each
 test plays someone who holds a captured channel token: any activity, any sender, any conversation.
 
 Each test names the item it proves; each failed on main before the fix (see the commit message).
@@ -11,7 +12,6 @@ import json
 import ssl
 import time
 import uuid
-from collections.abc import Iterator
 from typing import Any
 
 import httpx
@@ -23,7 +23,6 @@ from appliance.config import load_settings
 from appliance.devtenant.teams_client import DevTeamsClient, button_data
 from appliance.store import TenantStore
 from appliance.wiring.dev_stack import DevStack
-from tests.conftest import SHARED_MODELS_DIR
 from tests.integration.teams.conftest import cards, texts
 from tests.integration.teams.edge_http import (
     SENTINEL_ANSWER,
@@ -38,20 +37,6 @@ from tests.integration.teams.edge_http import (
 HANA, PRIYA, MIKE = "hana.berg@contoso.com", "priya.n@contoso.com", "mike.chan@contoso.com"
 SARAH, IVO, JO = "sarah.lin@contoso.com", "ivo.petrov@contoso.com", "jo.kim@contoso.com"
 NOTHING_WAITING = "Nothing is waiting for your confirmation in this chat."
-
-
-@pytest.fixture(scope="module")
-def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DevStack]:
-    home = tmp_path_factory.mktemp("edge") / "home"
-    with DevStack(home, models_dir=SHARED_MODELS_DIR) as running:
-        running.start_appliance()
-        yield running
-
-
-@pytest.fixture(scope="module")
-def teams(stack: DevStack) -> DevTeamsClient:
-    assert stack.client is not None
-    return stack.client
 
 
 def _answers(teams: DevTeamsClient, upn: str, text: str) -> int:
