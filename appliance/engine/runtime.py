@@ -1,7 +1,7 @@
 """A thin, owned wrapper over llama-cpp-python's low-level API: load, tokenize, decode, logits.
 
-No `create_completion`: the high-level path costs ~3x per token (DESIGN.md). One model, one context,
-one sequence (0); the caller decides which positions to keep (`truncate`) for the prefix cache.
+No `create_completion`: the high-level path costs ~3x per token (docs/ARCHITECTURE.md, decisions).
+One model, one context, one sequence (0); the caller decides which positions to keep (`truncate`) for the prefix cache.
 `llama_cpp` is imported before numpy on purpose (two OpenMP runtimes segfaulted on the CUDA image).
 """
 

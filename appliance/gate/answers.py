@@ -3,7 +3,7 @@
 Only plain words count (after Unicode NFKC normalisation and case folding). A message with any
 non-ASCII letter is never an answer, so look-alikes such as "yes" spelled with a Cyrillic "у" confirm nothing.
 An answer may end with the six-digit code its card shows ("yes 482913"): a typed "yes" confirms only
-with it (`provenance.judge_typed_code`), and it also says which card is meant when several wait.
+with it (`rules.with_the_cards_code`), and it also says which card is meant when several wait.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from appliance.types import PendingAction
 
 Answer = Literal["yes", "no"]
 YES_WORDS = frozenset({"yes", "y", "confirm", "confirmed", "approve", "approved", "yes please", "yes, do it",
-                       "go ahead", "do it"})  # fmt: skip
+                       "go ahead", "do it"})
 NO_WORDS = frozenset({"no", "n", "cancel", "stop", "abort", "no thanks", "no, cancel", "don't", "dont"})
 TRAILING = " .!\t\r\n"
 WITH_CODE = re.compile(r"^(?P<words>[a-z' ,.!]+?)[ ,:#-]+(?P<code>[0-9]{6})$")

@@ -50,4 +50,4 @@ def owner_of(db: Connection, conversation_ref: str) -> str | None:
 def conversations_of(db: Connection, person_id: str) -> int:
     """How many conversations are stored for one person (the edge caps it per sender)."""
     return int(db.execute("SELECT count(*) FROM conversation_references WHERE person_id = ?", (person_id,))
-               .fetchone()[0])  # fmt: skip
+               .fetchone()[0])

@@ -124,7 +124,7 @@ CREATE TABLE handled_activities (
 CREATE INDEX ix_handled_activities_at ON handled_activities (handled_at);
 ALTER TABLE pending_actions ADD COLUMN confirm_code TEXT;
 """),
-)  # fmt: skip
+)
 LATEST = MIGRATIONS[-1][0]
 
 

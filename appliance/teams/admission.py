@@ -28,9 +28,9 @@ from appliance import ops_log
 from appliance.teams.activities import Inspection
 
 SLOW_DOWN = ("You're sending messages faster than I can answer them, so I skipped the last one. "
-             "Please wait a minute, then send it again.")  # fmt: skip
+             "Please wait a minute, then send it again.")
 TOO_MANY_CONVERSATIONS = ("You already have as many chats with me as I keep for one person. "
-                          "Please write to me in your existing one-to-one chat.")  # fmt: skip
+                          "Please write to me in your existing one-to-one chat.")
 NEW_CONVERSATION_CHECKS_PER_MINUTE = 60
 NOTICE_SECONDS = 60.0
 MAX_TRACKED_SENDERS = 10_000
@@ -73,7 +73,7 @@ class TokenBuckets:
     used buckets are forgotten past `max_keys` (memory stays bounded whatever ids arrive)."""
 
     def __init__(self, per_minute: float, burst: int, clock: Callable[[], float] = time.monotonic,
-                 max_keys: int = MAX_TRACKED_SENDERS) -> None:  # fmt: skip
+                 max_keys: int = MAX_TRACKED_SENDERS) -> None:
         self.rate, self.burst, self.clock, self.max_keys = per_minute / 60.0, float(burst), clock, max_keys
         self._buckets: OrderedDict[str, tuple[float, float]] = OrderedDict()
 
@@ -96,12 +96,12 @@ class Admission:
     """The checks above, for one appliance."""
 
     def __init__(self, ledger: EdgeLedger, is_tenant_user: IsTenantUser, limits: SenderLimits,
-                 clock: Callable[[], float] = time.monotonic) -> None:  # fmt: skip
+                 clock: Callable[[], float] = time.monotonic) -> None:
         self.ledger, self.is_tenant_user, self.limits = ledger, is_tenant_user, limits
         self.turns = TokenBuckets(limits.turns_per_minute, limits.burst, clock)
         self.notices = TokenBuckets(60.0 / NOTICE_SECONDS, 1, clock)
         self.new_conversations = TokenBuckets(NEW_CONVERSATION_CHECKS_PER_MINUTE, NEW_CONVERSATION_CHECKS_PER_MINUTE,
-                                              clock, max_keys=1)  # fmt: skip
+                                              clock, max_keys=1)
 
     async def admit(self, inspection: Inspection) -> Inspection:
         """The same inspection if its turn may run; otherwise what to answer instead (a polite reply, 403,

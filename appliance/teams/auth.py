@@ -1,9 +1,9 @@
 """Inbound authentication for `/api/messages`: botbuilder's JWT validation, made strict.
 
 botbuilder validates the Bot Framework token (signature from the OpenID keys, issuer, audience = our
-app id, the `serviceurl` claim, the `msteams` endorsement). Around it we add what REFERENCE.md found
-missing: only the Bot Framework channel issuer is accepted (never Emulator tokens), authentication can
-never be disabled, the token's lifetime is checked as the Bot Framework authentication page asks
+app id, the `serviceurl` claim, the `msteams` endorsement). Around it we add what a review of
+botbuilder found missing: only the Bot Framework channel issuer is accepted (never Emulator tokens),
+authentication can never be disabled, the token's lifetime is checked as the Bot Framework authentication page asks
 (`require_lifetime`: `exp` must be there; botbuilder checks it only when present), and every failure,
 whatever exception botbuilder raises, becomes `PermissionError` (the web layer answers 401).
 
@@ -69,7 +69,7 @@ class AidBotAuthentication(BotFrameworkAuthentication):
     """Public-cloud Bot Framework authentication for one bot, strict and with guarded connectors."""
 
     def __init__(self, credentials: ServiceClientCredentialsFactory, connectors: GuardedConnectorFactory,
-                 app_id: str, clock: Callable[[], float] = time.time) -> None:  # fmt: skip
+                 app_id: str, clock: Callable[[], float] = time.time) -> None:
         self._inner = BotFrameworkAuthenticationFactory.create(credential_factory=credentials)
         self._connectors = connectors
         self._app = SimpleCredentialProvider(app_id, "")

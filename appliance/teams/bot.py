@@ -30,7 +30,7 @@ SaveReference = Callable[[str, str, str], Awaitable[None]]
 """(conversation ref, reference JSON, the person's Entra object id)"""
 BUSY = "I'm handling many requests right now. Please send your message again in a minute."
 BUSY_SENDER = ("I'm still working on your earlier messages. Please wait for my answers, then send this one "
-               "again.")  # fmt: skip
+               "again.")
 INSPECTION_KEY = "aidizen.inspection"
 
 
@@ -48,7 +48,7 @@ class AidBot(ActivityHandler):
     """Schedules each checked message as a background turn; refuses group chats politely."""
 
     def __init__(self, adapter: CloudAdapter, app_id: str, run_turn: RunTurn, save_reference: SaveReference,
-                 max_turns: int, waiting_per_sender: int = 3) -> None:  # fmt: skip
+                 max_turns: int, waiting_per_sender: int = 3) -> None:
         self.adapter, self.app_id = adapter, app_id
         self._run_turn, self._save_reference = run_turn, save_reference
         self.max_turns, self.waiting_per_sender = max_turns, waiting_per_sender

@@ -43,7 +43,7 @@ class MessagesEndpoint:
     """`POST /api/messages`."""
 
     def __init__(self, *, adapter: CloudAdapter, auth: AidBotAuthentication, bot: AidBot, admission: Admission,
-                 allowed_tenant_id: str, max_bytes: int) -> None:  # fmt: skip
+                 allowed_tenant_id: str, max_bytes: int) -> None:
         self.adapter, self.auth, self.bot, self.admission = adapter, auth, bot, admission
         self.allowed_tenant_id, self.max_bytes = allowed_tenant_id, max_bytes
 
@@ -55,7 +55,7 @@ class MessagesEndpoint:
             status, reason = 429, "failed"
             ops_log.event("http.failed", error=type(exc).__name__)
             response = _problem(429, "TryAgainLater", "The activity could not be handled now; send it again later.",
-                                **{"Retry-After": str(RETRY_AFTER_SECONDS)})  # fmt: skip
+                                **{"Retry-After": str(RETRY_AFTER_SECONDS)})
         ops_log.event("http.activity", status=status, reason=reason)
         return response
 
@@ -92,7 +92,7 @@ class MessagesEndpoint:
             return status, reason, _problem(status, "Forbidden" if status == 403 else "BadRequest", "Not served here.")
         if status == 429:
             return status, reason, _problem(429, "TooManyRequests", "Too many new conversations right now.",
-                                            **{"Retry-After": str(RETRY_AFTER_SECONDS)})  # fmt: skip
+                                            **{"Retry-After": str(RETRY_AFTER_SECONDS)})
         if inspection.turn is None and inspection.reply is None:
             return 200, reason, web.Response(status=200)
 

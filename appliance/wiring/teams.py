@@ -45,7 +45,7 @@ class TeamsSide:
 def build_teams(
     settings: Settings, *, ledger: StoreLedger, handler: TurnHandler, token_for: TokenFunction,
     host_map: HostMap | None, tls: Any, ready: Readiness,
-) -> TeamsSide:  # fmt: skip
+) -> TeamsSide:
     """The bot, its inbound authentication and outbound connectors, and the aiohttp app."""
     teams = settings.teams
     botframework = Allowlist([CHANNEL_METADATA_URL.split("/v1/")[0]])
@@ -67,7 +67,7 @@ def build_teams(
     auth = AidBotAuthentication(credentials, connectors, teams.app_id)
     adapter = CloudAdapter(auth)
     bot = AidBot(adapter, teams.app_id, handler.handle_turn, ledger.save_reference, teams.max_concurrent_turns,
-                 teams.waiting_turns_per_sender)  # fmt: skip
+                 teams.waiting_turns_per_sender)
 
     async def is_tenant_user(object_id: str) -> bool:
         return gate.judge_sender(object_id, await handler.directory.person(object_id)).allowed
@@ -76,7 +76,7 @@ def build_teams(
     admission = Admission(EdgeStoreLedger(ledger.store), is_tenant_user, limits)
     endpoint = MessagesEndpoint(adapter=adapter, auth=auth, bot=bot, admission=admission,
                                 allowed_tenant_id=teams.allowed_tenant_id,
-                                max_bytes=teams.max_activity_bytes)  # fmt: skip
+                                max_bytes=teams.max_activity_bytes)
 
     async def outbox_for(conversation_ref: str) -> Outbox | None:
         stored = await ledger.load_reference(conversation_ref)

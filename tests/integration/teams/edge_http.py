@@ -12,9 +12,9 @@ from typing import Any
 
 import httpx
 
-from appliance.devtenant.botframework import channel_token
-from appliance.devtenant.teams_client import DevTeamsClient, card_text
-from appliance.wiring.dev_stack import DevStack
+from appliance_dev.dev_stack import DevStack
+from appliance_dev.devtenant.botframework import channel_token
+from appliance_dev.devtenant.teams_client import DevTeamsClient, card_text
 
 CODE_LINE = re.compile(r"\byes ([0-9]{6})\b")
 
@@ -31,7 +31,7 @@ def post(stack: DevStack, body: bytes | dict[str, Any], token: str | None, **hea
 
 
 def activity(stack: DevStack, upn: str, text: str | None = "Who is sarah.lin@contoso.com?", value: Any = None,
-             **override: Any) -> dict[str, Any]:  # fmt: skip
+             **override: Any) -> dict[str, Any]:
     """The activity Teams would send for `upn` (with a fresh activity id), with fields overridden."""
     assert stack.tenant is not None
     user = stack.tenant.context.state.user(upn)
@@ -74,4 +74,4 @@ def sentinel(teams: DevTeamsClient, upn: str) -> None:
     sent = teams.send(upn, " ")
     assert sent.status == 202, sent
     teams.wait_for(conversation, before, lambda events: any(
-        str(e["activity"].get("text", "")).startswith(SENTINEL_ANSWER) for e in events))  # fmt: skip
+        str(e["activity"].get("text", "")).startswith(SENTINEL_ANSWER) for e in events))

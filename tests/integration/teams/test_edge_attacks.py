@@ -22,9 +22,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from appliance.config import load_settings
-from appliance.devtenant.teams_client import DevTeamsClient, button_data
 from appliance.store import TenantStore
-from appliance.wiring.dev_stack import DevStack
+from appliance_dev.dev_stack import DevStack
+from appliance_dev.devtenant.teams_client import DevTeamsClient, button_data
 from tests.integration.teams.conftest import cards, texts
 from tests.integration.teams.edge_http import (
     SENTINEL_ANSWER,
@@ -71,7 +71,7 @@ def _update(stack: DevStack) -> dict[str, Any]:
     {"exp": "tomorrow"},
     {"exp": int(time.time()) + 3 * 24 * 3600},  # valid for days: longer than a channel token lives
     {"nbf": int(time.time()) + 3600},  # not valid yet, beyond the 5 minutes of skew
-])  # fmt: skip
+])
 def test_a_channel_token_without_a_valid_lifetime_gets_401(stack: DevStack, claims: dict[str, Any]) -> None:
     """Item 5; MicrosoftDocs/bot-docs articles/rest-api/bot-framework-rest-connector-authentication.md,
     "Connector to Bot" step 4 requirement 5: not expired, with the industry-standard 5 minutes of skew."""
@@ -97,10 +97,10 @@ def test_a_deeply_nested_body_gets_401_without_a_token_and_400_with_one(stack: D
 def test_a_group_chat_confirmation_whose_refusal_cannot_be_delivered_gets_200(stack: DevStack) -> None:
     """The polite group-chat refusal goes to a conversation Teams does not know (404 from the connector)."""
     press = {"kind": "aidizen.decision", "decision": "confirm", "action_id": str(uuid.uuid4()),
-             "action_hash": "0" * 64}  # fmt: skip
+             "action_hash": "0" * 64}
     assert stack.tenant is not None
     group = {"conversationType": "groupChat", "id": f"19:{uuid.uuid4().hex}@thread.v2",
-             "tenantId": stack.tenant.context.state.tenant_id}  # fmt: skip
+             "tenantId": stack.tenant.context.state.tenant_id}
     response = post(stack, activity(stack, MIKE, None, press, conversation=group), token(stack))
     assert response.status_code == 200, response.text
 
@@ -120,7 +120,7 @@ def test_a_redelivered_activity_runs_once_even_across_a_restart(stack: DevStack,
     sentinel(teams, PRIYA)
     assert _answers(teams, PRIYA, NOTHING_WAITING) == 1 and _answers(teams, PRIYA, SENTINEL_ANSWER) == 2
     rows = _store_rows(stack, "SELECT count(*) FROM handled_activities WHERE activity_key LIKE ?",
-                       f"%\n{original['id']}")  # fmt: skip
+                       f"%\n{original['id']}")
     assert rows == [(1,)]
 
 
@@ -157,11 +157,11 @@ def test_a_card_press_counts_only_in_the_conversation_holding_the_card(
     confirm = button_data(hanas_card, "Confirm")
     assert confirm is not None
     forged = {"conversationType": "personal", "id": f"a:1forged{uuid.uuid4().hex}",
-              "tenantId": stack.tenant.context.state.tenant_id}  # type: ignore[union-attr]  # fmt: skip
+              "tenantId": stack.tenant.context.state.tenant_id}  # type: ignore[union-attr]
     response = post(stack, activity(stack, HANA, None, confirm, conversation=forged), token(stack))
     assert response.status_code == 202
     wait_until(lambda: '"reason": "other_conversation"' in _ops_log(stack) or not _enabled(stack, "leaver@contoso.com"),
-               "the forged press to be refused or to run")  # fmt: skip
+               "the forged press to be refused or to run")
     assert _enabled(stack, "leaver@contoso.com")
     assert _store_rows(stack, "SELECT state FROM pending_actions WHERE id = ?", confirm["action_id"]) == [("AWAITING",)]
 
@@ -231,7 +231,7 @@ def test_no_authorization_header_value_reaches_the_ops_log_or_stderr(stack: DevS
     good = token(stack)
     wrong_audience = token(stack, aud="AudCanary9Zk4")
     unknown_key = stack.tenant.context.sign({"iss": "https://api.botframework.com", "aud": "aidizen-bot",
-                                             "exp": int(time.time()) + 600})  # fmt: skip
+                                             "exp": int(time.time()) + 600})
     unknown_key = unknown_key.replace(unknown_key.split(".")[0], "eyJhbGciOiJSUzI1NiIsImtpZCI6IktpZENhbmFyeTMifQ")
     headers = {
         "good": f"Bearer {good}",
@@ -274,14 +274,14 @@ bodies = st.one_of(
               overrides),  # a real (non-requester) user's activity with fields replaced: no model turn
     st.binary(max_size=512),
     st.integers(min_value=2, max_value=60_000).map(lambda depth: b"[" * depth + b"]" * depth),
-)  # fmt: skip
+)
 authorizations = st.sampled_from(["good", "none", "garbage", "no-exp", "expired", "wrong-audience"])
 content_types = st.sampled_from(["application/json", "application/json; charset=utf-8", "text/plain", ""])
 methods = st.sampled_from(["POST", "POST", "POST", "POST", "GET", "PUT", "DELETE"])
 
 
 @settings(max_examples=80, deadline=None, derandomize=True,
-          suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])  # fmt: skip
+          suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
 @given(body=bodies, authorization=authorizations, content_type=content_types, method=methods)
 def test_fuzzed_requests_to_the_real_endpoint_never_get_a_5xx(
     stack: DevStack, body: Any, authorization: str, content_type: str, method: str
@@ -296,7 +296,7 @@ def test_fuzzed_requests_to_the_real_endpoint_never_get_a_5xx(
         raw = body
     claims = {"none": None, "garbage": None, "good": {}, "no-exp": {"exp": None},
               "expired": {"exp": int(time.time()) - 3600, "nbf": int(time.time()) - 7200},
-              "wrong-audience": {"aud": "someone-elses-bot"}}[authorization]  # fmt: skip
+              "wrong-audience": {"aud": "someone-elses-bot"}}[authorization]
     headers = {"Content-Type": content_type} if content_type else {}
     if authorization == "garbage":
         headers["Authorization"] = "Bearer not.a.token"

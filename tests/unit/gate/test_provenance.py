@@ -1,5 +1,6 @@
-"""Where a decision may come from (issue 15, item 3): a tenant user's object id, the card's own chat,
-and, for a typed "yes", the code only the card shows. One rule per test; each fails closed."""
+"""Where a decision may come from (issue 15, item 3): a tenant user's object id (`gate/senders.py`), the
+card's own chat, and, for a typed "yes", the code only the card shows (`gate/rules.py`: rules of the
+same shape as the others, run by `judge`). One rule per test; each fails closed."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ import pytest
 
 from appliance import gate
 from appliance.catalog import DEFAULT_CATALOG
+from appliance.gate import rules
 from appliance.types import PendingAction, Person
 
 NOW = datetime(2026, 11, 24, 10, 0, tzinfo=UTC)
@@ -27,7 +29,7 @@ def _action(code: str | None = "482913", action_id: str = "a1") -> PendingAction
         client_request_id=None, confirmed_by=None, confirmed_at=None, created_at=NOW.isoformat(),
         expires_at=(NOW + timedelta(minutes=10)).isoformat(), updated_at=NOW.isoformat(), ended_at=None,
         confirm_code=code,
-    )  # fmt: skip
+    )
 
 
 @pytest.mark.parametrize("value", [DOUG_ID, DOUG_ID.upper()])
@@ -51,33 +53,55 @@ def test_the_sender_must_be_exactly_the_directory_user_the_id_names() -> None:
     assert gate.judge_sender(DOUG_ID, replace(DOUG, enabled=False)).reason == "disabled"
 
 
+def _confirm(action: PendingAction, where: str = "teams://msg/c1", **typed: object) -> gate.Verdict:
+    return gate.judge_confirmation(action, actor_id=DOUG_ID, presented_hash=action.action_hash, moment=NOW,
+                                   conversation_ref=where, **typed)  # type: ignore[arg-type]
+
+
 def test_a_decision_counts_only_in_the_chat_that_holds_the_card() -> None:
-    assert gate.judge_conversation(_action(), "teams://msg/c1").allowed
-    verdict = gate.judge_conversation(_action(), "teams://msg/elsewhere")
+    assert _confirm(_action()).allowed
+    verdict = _confirm(_action(), "teams://msg/elsewhere")
     assert not verdict.allowed and verdict.reason == "other_conversation" and "Nothing was changed" in verdict.message
-    assert gate.judge_conversation(None, "teams://msg/elsewhere").allowed  # unknown actions: judged later
+    cancel = gate.judge_cancellation(_action(), actor_id=DOUG_ID, moment=NOW, conversation_ref="teams://msg/x")
+    assert cancel.reason == "other_conversation"
+    nowhere = rules.Attempt("confirm", _action(), DOUG_ID, None, NOW)  # where it came from is unknown
+    assert rules.judge(nowhere).reason == "other_conversation"
+
+
+def test_someone_else_is_told_it_is_not_theirs_before_where() -> None:
+    verdict = gate.judge_confirmation(_action(), actor_id="someone-else", presented_hash=None, moment=NOW,
+                                      conversation_ref="teams://msg/elsewhere")
+    assert verdict.reason == "not_requester"
 
 
 def test_an_approval_counts_only_in_the_approvers_own_chat() -> None:
-    assert gate.judge_approval_conversation("teams://msg/eve", "teams://msg/eve").allowed
-    assert gate.judge_approval_conversation("teams://msg/eve", "teams://msg/other").reason == "other_conversation"
-    assert gate.judge_approval_conversation(None, "teams://msg/other").reason == "other_conversation"
+    eve = Person("9a1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d", "eve@contoso.com", "Eve", True)
+    waiting = replace(_action(), requester_confirmed_at=NOW.isoformat())
+
+    def approve(where: str, chat: str | None) -> gate.Verdict:
+        return gate.judge_approval(waiting, approver=eve, approvers=["eve@contoso.com"], presented_hash=None,
+                                   moment=NOW, conversation_ref=where, approver_chat=chat)
+
+    assert approve("teams://msg/eve", "teams://msg/eve").allowed
+    assert approve("teams://msg/c1", "teams://msg/eve").reason == "other_conversation"
+    assert approve("teams://msg/eve", None).reason == "other_conversation"  # no chat with the Aid: no card
 
 
 def test_a_typed_yes_confirms_only_with_the_cards_code() -> None:
     action = _action()
-    assert gate.judge_typed_code(action, "482913").allowed
-    assert gate.judge_typed_code(action, None).reason == "no_code"
-    assert gate.judge_typed_code(action, "482914").reason == "wrong_code"
-    assert gate.judge_typed_code(_action(code=None), "000000").reason == "wrong_code"  # no code: buttons only
-    assert gate.judge_typed_code(_action(code=None), None).reason == "no_code"
+    assert _confirm(action, typed=True, code="482913").allowed
+    assert _confirm(action).allowed  # a button press carries the action's random id instead
+    assert _confirm(action, typed=True, code=None).reason == "no_code"
+    assert _confirm(action, typed=True, code="482914").reason == "wrong_code"
+    assert _confirm(_action(code=None), typed=True, code="000000").reason == "wrong_code"  # buttons only
+    assert _confirm(_action(code=None), typed=True, code=None).reason == "no_code"
 
 
 @pytest.mark.parametrize(("text", "answer", "code"), [
     ("yes 482913", "yes", "482913"), ("Yes, 482913!", "yes", "482913"), ("confirm: 482913", "yes", "482913"),
     ("yes please 482913", "yes", "482913"), ("YES #482913", "yes", "482913"), ("yes", "yes", None),
     ("no 482913", "no", "482913"), ("no", "no", None), ("ｙｅｓ ４８２９１３", "yes", "482913"),
-])  # fmt: skip
+])
 def test_a_typed_reply_carries_its_code(text: str, answer: str, code: str | None) -> None:
     assert gate.typed_reply(text) == gate.TypedReply(answer, code)  # type: ignore[arg-type]
 

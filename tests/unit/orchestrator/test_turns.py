@@ -11,9 +11,9 @@ from typing import Any
 import pytest
 
 from appliance.errors import ApplianceError
-from appliance.orchestrator import card_payload
-from appliance.testing.outbox import RecordingOutbox
+from appliance.gate import card_payload
 from appliance.types import ActionCard, Turn
+from appliance_dev.testing.outbox import RecordingOutbox
 from tests.unit.orchestrator.conftest import DOUG, EVE, MALLORY, Aid, yes
 
 
@@ -47,7 +47,7 @@ async def test_a_change_waits_for_confirmation_then_runs_once_with_an_audit_reco
     assert [c.status for _, c in outbox.updates] == ["confirmed", "done"]
     assert outbox.cards[card_id].status == "done" and "audit record" in outbox.last
     records = await aid.ledger.audit_records(since=aid.clock() - timedelta(days=1), requested_by=None, tool=None,
-                                             limit=10)  # fmt: skip
+                                             limit=10)
     assert len(records) == 1
     record = records[0]
     assert record["RequestedBy"] == "doug@contoso.com" and record["Outcome"] == "Success"
@@ -86,7 +86,7 @@ async def test_a_malformed_card_submission_changes_nothing(aid: Aid) -> None:
     await aid.say(DOUG, "assign E3 to sarah.lin@contoso.com", outbox)
     _, card = _only_card(outbox)
     for bad in ({"kind": "aidizen.decision", "decision": "confirm"}, {"x": 1},
-                _press(card, action_id="../etc"), _press(card, decision="force")):  # fmt: skip
+                _press(card, action_id="../etc"), _press(card, decision="force")):
         await aid.press(DOUG, bad, outbox)
         assert outbox.last == "That button press was not understood; nothing was changed."
     assert aid.tools.runs == []
@@ -131,7 +131,7 @@ async def test_two_confirmations_at_once_run_the_action_once(aid: Aid) -> None:
     await aid.say(DOUG, "assign E3 to sarah.lin@contoso.com", outbox)
     _, card = _only_card(outbox)
     await asyncio.gather(*(aid.press(DOUG, _press(card), outbox) for _ in range(5)),
-                         *(aid.say(DOUG, yes(outbox), outbox) for _ in range(3)))  # fmt: skip
+                         *(aid.say(DOUG, yes(outbox), outbox) for _ in range(3)))
     assert len(aid.tools.runs) == 1
 
 
@@ -174,7 +174,7 @@ async def test_a_sender_id_that_is_not_the_users_object_id_gets_nothing(aid: Aid
     """Issue 15, item 3: the directory also resolves UPNs; a UPN in aadObjectId must not stand in for Doug."""
     outbox = RecordingOutbox()
     await aid.handler.handle_turn(Turn(f"teams://msg/{sender}", "act", sender, "Doug", "who is ben@contoso.com"),
-                                  outbox)  # fmt: skip
+                                  outbox)
     assert aid.proposer.seen == [] and aid.tools.runs == [] and "can't find an enabled account" in outbox.last
 
 

@@ -50,7 +50,7 @@ def _turn(sender: str = DOUG, conversation: str = "teams://msg/doug", activity: 
 
 
 def _admission(ledger: FakeEdgeLedger, clock: FakeClock, tenant: set[str] | None = None,
-               **limits: int) -> Admission:  # fmt: skip
+               **limits: int) -> Admission:
     people = {DOUG, EVE} if tenant is None else tenant
 
     async def is_tenant_user(object_id: str) -> bool:
@@ -104,7 +104,7 @@ async def test_a_new_conversation_needs_a_tenant_user_and_room_under_the_cap() -
     admission = _admission(ledger, FakeClock(), conversations_per_sender=3)
     capped = await admission.admit(_turn(conversation="teams://msg/d-new"))
     assert (capped.status, capped.reason, capped.reply, capped.turn) == (200, "too_many_conversations",
-                                                                          TOO_MANY_CONVERSATIONS, None)  # fmt: skip
+                                                                          TOO_MANY_CONVERSATIONS, None)
     stranger = "00000000-0000-4000-8000-000000000001"
     unknown = await admission.admit(_turn(sender=stranger, conversation="teams://msg/s"))
     assert (unknown.status, unknown.reason) == (403, "not_a_tenant_user")

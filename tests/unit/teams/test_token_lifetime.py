@@ -20,7 +20,7 @@ NOW = 1_800_000_000.0
     {"exp": NOW - CLOCK_SKEW_SECONDS + 1, "nbf": NOW - 3600},  # expired, but within the documented skew
     {"exp": NOW + 3600, "nbf": NOW + CLOCK_SKEW_SECONDS - 1},  # not valid yet, but within the skew
     {"exp": int(NOW) + MAX_TOKEN_SECONDS},
-])  # fmt: skip
+])
 def test_a_token_within_its_lifetime_and_the_skew_is_accepted(claims: dict[str, Any]) -> None:
     require_lifetime(claims, NOW)
 
@@ -36,7 +36,7 @@ def test_a_token_within_its_lifetime_and_the_skew_is_accepted(claims: dict[str, 
     ({"exp": NOW + 3600, "nbf": "soon"}, "nbf claim is not a number"),
     ({"exp": NOW + 3600, "nbf": None}, "nbf claim is not a number"),
     ({"exp": NOW + MAX_TOKEN_SECONDS + 1}, "longer than a channel token"),
-])  # fmt: skip
+])
 def test_a_missing_or_wrong_lifetime_claim_is_refused(claims: dict[str, Any], why: str) -> None:
     with pytest.raises(PermissionError, match=why):
         require_lifetime(claims, NOW)
