@@ -234,6 +234,13 @@ class TeamsSettings(BaseModel):
     tls_key: Path | None = None
     max_activity_bytes: int = Field(default=256 * 1024, ge=4096, le=4 * 1024 * 1024)
     max_concurrent_turns: int = Field(default=64, ge=1, le=10_000)
+    turns_per_minute: int = Field(default=12, ge=1, le=600, description="Messages one person may send per minute")
+    conversations_per_sender: int = Field(
+        default=3, ge=1, le=100, description="Conversations with the Aid stored per person (a 1:1 chat is one)"
+    )
+    waiting_turns_per_sender: int = Field(
+        default=3, ge=1, le=100, description="One person's messages that may wait for an answer at once"
+    )
 
 
 class GateSettings(BaseModel):

@@ -5,11 +5,11 @@ message.
 It reaches the world only through `appliance.ports`; `wiring` hands it the adapters.
 """
 
-from appliance.orchestrator.catalog_requests import Admission, Answer, CatalogRequest, CatalogRequests
+from appliance.orchestrator.catalog_requests import Answer, CatalogRequest, CatalogRequests, RequesterAdmission
 from appliance.orchestrator.execution import Executor, RecoveryReport
 from appliance.orchestrator.handler import ANSWERED_IN_THE_APPLIANCE, TurnHandler
 from appliance.orchestrator.policy import AidPolicy
 from appliance.orchestrator.shared import OutboxFor
 
-__all__ = ["ANSWERED_IN_THE_APPLIANCE", "Admission", "AidPolicy", "Answer", "CatalogRequest", "CatalogRequests",
-           "Executor", "OutboxFor", "RecoveryReport", "TurnHandler"]
+__all__ = ["ANSWERED_IN_THE_APPLIANCE", "AidPolicy", "Answer", "CatalogRequest", "CatalogRequests", "Executor",
+           "OutboxFor", "RecoveryReport", "RequesterAdmission", "TurnHandler"]

@@ -15,6 +15,7 @@ Nothing here knows a channel: answers come back as `Answer` values, and the card
 
 from __future__ import annotations
 
+import secrets
 import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -31,7 +32,6 @@ from appliance.orchestrator.shared import OutboxFor
 from appliance.ports import Directory, Ledger, Outbox, ToolRunner
 from appliance.types import PendingAction, Person, ToolCall
 
-NO_ACCOUNT = "I can't find an enabled account for you in this tenant, so I can't help here."
 NOT_A_REQUESTER = "You're not on the list of people the Aid works for. Your IT team can add you."
 NO_CHAT = ("I can't reach your Teams chat with the Aid, so there is nowhere to ask for your confirmation. "
            "Send the Aid one message in Teams first, then ask again. Nothing was changed.")
@@ -41,7 +41,7 @@ AnswerKind = Literal["read", "read_failed", "audit", "refused", "pending", "no_c
 
 
 @dataclass(frozen=True)
-class Admission:
+class RequesterAdmission:
     """Whether a person may use the Aid's tools: the person, or the sentence that refuses them."""
 
     person: Person | None
@@ -93,16 +93,18 @@ class CatalogRequests:
         self.directory, self.policy, self.clock = directory, policy, clock
         self._outbox_for = outbox_for
 
-    async def admit(self, requester_id: str) -> Admission:
+    async def admit(self, requester_id: str) -> RequesterAdmission:
         """The person behind an Entra object id, if they may use the Aid's tools (checked on every request,
         and again when they confirm)."""
         person = await self.directory.person(requester_id)
-        if person is None or not person.enabled:
-            return Admission(None, NO_ACCOUNT)
+        sender = gate.judge_sender(requester_id, person)
+        if person is None or not sender.allowed:
+            ops_log.event("turn.refused", reason=sender.reason, requester=requester_id)
+            return RequesterAdmission(None, sender.message)
         if not gate.may_use_tools(person, self.policy.requesters, self.policy.requester_groups):
             ops_log.event("turn.refused", reason="not_a_requester", requester=requester_id)
-            return Admission(None, NOT_A_REQUESTER)
-        return Admission(person)
+            return RequesterAdmission(None, NOT_A_REQUESTER)
+        return RequesterAdmission(person)
 
     def validate(self, tool: str, arguments: Any) -> ToolCall:
         """The call in canonical form if the enabled catalog has it with these arguments (else raises
@@ -175,6 +177,7 @@ class CatalogRequests:
             action_hash=gate.action_hash(call.tool, call.arguments, summary),
             expires_at=self.clock() + timedelta(minutes=self.policy.confirmation_minutes),
             requester_upn=request.requester.upn, orchestrator=request.orchestrator,
+            confirm_code=f"{secrets.randbelow(10**gate.CODE_DIGITS):0{gate.CODE_DIGITS}d}",
         )
         ops_log.event("action.proposed", tool=call.tool, action=action.id, conversation=conversation_ref,
                       pending=len(waiting) + 1)

@@ -95,10 +95,10 @@ class TurnHandler:
             await outbox.say(f"That message is {len(text)} characters long; I read at most "
                              f"{self.policy.max_message_chars}. Please send a shorter request.")
             return "too_long"
-        answer = gate.typed_answer(text)
-        if answer is not None:
-            await self._typed_answer(turn, answer, outbox)
-            return f"typed_{answer}"
+        reply = gate.typed_reply(text)
+        if reply is not None:
+            await self._typed_answer(turn, reply, outbox)
+            return f"typed_{reply.answer}"
         person = await self._allowed_person(turn, outbox)
         if person is None:
             return "refused_person"
@@ -150,17 +150,18 @@ class TurnHandler:
         action = await self.ledger.get_action(decision.action_id)
         if decision.decision in ("approve", "decline"):
             approver = await self.directory.person(turn.requester_id)
-            if approver is None:
+            if approver is None or not gate.judge_sender(turn.requester_id, approver).allowed:
                 await outbox.say("I can't find your account in this tenant, so I can't take your approval.")
             elif decision.decision == "approve":
-                await self.approvals.approve(action, approver, decision.action_hash, outbox)
+                await self.approvals.approve(action, approver, decision.action_hash, outbox, turn.conversation_ref)
             else:
-                await self.approvals.decline(action, approver, outbox)
+                await self.approvals.decline(action, approver, outbox, turn.conversation_ref)
         elif decision.decision == "confirm":
             if await self._still_a_requester(turn, action, outbox):
-                await self.decisions.confirm(action, turn.requester_id, decision.action_hash, outbox)
+                await self.decisions.confirm(action, turn.requester_id, decision.action_hash, outbox,
+                                             conversation_ref=turn.conversation_ref)
         else:
-            await self.decisions.cancel(action, turn.requester_id, outbox)
+            await self.decisions.cancel(action, turn.requester_id, outbox, conversation_ref=turn.conversation_ref)
 
     async def _still_a_requester(self, turn: Turn, action: PendingAction | None, outbox: Outbox) -> bool:
         """The requester must still be allowed when confirming, not only when asking (the gate's own
@@ -169,16 +170,20 @@ class TurnHandler:
             return True
         return await self._allowed_person(turn, outbox) is not None
 
-    async def _typed_answer(self, turn: Turn, answer: str, outbox: Outbox) -> None:
+    async def _typed_answer(self, turn: Turn, reply: gate.TypedReply, outbox: Outbox) -> None:
+        """A typed yes/no applies to this person's waiting actions in this chat only; a "yes" confirms only
+        with the code its card shows (the gate's `with_the_cards_code`), never blindly."""
         waiting = await self.ledger.open_actions(turn.conversation_ref, turn.requester_id)
-        target = gate.pick_target(waiting)
+        target = gate.pick_target(waiting, reply.code)
         if target.ambiguous:
             await outbox.say(gate.which_one(target.waiting))
         elif target.action is None:
             await outbox.say("Nothing is waiting for your confirmation in this chat.")
-        elif answer == "yes":
+        elif reply.answer == "yes":
             if await self._still_a_requester(turn, target.action, outbox):
-                await self.decisions.confirm(target.action, turn.requester_id, target.action.action_hash, outbox)
+                await self.decisions.confirm(target.action, turn.requester_id, target.action.action_hash, outbox,
+                                             conversation_ref=turn.conversation_ref, typed=True, code=reply.code)
         else:
-            await self.decisions.cancel(target.action, turn.requester_id, outbox)
+            await self.decisions.cancel(target.action, turn.requester_id, outbox,
+                                        conversation_ref=turn.conversation_ref)
 

@@ -10,13 +10,16 @@ import httpx
 from aiohttp import web
 from botbuilder.integration.aiohttp import CloudAdapter
 
+from appliance import gate
 from appliance.config import Settings
 from appliance.egress.allowlist import Allowlist
 from appliance.egress.httpx_transport import AsyncGuardedTransport
 from appliance.egress.requests_adapter import guarded_session
 from appliance.orchestrator import OutboxFor, TurnHandler
 from appliance.ports import Outbox
+from appliance.store.edge_ledger import EdgeStoreLedger
 from appliance.store.ledger import StoreLedger
+from appliance.teams.admission import Admission, SenderLimits
 from appliance.teams.auth import AidBotAuthentication
 from appliance.teams.bot import AidBot, reference_from_json
 from appliance.teams.connector import GuardedConnectorFactory
@@ -71,7 +74,7 @@ def connect_teams(
     connectors = GuardedConnectorFactory(
         teams.app_id, credentials, lambda: guarded_session(service_hosts, host_map=host_map, tls=tls)
     )
-    auth = AidBotAuthentication(credentials, connectors)
+    auth = AidBotAuthentication(credentials, connectors, teams.app_id)
     adapter = CloudAdapter(auth)
 
     async def outbox_for(conversation_ref: str) -> Outbox | None:
@@ -85,11 +88,18 @@ def build_teams(
     settings: Settings, connection: TeamsConnection, *, ledger: StoreLedger, handler: TurnHandler,
     ready: Readiness,
 ) -> TeamsSide:
-    """The bot and the aiohttp app over a `TeamsConnection`."""
+    """The bot, the edge's admission (sender, rate and conversation limits) and the aiohttp app over a
+    `TeamsConnection`."""
     teams, adapter = settings.teams, connection.adapter
-    bot = AidBot(adapter, teams.app_id, handler.handle_turn, ledger.save_reference, teams.max_concurrent_turns)
-    tenant, max_bytes = teams.allowed_tenant_id, teams.max_activity_bytes
-    endpoint = MessagesEndpoint(adapter=adapter, auth=connection.auth, bot=bot, allowed_tenant_id=tenant,
-                                max_bytes=max_bytes)
-    app = build_web_app(endpoint, ready)
-    return TeamsSide(adapter, bot, app, connection.outbox_for, connection.metadata_client)
+    bot = AidBot(adapter, teams.app_id, handler.handle_turn, ledger.save_reference, teams.max_concurrent_turns,
+                 teams.waiting_turns_per_sender)
+
+    async def is_tenant_user(object_id: str) -> bool:
+        return gate.judge_sender(object_id, await handler.directory.person(object_id)).allowed
+
+    limits = SenderLimits(teams.turns_per_minute, teams.conversations_per_sender)
+    admission = Admission(EdgeStoreLedger(ledger.store), is_tenant_user, limits)
+    endpoint = MessagesEndpoint(adapter=adapter, auth=connection.auth, bot=bot, admission=admission,
+                                allowed_tenant_id=teams.allowed_tenant_id,
+                                max_bytes=teams.max_activity_bytes)
+    return TeamsSide(adapter, bot, build_web_app(endpoint, ready), connection.outbox_for, connection.metadata_client)

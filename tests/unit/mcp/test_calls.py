@@ -13,7 +13,7 @@ from appliance.orchestrator import CatalogRequests
 from appliance_dev.testing.outbox import RecordingOutbox
 from tests.unit.orchestrator.conftest import DOUG, EVE, MALLORY, Aid
 
-DOUG_CHAT, EVE_CHAT = "teams://msg/doug-oid", "teams://msg/eve-oid"
+DOUG_CHAT, EVE_CHAT = f"teams://msg/{DOUG.object_id}", f"teams://msg/{EVE.object_id}"
 AGENT = McpCaller(DOUG.object_id, "11111111-2222-3333-4444-555555555555", "openclaw", "1.2.3")
 
 

@@ -11,7 +11,7 @@ from appliance.orchestrator import CatalogRequest, CatalogRequests
 from appliance_dev.testing.outbox import RecordingOutbox
 from tests.unit.orchestrator.conftest import DOUG, EVE, MALLORY, Aid
 
-DOUG_CHAT = "teams://msg/doug-oid"
+DOUG_CHAT = f"teams://msg/{DOUG.object_id}"
 
 
 @pytest.fixture
