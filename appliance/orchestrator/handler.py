@@ -17,7 +17,7 @@ from datetime import UTC, datetime, timedelta
 from appliance import gate, ops_log
 from appliance.audit import chat_answer
 from appliance.catalog import REPLY_TOOL, Catalog
-from appliance.errors import ApplianceError
+from appliance.errors import ApplianceError, EngineBusy
 from appliance.orchestrator.cards import parse_card_decision
 from appliance.orchestrator.execution import Executor, result_shape
 from appliance.orchestrator.policy import AidPolicy
@@ -104,6 +104,11 @@ class TurnHandler:
         try:
             proposal = await self.proposer.propose([*history, ContextMessage(role="user", text=text)])
             call = self.catalog.validate_call(proposal.call.tool, proposal.call.arguments)
+        except EngineBusy:
+            ops_log.event("turn.refused", reason="model_busy", conversation=turn.conversation_ref)
+            await outbox.say("I'm answering a lot of people right now and couldn't take this one; nothing was "
+                             "changed. Please send it again in a minute.")  # fmt: skip
+            return
         except ApplianceError as exc:
             ops_log.event("turn.model_failed", error=type(exc).__name__, conversation=turn.conversation_ref)
             await outbox.say("I couldn't turn that into one of the things I can do; nothing was changed. "
