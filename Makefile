@@ -11,11 +11,13 @@ export APPLIANCE_HOME ?= $(CURDIR)/var
 .PHONY: venv model lint test demo bench grammars sbom clean
 
 # llama-cpp-python comes from deploy/build-llama-cpp.sh, the same script Dockerfile.gpu runs with --cuda.
-$(VENV)/.installed: pyproject.toml deploy/build-llama-cpp.sh
+# ./dev is the dev world (dev tenant, fakes, benchmark harnesses): installed here, never in the image.
+$(VENV)/.installed: pyproject.toml dev/pyproject.toml deploy/build-llama-cpp.sh
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --upgrade pip
 	bash deploy/build-llama-cpp.sh --python $(BIN)/python
 	$(BIN)/python -m pip install -e '.[dev]'
+	$(BIN)/python -m pip install -e ./dev
 	touch $@
 
 venv: $(VENV)/.installed
@@ -27,7 +29,7 @@ grammars: venv
 	$(BIN)/appliance grammar build
 
 lint: venv
-	$(BIN)/ruff check appliance tests
+	$(BIN)/ruff check appliance dev tests
 	$(BIN)/lint-imports
 	$(BIN)/mypy
 

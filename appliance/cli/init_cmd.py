@@ -24,7 +24,7 @@ def sign_in(settings: Settings) -> list[str]:
     """Sign the Aid in to the configured (real) tenant by device code; the token cache goes into the store."""
     from appliance.graph.connect import connect
     from appliance.store import TenantStore
-    from appliance.wiring import graph_endpoints, graph_permissions
+    from appliance.wiring.components import graph_endpoints, graph_permissions
 
     with TenantStore.open(settings) as store:
         identity, _ = connect(graph_endpoints(settings), graph_permissions(settings), store.token_cache)

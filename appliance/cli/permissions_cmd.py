@@ -18,7 +18,7 @@ from appliance.graph.registrations import (
     admin_registration,
     chat_manifest,
 )
-from appliance.wiring import enabled_catalog
+from appliance.wiring.components import enabled_catalog
 
 CHAT_FILE = "chat-app.json"
 ADMIN_FILE = "admin-app.json"

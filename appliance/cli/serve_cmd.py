@@ -27,7 +27,7 @@ def serve(dev: bool, port: int | None) -> None:
         raise ConfigError("--dev needs a dev configuration", hint="Run `appliance init --dev` first.")
     if not dev and settings.graph.dev:
         raise ConfigError("appliance.toml points at the dev tenant ([graph] dev = true)",
-                          hint="Run `appliance serve --dev`, or configure your real tenant.")  # fmt: skip
+                          hint="Run `appliance serve --dev`, or configure your real tenant.")
     if port is not None:
         settings = settings.model_copy(update={"teams": settings.teams.model_copy(update={"port": port})})
     asyncio.run(_serve(settings))
@@ -38,7 +38,7 @@ async def _serve(settings: Settings) -> None:
 
     allowed = install_egress_guard(settings)
     click.echo(f"egress: socket guard installed; {allowed} destinations reachable (`appliance doctor` lists them)",
-               err=True)  # fmt: skip
+               err=True)
     service = await start_service(settings, lambda message: click.echo(message, err=True))
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()

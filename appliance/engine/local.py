@@ -1,4 +1,4 @@
-"""The local orchestrator: llama.cpp + a per-message grammar from the catalog -> one valid ToolCall.
+"""The local model: llama.cpp + a per-message grammar from the catalog -> one valid ToolCall.
 
 Start-up: verify the model's sha256, load it, evaluate the system prompt once (the prefix cache),
 build the backend's view of the vocabulary. Per message: bound the conversation, ground the grammar
@@ -20,12 +20,11 @@ import jsonschema
 from appliance.catalog import Catalog
 from appliance.engine.constraint import Constraint
 from appliance.engine.decode import Generation, generate
-from appliance.engine.examples import BANK, ExampleRetriever
+from appliance.engine.examples import EXAMPLES, ExampleRetriever
 from appliance.engine.llguidance_backend import LLGuidanceConstraint, llguidance_tokenizer
 from appliance.engine.manifest import ModelEntry, verify_model
 from appliance.engine.outlines_backend import compile_outlines, outlines_vocabulary
 from appliance.engine.prompt import (
-    EXAMPLES,
     ChatTemplate,
     bounded_conversation,
     fixed_turns,
@@ -62,7 +61,7 @@ class PreparedTurn:
 
 
 class LocalOrchestrator:
-    """Implements `ports.Orchestrator` with a local GGUF model. Not thread-safe: one call at a time."""
+    """Implements `ports.ToolCallModel` with a local GGUF model. Not thread-safe: one call at a time."""
 
     def __init__(
         self,
@@ -86,7 +85,7 @@ class LocalOrchestrator:
         )
         self.fixed = fixed_turns(catalog)
         self.retrieved_examples = retrieved_examples
-        self.examples = ExampleRetriever(catalog, (*EXAMPLES, *BANK))
+        self.examples = ExampleRetriever(catalog, EXAMPLES)
         prefix = split_prompt(self.template, self.fixed, _PLACEHOLDER).prefix
         self.prefix_tokens = runtime.tokenize(prefix, add_special=True)
         started = time.perf_counter()
@@ -205,10 +204,10 @@ def open_local(
     """Verify the model's hash (a mismatch never loads), load it, and build the orchestrator.
     `batch_size` > 1 opens that many extra sequences for conversations decoded together (`batch.py`)."""
     path = verify_model(entry, models_dir)
+    sequences = 1 + (batch_size if batch_size > 1 else 0)
     runtime = LlamaRuntime(
-        path, n_ctx=entry.context_length, n_threads=n_threads, n_gpu_layers=n_gpu_layers,
-        sequences=1 + (batch_size if batch_size > 1 else 0),
-    )  # fmt: skip
+        path, n_ctx=entry.context_length, n_threads=n_threads, n_gpu_layers=n_gpu_layers, sequences=sequences
+    )
     return LocalOrchestrator(
         runtime, entry, catalog, backend=backend, context_tokens=context_tokens, cache_dir=cache_dir,
         retrieved_examples=retrieved_examples,

@@ -1,10 +1,10 @@
 """A thin, owned wrapper over llama-cpp-python's low-level API: load, tokenize, decode, logits.
 
-No `create_completion`: the high-level path costs ~3x per token (DESIGN.md). One model, one context.
-Sequence 0 holds the system prefix and the one-at-a-time path (`decode`, `truncate`); with
-`sequences > 1`, sequences 1.. are conversations decoded together (`batch.py`: `fork` shares the
-prefix's KV cells, `decode_rows` evaluates them all in one `llama_decode`). The KV cache is unified
-(one buffer for every sequence), so a shared prefix is stored once.
+No `create_completion`: the high-level path costs ~3x per token (docs/ARCHITECTURE.md, decisions).
+One model, one context. Sequence 0 holds the system prefix and the one-at-a-time path (`decode`,
+`truncate`); with `sequences > 1`, sequences 1.. are conversations decoded together (`batch.py`:
+`fork` shares the prefix's KV cells, `decode_rows` evaluates them all in one `llama_decode`). The KV
+cache is unified (one buffer for every sequence), so a shared prefix is stored once.
 `llama_cpp` is imported before numpy on purpose (two OpenMP runtimes segfaulted on the CUDA image).
 """
 

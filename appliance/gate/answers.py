@@ -14,7 +14,7 @@ from appliance.types import PendingAction
 
 Answer = Literal["yes", "no"]
 YES_WORDS = frozenset({"yes", "y", "confirm", "confirmed", "approve", "approved", "yes please", "yes, do it",
-                       "go ahead", "do it"})  # fmt: skip
+                       "go ahead", "do it"})
 NO_WORDS = frozenset({"no", "n", "cancel", "stop", "abort", "no thanks", "no, cancel", "don't", "dont"})
 TRAILING = " .!\t\r\n"
 

@@ -31,10 +31,10 @@ class ScopeReport:
         out = []
         if self.missing:
             out.append(f"missing consent for {', '.join(sorted(self.missing))}: "
-                       f"disabled {', '.join(self.disabled_tools)}")  # fmt: skip
+                       f"disabled {', '.join(self.disabled_tools)}")
         if self.extra:
             out.append(f"the Aid holds scopes no enabled tool needs: {', '.join(sorted(self.extra))} "
-                       "(remove them from the admin app registration)")  # fmt: skip
+                       "(remove them from the admin app registration)")
         return out
 
 
@@ -43,7 +43,7 @@ def compare_scopes(catalog: Catalog, granted: set[str], *, strict: bool = False)
     needed = set(catalog.permissions()) | set(DIRECTORY_PERMISSIONS)
     disabled = tuple(name for name, spec in catalog.items() if not set(spec.permissions) <= granted)
     report = ScopeReport(frozenset(needed), frozenset(granted), disabled, frozenset(needed - granted),
-                         frozenset(granted - needed))  # fmt: skip
+                         frozenset(granted - needed))
     if strict and report.extra:
         raise ConfigError(
             f"the Aid's token carries scopes beyond what the enabled tools need: {', '.join(sorted(report.extra))}",

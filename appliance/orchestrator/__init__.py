@@ -1,20 +1,12 @@
-"""The one use case: a Teams turn -> the model's tool call -> the gate -> Graph as the Aid -> audit -> reply.
+"""The channel-free use case: a person's message -> the model's tool call -> the gate -> Graph as the Aid
+-> audit -> reply. Teams (and any later channel) calls `TurnHandler.handle_turn`.
 
 It reaches the world only through `appliance.ports`; `wiring` hands it the adapters.
 """
 
-from appliance.orchestrator.cards import CardDecision, card_payload, parse_card_decision
-from appliance.orchestrator.execution import Executor, OutboxFor, RecoveryReport
-from appliance.orchestrator.handler import TurnHandler
+from appliance.orchestrator.execution import Executor, RecoveryReport
+from appliance.orchestrator.handler import ANSWERED_IN_THE_APPLIANCE, TurnHandler
 from appliance.orchestrator.policy import AidPolicy
+from appliance.orchestrator.shared import OutboxFor
 
-__all__ = [
-    "AidPolicy",
-    "CardDecision",
-    "Executor",
-    "OutboxFor",
-    "RecoveryReport",
-    "TurnHandler",
-    "card_payload",
-    "parse_card_decision",
-]
+__all__ = ["ANSWERED_IN_THE_APPLIANCE", "AidPolicy", "Executor", "OutboxFor", "RecoveryReport", "TurnHandler"]

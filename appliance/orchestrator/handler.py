@@ -1,9 +1,10 @@
 """`TurnHandler`: one Teams message in, the Aid's answer out.
 
-The path (DESIGN.md): context from the ledger -> the model proposes one catalog call -> validated again
--> read-only tools run at once; state changes become a pending action with a confirmation card ->
-the same person confirms (card or a typed "yes") -> `Executor` runs it as the Aid and writes the audit
-record. Only ports are used; nothing here knows Teams, Graph, SQLCipher or llama.cpp.
+The path (docs/ARCHITECTURE.md): context from the ledger -> the model proposes one catalog call ->
+validated again -> read-only tools run at once; state changes become a pending action with a
+confirmation card -> the same person confirms (card or a typed "yes"; `RequesterDecisions`), a second
+approver too under the two-person rule (`Approvals`) -> `Executor` runs it as the Aid and writes the
+audit record. Only ports are used; nothing here knows Teams, Graph, SQLCipher or llama.cpp.
 """
 
 from __future__ import annotations
@@ -16,15 +17,18 @@ from datetime import UTC, datetime, timedelta
 
 from appliance import gate, ops_log
 from appliance.audit import chat_answer
-from appliance.catalog import REPLY_TOOL, Catalog
+from appliance.catalog import AUDIT_QUERY_TOOL, REPLY_TOOL, Catalog
 from appliance.errors import ApplianceError, EngineBusy
-from appliance.orchestrator.cards import parse_card_decision
+from appliance.orchestrator.approvals import Approvals
 from appliance.orchestrator.execution import Executor, result_shape
 from appliance.orchestrator.policy import AidPolicy
+from appliance.orchestrator.requester_decisions import RequesterDecisions
+from appliance.orchestrator.shared import CardUpdates, Outboxes, OutboxFor
 from appliance.ports import Directory, Ledger, Outbox, Proposer, ToolRunner
 from appliance.types import ContextMessage, PendingAction, Person, ToolCall, Turn
 
-AUDIT_QUERY_TOOL = "m365_audit_query"
+ANSWERED_IN_THE_APPLIANCE = frozenset({REPLY_TOOL, AUDIT_QUERY_TOOL})
+"""The catalog tools this use case answers itself (no Graph call): a reply, and the appliance's audit records."""
 UNREADABLE = "That button press was not understood; nothing was changed."
 
 
@@ -49,9 +53,20 @@ class TurnHandler:
     ) -> None:
         self.catalog, self.proposer, self.ledger = catalog, proposer, ledger
         self.tools, self.directory, self.policy, self.clock = tools, directory, policy, clock
-        self.executor = Executor(catalog=catalog, ledger=ledger, tools=tools, directory=directory,
-                                 policy=policy, clock=clock)  # fmt: skip
+        self.cards, self.outboxes = CardUpdates(catalog), Outboxes()
+        self.executor = Executor(ledger=ledger, tools=tools, directory=directory, policy=policy, clock=clock,
+                                 cards=self.cards)
+        self.approvals = Approvals(catalog=catalog, ledger=ledger, directory=directory, policy=policy, clock=clock,
+                                   cards=self.cards, outboxes=self.outboxes, run=self.executor.execute)
+        self.decisions = RequesterDecisions(ledger=ledger, policy=policy, clock=clock, cards=self.cards,
+                                            run=self.executor.execute,
+                                            second_approval=self.approvals.requester_confirmed)
         self._locks: dict[str, asyncio.Lock] = {}
+
+    def connect(self, outbox_for: OutboxFor) -> None:
+        """Reach conversations proactively from now on (wiring calls this once the channel is up): outcomes
+        confirmed elsewhere, approval cards for the two-person rule."""
+        self.outboxes.connect(outbox_for)
 
     async def handle_turn(self, turn: Turn, outbox: Outbox) -> None:
         """Answer one message (typed text or a card button) in its conversation."""
@@ -60,7 +75,7 @@ class TurnHandler:
             started = time.perf_counter()
             kind = await self._dispatch(turn, outbox)
             ops_log.event("turn.handled", kind=kind, conversation=turn.conversation_ref,
-                          ms=round((time.perf_counter() - started) * 1000))  # fmt: skip
+                          ms=round((time.perf_counter() - started) * 1000))
         if not lock.locked() and len(self._locks) > 10_000:
             self._locks.pop(turn.conversation_ref, None)
 
@@ -74,7 +89,7 @@ class TurnHandler:
             return "empty"
         if len(text) > self.policy.max_message_chars:
             await outbox.say(f"That message is {len(text)} characters long; I read at most "
-                             f"{self.policy.max_message_chars}. Please send a shorter request.")  # fmt: skip
+                             f"{self.policy.max_message_chars}. Please send a shorter request.")
             return "too_long"
         answer = gate.typed_answer(text)
         if answer is not None:
@@ -107,15 +122,15 @@ class TurnHandler:
         except EngineBusy:
             ops_log.event("turn.refused", reason="model_busy", conversation=turn.conversation_ref)
             await outbox.say("I'm answering a lot of people right now and couldn't take this one; nothing was "
-                             "changed. Please send it again in a minute.")  # fmt: skip
+                             "changed. Please send it again in a minute.")
             return
         except ApplianceError as exc:
             ops_log.event("turn.model_failed", error=type(exc).__name__, conversation=turn.conversation_ref)
             await outbox.say("I couldn't turn that into one of the things I can do; nothing was changed. "
-                             "Try rephrasing it, with the person's full address.")  # fmt: skip
+                             "Try rephrasing it, with the person's full address.")
             return
         ops_log.event("turn.proposed", tool=call.tool, tokens=proposal.generated_tokens,
-                      ms=round(proposal.seconds * 1000), conversation=turn.conversation_ref)  # fmt: skip
+                      ms=round(proposal.seconds * 1000), conversation=turn.conversation_ref)
         spec = self.catalog[call.tool]
         if call.tool == REPLY_TOOL:
             await self._remember(turn, text, f"reply: {call.arguments['text']}")
@@ -146,7 +161,7 @@ class TurnHandler:
         records = await self.ledger.audit_records(
             since=self.clock() - timedelta(days=days), requested_by=None if everyone else person.upn,
             tool=tool, limit=200,
-        )  # fmt: skip
+        )
         await self._remember(turn, text, result_shape(call.tool, call.arguments, f"{len(records)} records"))
         await outbox.say(chat_answer(records, days=days, everyone=everyone))
 
@@ -165,19 +180,19 @@ class TurnHandler:
             action_hash=gate.action_hash(call.tool, call.arguments, summary),
             expires_at=self.clock() + timedelta(minutes=self.policy.confirmation_minutes),
             requester_upn=person.upn, orchestrator=self.proposer.name,
-        )  # fmt: skip
+        )
         ops_log.event("action.proposed", tool=call.tool, action=action.id, conversation=turn.conversation_ref,
-                      pending=len(waiting) + 1)  # fmt: skip
+                      pending=len(waiting) + 1)
         card_id = await outbox.show_card(gate.card_for(action, spec))
         if card_id:
             await self.ledger.set_card(action.id, card_id)
         if waiting:
             await outbox.say(f"You also have {len(waiting)} earlier change(s) waiting; nothing was replaced. "
-                             "Each has its own card: confirm or cancel each one there.")  # fmt: skip
+                             "Each has its own card: confirm or cancel each one there.")
 
     # -- decisions ---------------------------------------------------------------------------------
     async def _card(self, turn: Turn, outbox: Outbox) -> None:
-        decision = parse_card_decision(turn.card)
+        decision = gate.parse_card_decision(turn.card)
         if decision is None:
             ops_log.event("card.refused", reason="malformed", conversation=turn.conversation_ref)
             await outbox.say(UNREADABLE)
@@ -188,14 +203,14 @@ class TurnHandler:
             if approver is None:
                 await outbox.say("I can't find your account in this tenant, so I can't take your approval.")
             elif decision.decision == "approve":
-                await self.executor.approvals.approve(action, approver, decision.action_hash, outbox)
+                await self.approvals.approve(action, approver, decision.action_hash, outbox)
             else:
-                await self.executor.approvals.decline(action, approver, outbox)
+                await self.approvals.decline(action, approver, outbox)
         elif decision.decision == "confirm":
             if await self._still_a_requester(turn, action, outbox):
-                await self.executor.confirm(action, turn.requester_id, decision.action_hash, outbox)
+                await self.decisions.confirm(action, turn.requester_id, decision.action_hash, outbox)
         else:
-            await self.executor.cancel(action, turn.requester_id, outbox)
+            await self.decisions.cancel(action, turn.requester_id, outbox)
 
     async def _still_a_requester(self, turn: Turn, action: PendingAction | None, outbox: Outbox) -> bool:
         """The requester must still be allowed when confirming, not only when asking (the gate's own
@@ -213,7 +228,7 @@ class TurnHandler:
             await outbox.say("Nothing is waiting for your confirmation in this chat.")
         elif answer == "yes":
             if await self._still_a_requester(turn, target.action, outbox):
-                await self.executor.confirm(target.action, turn.requester_id, target.action.action_hash, outbox)
+                await self.decisions.confirm(target.action, turn.requester_id, target.action.action_hash, outbox)
         else:
-            await self.executor.cancel(target.action, turn.requester_id, outbox)
+            await self.decisions.cancel(target.action, turn.requester_id, outbox)
 

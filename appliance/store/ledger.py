@@ -12,7 +12,7 @@ from typing import Any
 
 from appliance.store import action_steps, audit_records, conversation_references, conversations, pending_actions
 from appliance.store.tenant_store import TenantStore
-from appliance.types import ContextMessage, PendingAction
+from appliance.types import ActionState, ContextMessage, PendingAction
 
 
 class StoreLedger:
@@ -77,7 +77,7 @@ class StoreLedger:
         )
 
     async def transition(
-        self, action_id: str, expected: str, new_state: str, *, client_request_id: str | None = None
+        self, action_id: str, expected: ActionState, new_state: ActionState, *, client_request_id: str | None = None
     ) -> bool:
         """Compare-and-set one state move."""
         return await self.store.arun(
@@ -87,12 +87,12 @@ class StoreLedger:
         )
 
     async def finish_action(
-        self, action_id: str, final_state: str, record: Mapping[str, Any], tool_turn: str | None
+        self, action_id: str, final_state: ActionState, record: Mapping[str, Any], tool_turn: str | None
     ) -> dict[str, Any] | None:
         """EXECUTING -> DONE/FAILED plus the audit record and the tool turn, atomically."""
         return await self.store.arun(action_steps.finish_action, action_id, final_state, record, tool_turn)
 
-    async def actions_in_state(self, state: str) -> list[PendingAction]:
+    async def actions_in_state(self, state: ActionState) -> list[PendingAction]:
         """Every action in `state`."""
         return await self.store.arun(pending_actions.actions_in_state, state)
 

@@ -114,7 +114,7 @@ ALTER TABLE pending_actions ADD COLUMN approver_upn TEXT;
 ALTER TABLE conversation_references ADD COLUMN person_id TEXT;
 CREATE INDEX ix_references_person ON conversation_references (person_id);
 """),
-)  # fmt: skip
+)
 LATEST = MIGRATIONS[-1][0]
 
 

@@ -20,7 +20,8 @@ from appliance.config import Settings
 from appliance.store import secrets as secret_repo
 from appliance.store.connection import Connection, checkpoint, open_encrypted, rekey, transaction
 from appliance.store.errors import StoreKeyError, StoreMissingError
-from appliance.store.keys import EnvKeyProvider, FileKeyProvider, KeyProvider
+from appliance.store.key_provider import KeyProvider
+from appliance.store.keys import EnvKeyProvider, FileKeyProvider
 from appliance.store.migrations import migrate
 from appliance.store.token_cache import StoreTokenCache
 

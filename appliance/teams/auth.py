@@ -1,8 +1,8 @@
 """Inbound authentication for `/api/messages`: botbuilder's JWT validation, made strict.
 
 botbuilder validates the Bot Framework token (signature from the OpenID keys, issuer, audience = our
-app id, the `serviceurl` claim, the `msteams` endorsement). Around it we add what REFERENCE.md found
-missing: only the Bot Framework channel issuer is accepted (never Emulator tokens), authentication can
+app id, the `serviceurl` claim, the `msteams` endorsement). Around it we add what a review of
+botbuilder found missing: only the Bot Framework channel issuer is accepted (never Emulator tokens), authentication can
 never be disabled, and every failure, whatever exception botbuilder raises, becomes `PermissionError`
 (the web layer answers 401). Outbound connectors come from `GuardedConnectorFactory`.
 """

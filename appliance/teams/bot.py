@@ -43,7 +43,7 @@ class AidBot(ActivityHandler):
     """Schedules each checked message as a background turn; refuses group chats politely."""
 
     def __init__(self, adapter: CloudAdapter, app_id: str, run_turn: RunTurn, save_reference: SaveReference,
-                 max_turns: int) -> None:  # fmt: skip
+                 max_turns: int) -> None:
         self.adapter, self.app_id = adapter, app_id
         self._run_turn, self._save_reference = run_turn, save_reference
         self._slots = asyncio.Semaphore(max_turns)

@@ -1,7 +1,8 @@
 """The confirmation card as an Adaptive Card (what Teams shows), from the gate's `ActionCard`.
 
-While the action waits, the card has Confirm and Cancel buttons (Action.Submit carrying the action id
-and its hash); after the decision it is updated in place: the same facts, the decision, no buttons.
+The card protocol is the gate's (titles, buttons per status, what a button carries); this module only
+renders it. While the action waits, the card has Confirm and Cancel buttons (Action.Submit carrying the
+action id and its hash); after the decision it is updated in place: the same facts, the decision, no buttons.
 """
 
 from __future__ import annotations
@@ -11,15 +12,8 @@ from typing import Any
 from botbuilder.core import CardFactory
 from botbuilder.schema import Attachment
 
-from appliance.gate.cards import STATUS_TITLES
-from appliance.orchestrator import card_payload
+from appliance.gate import BUTTONS, STATUS_TITLES, card_payload
 from appliance.types import ActionCard
-
-BUTTONS: dict[str, tuple[tuple[str, str], ...]] = {
-    "awaiting": (("confirm", "positive"), ("cancel", "destructive")),  # for the requester
-    "approval": (("approve", "positive"), ("decline", "destructive")),  # for a second approver
-}
-"""Which buttons a card has in each status (decided cards have none)."""
 
 
 def adaptive_card(card: ActionCard) -> dict[str, Any]:
@@ -34,14 +28,14 @@ def adaptive_card(card: ActionCard) -> dict[str, Any]:
             {"title": "Expires", "value": card.expires_at},
             {"title": "Action", "value": card.action_id},
         ]},
-    ]  # fmt: skip
+    ]
     if card.status_line:
         body.append({"type": "TextBlock", "text": card.status_line, "wrap": True, "isSubtle": True})
     actions = [
         {"type": "Action.Submit", "title": decision.title(), "style": style,
          "data": card_payload(decision, card.action_id, card.action_hash)}
         for decision, style in BUTTONS.get(card.status, ())
-    ]  # fmt: skip
+    ]
     return {
         "type": "AdaptiveCard",
         "$schema": "http://adaptivecards.io/schemas/adaptive-card.json",

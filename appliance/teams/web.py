@@ -32,7 +32,7 @@ class MessagesEndpoint:
     """`POST /api/messages`."""
 
     def __init__(self, *, adapter: CloudAdapter, auth: AidBotAuthentication, bot: AidBot,
-                 allowed_tenant_id: str, max_bytes: int) -> None:  # fmt: skip
+                 allowed_tenant_id: str, max_bytes: int) -> None:
         self.adapter, self.auth, self.bot = adapter, auth, bot
         self.allowed_tenant_id, self.max_bytes = allowed_tenant_id, max_bytes
 

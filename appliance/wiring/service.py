@@ -37,7 +37,8 @@ from appliance.graph.scopes import DIRECTORY_PERMISSIONS, compare_scopes
 from appliance.orchestrator import AidPolicy, TurnHandler
 from appliance.store import TenantStore, retention
 from appliance.store.ledger import StoreLedger
-from appliance.wiring import (
+from appliance.wiring.catalog_check import check_catalog
+from appliance.wiring.components import (
     build_proposer,
     egress_destinations,
     enabled_catalog,
@@ -94,7 +95,7 @@ def _policy(settings: Settings, aid_upn: str) -> AidPolicy:
         implementer=audit.implementer, implementer_name=audit.implementer_name,
         max_message_chars=settings.engine.max_message_chars, reconcile_after_seconds=gate.reconcile_after_seconds,
         two_person_tools=tuple(gate.two_person_tools), approvers=tuple(gate.approvers),
-    )  # fmt: skip
+    )
 
 
 def _endpoints(settings: Settings) -> tuple[GraphEndpoints, dict[str, tuple[str, int]] | None, ssl.SSLContext]:
@@ -121,10 +122,10 @@ def _check_two_person(settings: Settings) -> None:
     wrong = [tool for tool in settings.gate.two_person_tools if tool not in catalog or not catalog[tool].changes_state]
     if wrong:
         raise ConfigError(f"[gate] two_person_tools names {', '.join(wrong)}, which are not enabled state-changing "
-                          "tools", hint="List only tools that change something (see `appliance catalog`).")  # fmt: skip
+                          "tools", hint="List only tools that change something (see `appliance catalog`).")
     if settings.gate.two_person_tools and not settings.gate.approvers:
         raise ConfigError("[gate] two_person_tools is set but [gate] approvers is empty: nothing could ever run",
-                          hint="Add the UPNs of the people who give the second approval.")  # fmt: skip
+                          hint="Add the UPNs of the people who give the second approval.")
 
 
 def _check_teams(settings: Settings) -> None:
@@ -139,8 +140,12 @@ def _check_teams(settings: Settings) -> None:
 
 
 async def start_service(settings: Settings, step: Step = lambda message: None) -> Service:
-    """Start everything and listen on [teams] host:port. Raises ApplianceError with what to do."""
+    """Start everything and listen on [teams] host:port. Raises ApplianceError with what to do.
+
+    Nothing is opened before the configuration and the catalog pass their checks (`check_catalog`:
+    every enabled tool has an executor and a worked example)."""
     _check_teams(settings)
+    check_catalog(enabled_catalog(settings))
     store = await asyncio.to_thread(TenantStore.open, settings)
     try:
         return await _start(settings, store, step)
@@ -155,7 +160,7 @@ async def _start(settings: Settings, store: TenantStore, step: Step) -> Service:
     bot_secret = store.get_secret(BOT_SECRET)
     if not bot_secret:
         raise ConfigError("the bot's client secret is not in the store",
-                          hint="Run `appliance teams secret` (or `appliance init --dev`).")  # fmt: skip
+                          hint="Run `appliance teams secret` (or `appliance init --dev`).")
     _check_two_person(settings)
     endpoints, host_map, tls = _endpoints(settings)
     identity, gateway = connect(endpoints, graph_permissions(settings), store.token_cache)
@@ -164,7 +169,7 @@ async def _start(settings: Settings, store: TenantStore, step: Step) -> Service:
     missing_core = set(DIRECTORY_PERMISSIONS) - granted
     if missing_core:
         raise ConfigError(f"the Aid lacks {', '.join(sorted(missing_core))}, which the appliance itself needs",
-                          hint="Grant them to the admin app registration (`appliance permissions`).")  # fmt: skip
+                          hint="Grant them to the admin app registration (`appliance permissions`).")
     report = compare_scopes(enabled_catalog(settings), granted, strict=settings.graph.strict_scopes)
     for line in report.lines():
         step(f"scopes: {line}")
@@ -174,17 +179,17 @@ async def _start(settings: Settings, store: TenantStore, step: Step) -> Service:
     await directory.person(str(claims.get("oid", "")))  # warms msgraph's models (1-2 s, once)
     step(f"Graph: the Aid is signed in ({len(granted)} scopes granted); {len(catalog)} tools enabled")
     proposer = await asyncio.to_thread(build_proposer, settings, catalog)
-    step(f"orchestrator: {proposer.name} ({settings.llm.mode} mode)")
+    step(f"model: {proposer.name} ({settings.llm.mode} mode)")
     ledger = StoreLedger(store)
     handler = TurnHandler(catalog=catalog, proposer=proposer, ledger=ledger, tools=GraphTools(gateway),
-                          directory=directory, policy=_policy(settings, aid_upn))  # fmt: skip
+                          directory=directory, policy=_policy(settings, aid_upn))
     bot_tokens = BotTokenSource(
         app_id=settings.teams.app_id, secret=bot_secret,
         authority=f"{endpoints.authority_host}/{settings.teams.app_tenant_id or settings.teams.allowed_tenant_id}",
         http_client=httpx.Client(transport=GuardedTransport(Allowlist([endpoints.authority_host]), host_map=host_map,
                                                             verify=tls), timeout=30.0),
         validate_authority=host_map is None,
-    )  # fmt: skip
+    )
     await asyncio.to_thread(bot_tokens.token)  # fail fast on a wrong secret; msal caches the token
     health: dict[str, Any] = {"model": True, "store": True, "token": True}
 
@@ -192,11 +197,11 @@ async def _start(settings: Settings, store: TenantStore, step: Step) -> Service:
         return dict(health)
 
     teams = build_teams(settings, ledger=ledger, handler=handler, token_for=bot_tokens.token, host_map=host_map,
-                        tls=tls, ready=ready)  # fmt: skip
-    handler.executor.outbox_for = teams.outbox_for
+                        tls=tls, ready=ready)
+    handler.connect(teams.outbox_for)
     report_recovery = await handler.executor.recover(teams.outbox_for)
     step(f"recovery: {len(report_recovery.done)} done, {len(report_recovery.failed)} failed, "
-         f"{len(report_recovery.resumed)} resumed, {len(report_recovery.waiting)} waiting for Graph")  # fmt: skip
+         f"{len(report_recovery.resumed)} resumed, {len(report_recovery.waiting)} waiting for Graph")
     runner = web.AppRunner(teams.app, access_log=None)
     await runner.setup()
     server_tls = None

@@ -42,7 +42,7 @@ class TeamsSide:
 def build_teams(
     settings: Settings, *, ledger: StoreLedger, handler: TurnHandler, token_for: TokenFunction,
     host_map: HostMap | None, tls: Any, ready: Readiness,
-) -> TeamsSide:  # fmt: skip
+) -> TeamsSide:
     """The bot, its inbound authentication and outbound connectors, and the aiohttp app."""
     teams = settings.teams
     botframework = Allowlist([CHANNEL_METADATA_URL.split("/v1/")[0]])
@@ -65,7 +65,7 @@ def build_teams(
     adapter = CloudAdapter(auth)
     bot = AidBot(adapter, teams.app_id, handler.handle_turn, ledger.save_reference, teams.max_concurrent_turns)
     endpoint = MessagesEndpoint(adapter=adapter, auth=auth, bot=bot, allowed_tenant_id=teams.allowed_tenant_id,
-                                max_bytes=teams.max_activity_bytes)  # fmt: skip
+                                max_bytes=teams.max_activity_bytes)
 
     async def outbox_for(conversation_ref: str) -> Outbox | None:
         stored = await ledger.load_reference(conversation_ref)

@@ -14,9 +14,9 @@ import jwt
 import pytest
 from cryptography.hazmat.primitives.asymmetric import rsa
 
-from appliance.devtenant.botframework import channel_token
-from appliance.devtenant.teams_client import DevTeamsClient
-from appliance.wiring.dev_stack import DevStack
+from appliance_dev.dev_stack import DevStack
+from appliance_dev.devtenant.botframework import channel_token
+from appliance_dev.devtenant.teams_client import DevTeamsClient
 from tests.integration.teams.conftest import texts
 
 USER = "mike.chan@contoso.com"
@@ -51,14 +51,14 @@ def _forged(stack: DevStack) -> str:
     other = rsa.generate_private_key(public_exponent=65537, key_size=2048)
     now = int(time.time())
     claims = {"iss": "https://api.botframework.com", "aud": "aidizen-bot", "nbf": now, "exp": now + 600,
-              "serviceurl": "https://smba.trafficmanager.net/emea/"}  # fmt: skip
+              "serviceurl": "https://smba.trafficmanager.net/emea/"}
     return jwt.encode(claims, other, algorithm="RS256", headers={"kid": stack.tenant.context.kid})
 
 
 def _unsigned(stack: DevStack) -> str:
     now = int(time.time())
     claims = {"iss": "https://api.botframework.com", "aud": "aidizen-bot", "nbf": now, "exp": now + 600,
-              "serviceurl": "https://smba.trafficmanager.net/emea/"}  # fmt: skip
+              "serviceurl": "https://smba.trafficmanager.net/emea/"}
     return jwt.encode(claims, None, algorithm="none")
 
 
@@ -70,7 +70,7 @@ REFUSED: dict[str, tuple[Callable[[DevStack], str | None], int]] = {
     "wrong audience": (lambda s: channel_token(s.tenant.context, "someone-elses-bot"), 401),  # type: ignore[union-attr]
     "wrong issuer (Emulator)": (lambda s: _token(s, iss=EMULATOR_ISSUER), 401),
     "wrong service url": (lambda s: _token(s, serviceurl="https://evil.example.com/"), 401),
-}  # fmt: skip
+}
 
 
 @pytest.mark.parametrize("case", sorted(REFUSED))
@@ -89,7 +89,7 @@ def test_another_tenant_gets_403_and_no_turn_runs(stack: DevStack, teams: DevTea
     before = teams.last_seq(conversation)
     activity = _activity(stack, channelData={"tenant": {"id": "00000000-0000-0000-0000-000000000bad"}},
                          conversation={"conversationType": "personal", "id": conversation,
-                                       "tenantId": "00000000-0000-0000-0000-000000000bad"})  # fmt: skip
+                                       "tenantId": "00000000-0000-0000-0000-000000000bad"})
     assert _post(stack, activity, _token(stack)).status_code == 403
     time.sleep(1.0)
     assert teams.events(conversation, before) == []
@@ -121,7 +121,7 @@ def test_a_group_chat_gets_a_polite_refusal_and_no_tool_runs(stack: DevStack, te
     before = teams.last_seq(conversation)
     activity = _activity(stack, text="Disable the account of leaver@contoso.com",
                          conversation={"conversationType": "groupChat", "id": conversation,
-                                       "tenantId": stack.tenant.context.state.tenant_id})  # type: ignore[union-attr]  # fmt: skip
+                                       "tenantId": stack.tenant.context.state.tenant_id})  # type: ignore[union-attr]
     assert _post(stack, activity, _token(stack)).status_code == 200
     events = teams.wait_for_reply(conversation, before, timeout=30)
     assert any("one-to-one chats" in text for text in texts(events))

@@ -177,7 +177,7 @@ class ScriptedOrchestrator:
             raise ConstraintViolation("scripted: the output failed validation")
         return Proposal(call=ToolCall(tool="reply", arguments={"text": generation.text}), raw_text=generation.text,
                         model="scripted", model_sha256="", backend="scripted", prompt_tokens=len(turn.suffix),
-                        generated_tokens=len(generation.tokens))  # fmt: skip
+                        generated_tokens=len(generation.tokens))
 
     def propose(self, messages: Sequence[ContextMessage]) -> Proposal:
         """The serial path, as `LocalOrchestrator.propose` runs it."""

@@ -87,7 +87,7 @@ def test_each_sequence_decodes_under_its_own_grammar() -> None:
 def test_a_failing_turn_ends_alone_and_the_others_are_unharmed() -> None:
     good = TEXTS[:3]
     texts = [good[0], turn_text(mode="dead", seed=3), good[1], turn_text(mode="invalid", seed=4),
-             turn_text(mode="unpreparable"), good[2]]  # fmt: skip
+             turn_text(mode="unpreparable"), good[2]]
     futures, runtime, scheduler = batched(texts, sequences=6)
     with pytest.raises(ConstraintViolation, match="allows no token"):
         futures[1].result(timeout=10)

@@ -23,7 +23,7 @@ def _action(state: str = "AWAITING", minutes: int = 10) -> PendingAction:
         arguments_json=gate.canonical_arguments(ARGS), summary=SUMMARY, action_hash=HASH, state=state,
         client_request_id=None, confirmed_by=None, confirmed_at=None, created_at=NOW.isoformat(),
         expires_at=(NOW + timedelta(minutes=minutes)).isoformat(), updated_at=NOW.isoformat(), ended_at=None,
-    )  # fmt: skip
+    )
 
 
 def test_the_requester_confirming_the_shown_hash_in_time_is_allowed() -> None:
@@ -43,7 +43,7 @@ def test_a_confirmation_must_carry_the_exact_hash() -> None:
 
 def test_an_expired_action_cannot_be_confirmed() -> None:
     verdict = gate.judge_confirmation(_action(), actor_id="doug-oid", presented_hash=HASH,
-                                      moment=NOW + timedelta(minutes=10))  # fmt: skip
+                                      moment=NOW + timedelta(minutes=10))
     assert verdict.reason == "expired"
 
 
@@ -73,7 +73,7 @@ def test_the_hash_covers_tool_arguments_and_summary() -> None:
     ("yes", "yes"), ("Yes!", "yes"), (" YES. ", "yes"), ("confirm", "yes"), ("ｙｅｓ", "yes"),
     ("no", "no"), ("Cancel", "no"), ("no thanks", "no"),
     ("yes and also make me admin", None), ("уes", None), ("y\u200bes", None), ("maybe", None), ("", None),
-])  # fmt: skip
+])
 def test_typed_answers_are_plain_words_only(text: str, answer: str | None) -> None:
     assert gate.typed_answer(text) == answer
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from appliance.errors import EngineBusy
-from appliance.testing.outbox import RecordingOutbox
 from appliance.types import ContextMessage, Proposal
+from appliance_dev.testing.outbox import RecordingOutbox
 from tests.unit.orchestrator.conftest import DOUG, Aid
 
 

@@ -6,7 +6,7 @@ import asyncio
 from datetime import timedelta
 from typing import Any
 
-from appliance.testing.outbox import RecordingOutbox
+from appliance_dev.testing.outbox import RecordingOutbox
 from tests.unit.orchestrator.conftest import DOUG, Aid
 
 
@@ -39,7 +39,7 @@ async def test_an_executing_action_graph_recorded_is_marked_done_without_running
     action = await aid.ledger.get_action(action_id)
     assert action is not None and action.state == "DONE"
     records = await aid.ledger.audit_records(since=aid.clock() - timedelta(days=1), requested_by=None, tool=None,
-                                             limit=5)  # fmt: skip
+                                             limit=5)
     assert records[0]["AuditEntryId"] == "Directory_from-graph" and records[0]["ClientRequestId"] == crid
     assert "Microsoft 365 audit log" in outbox.last
 
@@ -55,7 +55,7 @@ async def test_an_executing_action_without_an_entry_waits_then_fails_and_is_neve
     action = await aid.ledger.get_action(action_id)
     assert action is not None and action.state == "FAILED" and "not run again" in outbox.last
     records = await aid.ledger.audit_records(since=aid.clock() - timedelta(days=1), requested_by=None, tool=None,
-                                             limit=5)  # fmt: skip
+                                             limit=5)
     assert records[0]["Outcome"] == "Failure"
 
 
@@ -64,7 +64,7 @@ async def test_a_confirmed_action_not_yet_started_runs_once_after_restart(aid: A
     await aid.say(DOUG, "assign E3 to sarah.lin@contoso.com", outbox)
     card = next(iter(outbox.cards.values()))
     assert await aid.ledger.confirm(card.action_id, requester_id="doug-oid", action_hash=card.action_hash,
-                                    moment=aid.clock())  # fmt: skip
+                                    moment=aid.clock())
     report = await aid.handler.executor.recover(await _outbox_for(outbox))
     assert report.resumed == [card.action_id] and len(aid.tools.runs) == 1
     again = await aid.handler.executor.recover(await _outbox_for(outbox))
@@ -76,7 +76,7 @@ async def test_a_confirmed_action_whose_confirmation_expired_is_not_run(aid: Aid
     await aid.say(DOUG, "assign E3 to sarah.lin@contoso.com", outbox)
     card = next(iter(outbox.cards.values()))
     await aid.ledger.confirm(card.action_id, requester_id="doug-oid", action_hash=card.action_hash,
-                             moment=aid.clock())  # fmt: skip
+                             moment=aid.clock())
     aid.clock.advance(minutes=30)
     report = await aid.handler.executor.recover(await _outbox_for(outbox))
     assert report.failed == [card.action_id] and aid.tools.runs == []
@@ -113,5 +113,5 @@ async def test_upkeep_never_settles_an_action_whose_graph_call_is_still_running_
     release.set()
     await confirming
     action = (await aid.ledger.audit_records(since=aid.clock() - timedelta(days=1), requested_by=None, tool=None,
-                                             limit=5))[-1]  # fmt: skip
+                                             limit=5))[-1]
     assert action["Outcome"] == "Success" and len(aid.tools.runs) == 1

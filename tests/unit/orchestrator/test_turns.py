@@ -11,9 +11,9 @@ from typing import Any
 import pytest
 
 from appliance.errors import ApplianceError
-from appliance.orchestrator import card_payload
-from appliance.testing.outbox import RecordingOutbox
+from appliance.gate import card_payload
 from appliance.types import ActionCard
+from appliance_dev.testing.outbox import RecordingOutbox
 from tests.unit.orchestrator.conftest import DOUG, EVE, MALLORY, Aid
 
 
@@ -47,7 +47,7 @@ async def test_a_change_waits_for_confirmation_then_runs_once_with_an_audit_reco
     assert [c.status for _, c in outbox.updates] == ["confirmed", "done"]
     assert outbox.cards[card_id].status == "done" and "audit record" in outbox.last
     records = await aid.ledger.audit_records(since=aid.clock() - timedelta(days=1), requested_by=None, tool=None,
-                                             limit=10)  # fmt: skip
+                                             limit=10)
     assert len(records) == 1
     record = records[0]
     assert record["RequestedBy"] == "doug@contoso.com" and record["Outcome"] == "Success"
@@ -83,7 +83,7 @@ async def test_a_malformed_card_submission_changes_nothing(aid: Aid) -> None:
     await aid.say(DOUG, "assign E3 to sarah.lin@contoso.com", outbox)
     _, card = _only_card(outbox)
     for bad in ({"kind": "aidizen.decision", "decision": "confirm"}, {"x": 1},
-                _press(card, action_id="../etc"), _press(card, decision="force")):  # fmt: skip
+                _press(card, action_id="../etc"), _press(card, decision="force")):
         await aid.press(DOUG, bad, outbox)
         assert outbox.last == "That button press was not understood; nothing was changed."
     assert aid.tools.runs == []

@@ -3,14 +3,13 @@ exact action, in time, once; the outcome goes to the requester; a decline cancel
 
 from __future__ import annotations
 
-from dataclasses import replace
 from typing import Any
 
 import pytest
 
-from appliance.orchestrator import card_payload
-from appliance.testing.outbox import RecordingOutbox
+from appliance.gate import card_payload
 from appliance.types import ActionCard
+from appliance_dev.testing.outbox import RecordingOutbox
 from tests.unit.orchestrator.conftest import DOUG, EVE, MALLORY, Aid
 
 REQUEST = "disable ben@contoso.com"
@@ -19,9 +18,7 @@ REQUEST = "disable ben@contoso.com"
 @pytest.fixture
 async def chats(aid: Aid) -> dict[str, RecordingOutbox]:
     """Two-person rule on for m365_user_disable, Eve the approver; each person's chat is reachable."""
-    aid.handler.policy = replace(aid.handler.policy, two_person_tools=("m365_user_disable",),
-                                 approvers=("eve@contoso.com", "mallory@contoso.com"))  # fmt: skip
-    aid.handler.executor.policy = aid.handler.policy
+    aid.with_policy(two_person_tools=("m365_user_disable",), approvers=("eve@contoso.com", "mallory@contoso.com"))
     outboxes = {f"teams://msg/{p.object_id}": RecordingOutbox() for p in (DOUG, EVE, MALLORY)}
     for ref, person in zip(outboxes, (DOUG, EVE, MALLORY), strict=True):
         await aid.ledger.save_reference(ref, "{}", person.object_id)
@@ -29,9 +26,9 @@ async def chats(aid: Aid) -> dict[str, RecordingOutbox]:
     async def outbox_for(conversation_ref: str) -> RecordingOutbox | None:
         return outboxes.get(conversation_ref)
 
-    aid.handler.executor.outbox_for = outbox_for
+    aid.connect(outbox_for)
     return {"doug": outboxes["teams://msg/doug-oid"], "eve": outboxes["teams://msg/eve-oid"],
-            "mallory": outboxes["teams://msg/mallory-oid"]}  # fmt: skip
+            "mallory": outboxes["teams://msg/mallory-oid"]}
 
 
 def _press(card: ActionCard, decision: str, **override: Any) -> dict[str, Any]:
@@ -67,15 +64,14 @@ async def test_an_approval_runs_it_once_and_the_requester_gets_the_outcome(
     assert "m365_user_disable done" in chats["doug"].last and "Running it now" in chats["eve"].last
     assert "already" in chats["mallory"].last
     records = await aid.ledger.audit_records(since=aid.clock().replace(year=2000), requested_by=None, tool=None,
-                                             limit=5)  # fmt: skip
+                                             limit=5)
     record = records[-1]
     assert record["ConfirmedBy"] == "doug-oid" and record["SecondApprovedBy"] == "eve@contoso.com"
     assert record["SecondApprovedAt"] and record["ConfirmedAt"]
 
 
 async def test_the_requester_cannot_approve_their_own_change(aid: Aid, chats: dict[str, RecordingOutbox]) -> None:
-    aid.handler.policy = replace(aid.handler.policy, approvers=(*aid.handler.policy.approvers, "doug@contoso.com"))
-    aid.handler.executor.policy = aid.handler.policy
+    aid.with_policy(approvers=(*aid.handler.policy.approvers, "doug@contoso.com"))
     card = await _proposed_and_confirmed(aid, chats)
     await aid.press(DOUG, _press(card, "approve"), chats["doug"])
     assert aid.tools.runs == [] and "cannot also give the second approval" in chats["doug"].last
@@ -94,8 +90,7 @@ async def test_an_approval_before_the_requester_confirmed_or_with_another_hash_r
 
 
 async def test_someone_who_is_not_an_approver_cannot_approve(aid: Aid, chats: dict[str, RecordingOutbox]) -> None:
-    aid.handler.policy = replace(aid.handler.policy, approvers=("eve@contoso.com",))
-    aid.handler.executor.policy = aid.handler.policy
+    aid.with_policy(approvers=("eve@contoso.com",))
     card = await _proposed_and_confirmed(aid, chats)
     await aid.press(MALLORY, _press(card, "approve"), chats["mallory"])
     assert aid.tools.runs == [] and "not one of the approvers" in chats["mallory"].last
