@@ -41,6 +41,12 @@ class EngineSettings(BaseModel):
     retrieved_examples: int = Field(
         default=2, ge=0, le=8, description="Worked examples most like the message, shown right before it (0 = off)"
     )
+    batch_size: int = Field(
+        default=8, ge=1, le=64, description="Conversations decoded together in one llama.cpp batch (1 = one at a time)"
+    )
+    queue_limit: int = Field(
+        default=64, ge=1, le=10_000, description="Turns that may wait for the model; more are told to try again"
+    )
 
 
 class LLMSettings(BaseModel):

@@ -17,7 +17,7 @@ from datetime import UTC, datetime
 
 from appliance import gate, ops_log
 from appliance.catalog import AUDIT_QUERY_TOOL, REPLY_TOOL, Catalog
-from appliance.errors import ApplianceError
+from appliance.errors import ApplianceError, EngineBusy
 from appliance.orchestrator.approvals import Approvals
 from appliance.orchestrator.catalog_requests import CatalogRequest, CatalogRequests
 from appliance.orchestrator.execution import Executor
@@ -118,6 +118,11 @@ class TurnHandler:
         try:
             proposal = await self.proposer.propose([*history, ContextMessage(role="user", text=text)])
             call = self.catalog.validate_call(proposal.call.tool, proposal.call.arguments)
+        except EngineBusy:
+            ops_log.event("turn.refused", reason="model_busy", conversation=turn.conversation_ref)
+            await outbox.say("I'm answering a lot of people right now and couldn't take this one; nothing was "
+                             "changed. Please send it again in a minute.")
+            return
         except ApplianceError as exc:
             ops_log.event("turn.model_failed", error=type(exc).__name__, conversation=turn.conversation_ref)
             await outbox.say("I couldn't turn that into one of the things I can do; nothing was changed. "

@@ -16,6 +16,7 @@ from appliance.wiring.dev import DEV_CLIENT_ID, DEV_TENANT
 if TYPE_CHECKING:
     from appliance.engine.local import LocalOrchestrator
     from appliance.engine.proposer import ThreadedProposer
+    from appliance.engine.scheduler import BatchingProposer
     from appliance.graph.connect import GraphEndpoints
 
 
@@ -25,9 +26,14 @@ def enabled_catalog(settings: Settings) -> Catalog:
 
 
 def build_local_orchestrator(
-    settings: Settings, *, backend: Literal["llguidance", "outlines"] | None = None, catalog: Catalog | None = None
+    settings: Settings,
+    *,
+    backend: Literal["llguidance", "outlines"] | None = None,
+    catalog: Catalog | None = None,
+    batch_size: int = 1,
 ) -> LocalOrchestrator:
-    """Verify and load the configured local model with the catalog's grammar (default: the enabled tools)."""
+    """Verify and load the configured local model with the catalog's grammar (default: the enabled tools).
+    `batch_size` > 1 opens sequences for conversations decoded together (`serve` uses engine.batch_size)."""
     from appliance.engine.local import open_local
     from appliance.engine.manifest import model_entry
 
@@ -41,14 +47,16 @@ def build_local_orchestrator(
         n_gpu_layers=settings.engine.n_gpu_layers,
         cache_dir=settings.cache_dir,
         retrieved_examples=settings.engine.retrieved_examples,
+        batch_size=batch_size,
     )
 
 
-def build_proposer(settings: Settings, catalog: Catalog) -> ThreadedProposer:
+def build_proposer(settings: Settings, catalog: Catalog) -> ThreadedProposer | BatchingProposer:
     """The model the settings choose (the local one, or a BYO LLM), on its own thread.
 
-    Local mode loads and verifies the model; BYO modes build the provider's SDK client on the egress
-    guard (only its endpoint is reachable). Either way the audit record names the model.
+    Local mode loads and verifies the model; with engine.batch_size > 1 concurrent turns are decoded
+    together (`engine/scheduler.py`). BYO modes build the provider's SDK client on the egress guard
+    (only its endpoint is reachable). Either way the audit record names the model.
     """
     from appliance.engine.proposer import ThreadedProposer
 
@@ -57,8 +65,14 @@ def build_proposer(settings: Settings, catalog: Catalog) -> ThreadedProposer:
 
         byo = build_byo_orchestrator(settings, catalog)
         return ThreadedProposer(byo, str(getattr(byo, "name", settings.llm.mode)))
-    local = build_local_orchestrator(settings, catalog=catalog)
-    return ThreadedProposer(local, f"{local.entry.name} (sha256:{local.entry.sha256[:12]})")
+    engine = settings.engine
+    local = build_local_orchestrator(settings, catalog=catalog, batch_size=engine.batch_size)
+    name = f"{local.entry.name} (sha256:{local.entry.sha256[:12]})"
+    if engine.batch_size > 1:
+        from appliance.engine.scheduler import BatchingProposer
+
+        return BatchingProposer(local, name, queue_limit=engine.queue_limit)
+    return ThreadedProposer(local, name)
 
 
 def graph_permissions(settings: Settings) -> list[str]:

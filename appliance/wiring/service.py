@@ -26,6 +26,7 @@ from appliance.config import Settings
 from appliance.egress.allowlist import Allowlist
 from appliance.egress.httpx_transport import GuardedTransport, tls_context
 from appliance.engine.proposer import ThreadedProposer
+from appliance.engine.scheduler import BatchingProposer
 from appliance.errors import ConfigError
 from appliance.graph.auth import scopes_in, upn_in
 from appliance.graph.bot_tokens import BotTokenSource
@@ -61,7 +62,7 @@ class Service:
 
     settings: Settings
     store: TenantStore
-    proposer: ThreadedProposer
+    proposer: ThreadedProposer | BatchingProposer
     handler: TurnHandler
     teams: TeamsSide
     runner: web.AppRunner
