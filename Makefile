@@ -8,7 +8,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 export APPLIANCE_HOME ?= $(CURDIR)/var
 
-.PHONY: venv model lint test demo bench grammars sbom clean
+.PHONY: venv model lint test demo bench grammars sbom clean node
 
 # llama-cpp-python comes from deploy/build-llama-cpp.sh, the same script Dockerfile.gpu runs with --cuda.
 # ./dev is the dev world (dev tenant, fakes, benchmark harnesses): installed here, never in the image.
@@ -33,7 +33,13 @@ lint: venv
 	$(BIN)/lint-imports
 	$(BIN)/mypy
 
-test: model lint
+# The MCP Inspector test (tests/integration/mcp/test_inspector.py) installs its pinned npm packages into
+# .mcp-inspector/ at test set-up; it needs npm. A fresh machine without it gets Debian's nodejs + npm.
+node:
+	@command -v npm >/dev/null 2>&1 || { apt-get update -qq && apt-get install -y -qq nodejs npm; } \
+		|| echo "warning: npm could not be installed; the MCP Inspector test will be skipped"
+
+test: model lint node
 	$(BIN)/pytest
 
 demo: model
@@ -50,4 +56,4 @@ sbom: venv
 	@echo "wrote $(SBOM)"
 
 clean:
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .mcp-inspector

@@ -140,6 +140,7 @@ class PendingAction:
     card_activity_id: str | None = None
     requester_confirmed_at: str | None = None
     approver_upn: str | None = None
+    confirm_code: str | None = None
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "state", ActionState(self.state))  # typed, whatever text the store read
@@ -183,6 +184,7 @@ class ActionCard:
 
     `status` is `awaiting` while buttons are live; afterwards the card is updated in place with the
     decision (`confirmed`, `cancelled`, `expired`, `done`, `failed`) and `status_line` says who and when.
+    `confirm_code` is what a typed confirmation must carry ("yes 482913"); only a waiting card shows it.
     """
 
     action_id: str
@@ -194,6 +196,7 @@ class ActionCard:
     expires_at: str
     status: CardStatus = "awaiting"
     status_line: str = ""
+    confirm_code: str = ""
 
 
 @dataclass(frozen=True)

@@ -13,7 +13,7 @@ from rich.console import Console
 
 from appliance.config import load_settings
 
-SECTIONS = ("engine", "store", "graph", "e2e")
+SECTIONS = ("engine", "concurrency", "store", "graph", "e2e")
 
 
 @click.command()
@@ -24,9 +24,11 @@ SECTIONS = ("engine", "store", "graph", "e2e")
 @click.option("--repeats", default=3, show_default=True, help="Repetitions of each engine measurement.")
 def bench(as_json: bool, out: Path | None, sections: tuple[str, ...], repeats: int) -> None:
     """Benchmark the engine (free vs constrained decoding, fast-forward, prefix cache, compile times,
-    RSS, tool accuracy with and without retrieved examples), the encrypted store (SQLCipher vs plain
-    SQLite), the Graph executors (vs the dev tenant) and the whole appliance end to end (message -> card
-    and confirm -> outcome p50/p95, confirmations per second with many conversations at once).
+    RSS, tool accuracy with and without retrieved examples), many conversations at once (turns/s and
+    p95 message -> proposal for 1, 4 and 16 conversations, batched vs serial), the encrypted store
+    (SQLCipher vs plain SQLite), the Graph executors (vs the dev tenant) and the whole appliance end to
+    end (message -> card and confirm -> outcome p50/p95, confirmations per second with many
+    conversations at once).
 
     Ratios are measured within one run on one machine; compare ratios, not lone absolute times.
     """
@@ -41,6 +43,8 @@ def bench(as_json: bool, out: Path | None, sections: tuple[str, ...], repeats: i
 
         if "engine" in chosen:
             results.update(_engine(progress, repeats))
+        if "concurrency" in chosen:
+            results.update(_concurrency(progress))
         for name in ("store", "graph", "e2e"):
             if name in chosen:
                 results.update(_adapter_section(name, progress))
@@ -65,6 +69,19 @@ def _engine(progress: Any, repeats: int) -> dict[str, Any]:
     orchestrator = build_local_orchestrator(load_settings())
     try:
         return {**benchmark.machine(), **benchmark.run(orchestrator, progress, repeats=repeats)}
+    finally:
+        orchestrator.close()
+
+
+def _concurrency(progress: Any) -> dict[str, Any]:
+    from appliance.wiring.components import build_local_orchestrator
+    from appliance.wiring.dev_world import bench_section
+
+    harness = bench_section("concurrency")
+    progress("loading the model with one sequence per concurrent conversation")
+    orchestrator = build_local_orchestrator(load_settings(), batch_size=max(harness.LEVELS))
+    try:
+        return {**bench_section("engine").machine(), **harness.run(orchestrator, progress)}
     finally:
         orchestrator.close()
 

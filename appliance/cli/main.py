@@ -33,6 +33,7 @@ COMMANDS: dict[str, str] = {
     "audit": "appliance.cli.audit_cmd:audit",
     "chat": "appliance.cli.chat_cmd:chat",
     "teams": "appliance.cli.teams_cmd:teams",
+    "mcp": "appliance.cli.mcp_cmd:mcp",
 }
 
 

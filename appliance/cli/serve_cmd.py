@@ -15,7 +15,8 @@ from appliance.errors import ConfigError
 @click.option("--dev", is_flag=True, help="Run against the dev tenant (`appliance devtenant up` must be running).")
 @click.option("--port", type=int, default=None, help="Listen on this port (default: [teams] port, 3978).")
 def serve(dev: bool, port: int | None) -> None:
-    """Serve /api/messages for Teams, plus /healthz and /readyz, until SIGTERM or Ctrl-C.
+    """Serve /api/messages for Teams, plus /healthz and /readyz, until SIGTERM or Ctrl-C. With `[mcp] enabled =
+    true`, also /mcp for MCP orchestrators on [mcp] port (same process, store and gate; docs/MCP.md).
 
     Start-up verifies the model's hash, opens the encrypted store, checks the Aid's token and its scopes
     (tools whose scopes are missing are disabled and named), and finishes or settles any action a crash

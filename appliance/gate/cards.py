@@ -34,7 +34,8 @@ BUTTONS: Mapping[CardStatus, tuple[tuple[Decision, ButtonStyle], ...]] = {
 
 
 def card_for(action: PendingAction, spec: ToolSpec) -> ActionCard:
-    """The confirmation card of a waiting action: exact summary, tool, target, Graph operation, expiry."""
+    """The confirmation card of a waiting action: exact summary, tool, target, Graph operation, expiry,
+    and the code a typed confirmation must carry."""
     return ActionCard(
         action_id=action.id,
         action_hash=action.action_hash,
@@ -43,17 +44,18 @@ def card_for(action: PendingAction, spec: ToolSpec) -> ActionCard:
         target=spec.target(action.arguments),
         graph_operation=spec.graph_operation,
         expires_at=datetime.fromisoformat(action.expires_at).astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S UTC"),
+        confirm_code=action.confirm_code or "",
     )
 
 
 def approval_card(action: PendingAction, spec: ToolSpec) -> ActionCard:
     """The card an approver gets (two-person rule): the same facts, who asked, Approve / Decline."""
     line = f"Requested and confirmed by {action.requester_upn or action.requester_id}; needs your approval."
-    return replace(card_for(action, spec), status="approval", status_line=line)
+    return replace(card_for(action, spec), status="approval", status_line=line, confirm_code="")
 
 
 def decided(card: ActionCard, status: DecidedStatus, line: str) -> ActionCard:
     """The same card after a decision: no buttons, the decision and who/when in `status_line`."""
     if status not in STATUS_TITLES or status in BUTTONS:
         raise ValueError(f"unknown card status {status!r}")
-    return replace(card, status=status, status_line=line)
+    return replace(card, status=status, status_line=line, confirm_code="")

@@ -6,12 +6,18 @@ the first refusal wins, a rule that raises refuses, and only an attempt no rule 
 Every kind ends with the same `SHARED` rules (the exact action shown, still waiting, before expiry),
 so a rule added there applies to confirmations, approvals and cancellations alike.
 
+Where a decision comes from is a rule too (hipaa/threat-model.md, "Blind confirmations"): a captured
+channel token lets its holder post as anyone into any conversation, but never shows them the card. So
+a decision counts only in the conversation that holds the card (an approval only in the approver's own
+chat), and a typed "yes" only with the code the card shows; a button carries the action's random id.
+
 The store repeats the same conditions inside one compare-and-set UPDATE, so the rules hold even if two
 confirmations race; these functions decide what the person is told.
 """
 
 from __future__ import annotations
 
+import hmac
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -21,6 +27,8 @@ from appliance.gate.lifecycle import OPEN_STATES
 from appliance.types import ActionState, PendingAction, Person
 
 Kind = Literal["confirm", "approve", "cancel"]
+CODE_DIGITS = 6
+"""The length of the code a waiting card shows for a typed confirmation ("yes 482913")."""
 
 ALREADY: Mapping[ActionState, str] = {
     ActionState.CONFIRMED: "It was already confirmed and is being carried out.",
@@ -58,7 +66,9 @@ class Attempt:
     """Someone tries to decide an action: what they pressed or typed, about which action, when.
 
     `approver` and `approvers` matter only for an approval (two-person rule); `presented_hash` is None
-    when nothing was presented (a cancel, a decline).
+    when nothing was presented (a cancel, a decline). `conversation_ref` is where the decision was made
+    (None: unknown, which no rule accepts), `approver_chat` the approver's own 1:1 chat with the Aid;
+    `typed` and `code` say whether a person typed the decision and which card code they typed with it.
     """
 
     kind: Kind
@@ -68,6 +78,10 @@ class Attempt:
     moment: datetime
     approver: Person | None = None
     approvers: tuple[str, ...] = ()
+    conversation_ref: str | None = None
+    approver_chat: str | None = None
+    typed: bool = False
+    code: str | None = None
 
 
 Rule = Callable[[Attempt], Verdict | None]
@@ -104,6 +118,40 @@ def by_an_approver(attempt: Attempt) -> Verdict | None:
     }:
         return None
     return Verdict(False, "not_an_approver", "You are not one of the approvers for this kind of change.")
+
+
+# -- where a decision comes from ----------------------------------------------------------------------
+def in_the_cards_chat(attempt: Attempt) -> Verdict | None:
+    """The requester decides in the conversation that holds the card, nowhere else."""
+    assert attempt.action is not None
+    if attempt.conversation_ref is not None and attempt.conversation_ref == attempt.action.conversation_ref:
+        return None
+    return Verdict(False, "other_conversation", "That change was asked for in another chat; decide it on its card "
+                                                "there. Nothing was changed.")
+
+
+def in_the_approvers_chat(attempt: Attempt) -> Verdict | None:
+    """Two-person rule: an approval counts only in the approver's own chat, where the approval card went."""
+    if attempt.conversation_ref is not None and attempt.conversation_ref == attempt.approver_chat:
+        return None
+    return Verdict(False, "other_conversation", "Approve or decline on the card in your own chat with me. "
+                                                "Nothing was changed.")
+
+
+def with_the_cards_code(attempt: Attempt) -> Verdict | None:
+    """A typed confirmation carries the code only the card shows (compared in constant time); an action
+    without a code is confirmed by its card's button only."""
+    assert attempt.action is not None
+    if not attempt.typed:
+        return None
+    if attempt.code is None:
+        return Verdict(False, "no_code", "To confirm by typing, add the code shown on the card, for example "
+                                         "“yes 123456”, or press Confirm on the card. Nothing ran.")
+    expected = attempt.action.confirm_code or ""
+    if expected and hmac.compare_digest(attempt.code.encode(), expected.encode()):
+        return None
+    return Verdict(False, "wrong_code", "That code is not the one on the card; nothing ran. Check the card, "
+                                        "or press Confirm on it.")
 
 
 # -- what every decision needs (SHARED) ---------------------------------------------------------------
@@ -143,11 +191,13 @@ def before_expiry(attempt: Attempt) -> Verdict | None:
 SHARED: tuple[Rule, ...] = (the_action_shown, still_waiting, before_expiry)
 """The rules every decision ends with, in order."""
 RULES: Mapping[Kind, tuple[Rule, ...]] = {
-    "confirm": (by_the_requester, *SHARED),
-    "cancel": (by_the_requester, *SHARED),
-    "approve": (not_by_the_requester, by_an_approver, *SHARED[:2], confirmed_by_the_requester_first, *SHARED[2:]),
+    "confirm": (by_the_requester, in_the_cards_chat, with_the_cards_code, *SHARED),
+    "cancel": (by_the_requester, in_the_cards_chat, *SHARED),
+    "approve": (not_by_the_requester, by_an_approver, in_the_approvers_chat, *SHARED[:2],
+                confirmed_by_the_requester_first, *SHARED[2:]),
 }
-"""Who may decide, then the shared rules (an approval also needs the requester's confirmation first)."""
+"""Who may decide and from where, then the shared rules (an approval also needs the requester's
+confirmation first)."""
 
 
 def judge(attempt: Attempt, rules: Iterable[Rule] | None = None) -> Verdict:
@@ -166,10 +216,13 @@ def judge(attempt: Attempt, rules: Iterable[Rule] | None = None) -> Verdict:
 
 
 def judge_confirmation(
-    action: PendingAction | None, *, actor_id: str, presented_hash: str | None, moment: datetime
+    action: PendingAction | None, *, actor_id: str, presented_hash: str | None, moment: datetime,
+    conversation_ref: str, typed: bool = False, code: str | None = None,
 ) -> Verdict:
-    """Only the requester, only the exact action shown (its hash), only before expiry, only once."""
-    return judge(Attempt("confirm", action, actor_id, presented_hash, moment))
+    """Only the requester, in the card's chat, only the exact action shown (its hash; typed: with the
+    card's code), only before expiry, only once."""
+    return judge(Attempt("confirm", action, actor_id, presented_hash, moment, conversation_ref=conversation_ref,
+                         typed=typed, code=code))
 
 
 def judge_approval(
@@ -179,12 +232,16 @@ def judge_approval(
     approvers: Iterable[str],
     presented_hash: str | None,
     moment: datetime,
+    conversation_ref: str,
+    approver_chat: str | None,
 ) -> Verdict:
-    """Two-person rule: an enabled approver from the list, never the requester, after the requester's own
-    confirmation, on the exact action shown, before expiry, once."""
-    return judge(Attempt("approve", action, approver.object_id, presented_hash, moment, approver, tuple(approvers)))
+    """Two-person rule: an enabled approver from the list, never the requester, in the approver's own chat,
+    after the requester's own confirmation, on the exact action shown, before expiry, once."""
+    return judge(Attempt("approve", action, approver.object_id, presented_hash, moment, approver, tuple(approvers),
+                         conversation_ref=conversation_ref, approver_chat=approver_chat))
 
 
-def judge_cancellation(action: PendingAction | None, *, actor_id: str, moment: datetime) -> Verdict:
-    """Only the requester may cancel, and only while the action still waits for a decision."""
-    return judge(Attempt("cancel", action, actor_id, None, moment))
+def judge_cancellation(action: PendingAction | None, *, actor_id: str, moment: datetime,
+                       conversation_ref: str) -> Verdict:
+    """Only the requester may cancel, in the card's chat, and only while the action still waits."""
+    return judge(Attempt("cancel", action, actor_id, None, moment, conversation_ref=conversation_ref))

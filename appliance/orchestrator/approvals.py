@@ -75,10 +75,13 @@ class Approvals:
         return reached
 
     async def approve(self, action: PendingAction | None, approver: Person, presented_hash: str,
-                      outbox: Outbox) -> None:
-        """An approver pressed Approve: check, CONFIRMED, run; the outcome goes to the requester."""
+                      outbox: Outbox, conversation_ref: str) -> None:
+        """An approver pressed Approve (in `conversation_ref`): check, CONFIRMED, run; the outcome goes to
+        the requester."""
         verdict = gate.judge_approval(action, approver=approver, approvers=self.policy.approvers,
-                                      presented_hash=presented_hash, moment=self.clock())
+                                      presented_hash=presented_hash, moment=self.clock(),
+                                      conversation_ref=conversation_ref,
+                                      approver_chat=await self.ledger.conversation_of_person(approver.object_id))
         if action is None or not verdict.allowed:
             ops_log.event("action.approval_refused", reason=verdict.reason, action=action.id if action else None)
             await outbox.say(verdict.message)
@@ -96,10 +99,12 @@ class Approvals:
             await self.cards.show(confirmed, requester, "confirmed", f"Approved by {approver.upn}; running now.")
         await self.run(confirmed, requester)
 
-    async def decline(self, action: PendingAction | None, approver: Person, outbox: Outbox) -> None:
-        """An approver pressed Decline: the action is cancelled and the requester told."""
+    async def decline(self, action: PendingAction | None, approver: Person, outbox: Outbox,
+                      conversation_ref: str) -> None:
+        """An approver pressed Decline (in `conversation_ref`): the action is cancelled and the requester told."""
         verdict = gate.judge_approval(action, approver=approver, approvers=self.policy.approvers,
-                                      presented_hash=None, moment=self.clock())
+                                      presented_hash=None, moment=self.clock(), conversation_ref=conversation_ref,
+                                      approver_chat=await self.ledger.conversation_of_person(approver.object_id))
         if action is None or not verdict.allowed:
             await outbox.say(verdict.message)
             return

@@ -4,24 +4,24 @@ The path (docs/ARCHITECTURE.md): context from the ledger -> the model proposes o
 validated again -> read-only tools run at once; state changes become a pending action with a
 confirmation card -> the same person confirms (card or a typed "yes"; `RequesterDecisions`), a second
 approver too under the two-person rule (`Approvals`) -> `Executor` runs it as the Aid and writes the
-audit record. Only ports are used; nothing here knows Teams, Graph, SQLCipher or llama.cpp.
+audit record. From a validated call on, the path is the channel-free `CatalogRequests` use case (MCP uses it
+too). Only ports are used; nothing here knows Teams, Graph, SQLCipher or llama.cpp.
 """
 
 from __future__ import annotations
 
 import asyncio
 import time
-import uuid
 from collections.abc import Callable
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 
 from appliance import gate, ops_log
-from appliance.audit import chat_answer
 from appliance.catalog import AUDIT_QUERY_TOOL, REPLY_TOOL, Catalog
 from appliance.catalog.replies import render_reply, reply_shape
-from appliance.errors import ApplianceError
+from appliance.errors import ApplianceError, EngineBusy
 from appliance.gate.choices import ChoicePick, parse_choice_pick
 from appliance.orchestrator.approvals import Approvals
+from appliance.orchestrator.catalog_requests import CatalogRequest, CatalogRequests
 from appliance.orchestrator.choices import Choices
 from appliance.orchestrator.execution import Executor, result_shape
 from appliance.orchestrator.naming import NameResolver, unknown_sentence
@@ -56,10 +56,14 @@ class TurnHandler:
         directory: Directory,
         policy: AidPolicy,
         clock: Callable[[], datetime] = utc_now,
+        outbox_for: OutboxFor | None = None,
+        requests: CatalogRequests | None = None,
     ) -> None:
         self.catalog, self.proposer, self.ledger = catalog, proposer, ledger
         self.tools, self.directory, self.policy, self.clock = tools, directory, policy, clock
-        self.cards, self.outboxes = CardUpdates(catalog), Outboxes()
+        self.cards, self.outboxes = CardUpdates(catalog), Outboxes(outbox_for)
+        self.requests = requests or CatalogRequests(catalog=catalog, ledger=ledger, tools=tools, directory=directory,
+                                                    policy=policy, clock=clock, outbox_for=self.outboxes.of)
         self.executor = Executor(ledger=ledger, tools=tools, directory=directory, policy=policy, clock=clock,
                                  cards=self.cards)
         self.approvals = Approvals(catalog=catalog, ledger=ledger, directory=directory, policy=policy, clock=clock,
@@ -71,8 +75,8 @@ class TurnHandler:
         self._locks: dict[str, asyncio.Lock] = {}
 
     def connect(self, outbox_for: OutboxFor) -> None:
-        """Reach conversations proactively from now on (wiring calls this once the channel is up): outcomes
-        confirmed elsewhere, approval cards for the two-person rule."""
+        """Reach conversations proactively from now on: outcomes confirmed elsewhere, approval cards for the
+        two-person rule. Wiring passes `outbox_for` at construction instead; tests connect later."""
         self.outboxes.connect(outbox_for)
 
     async def handle_turn(self, turn: Turn, outbox: Outbox) -> None:
@@ -98,10 +102,10 @@ class TurnHandler:
             await outbox.say(f"That message is {len(text)} characters long; I read at most "
                              f"{self.policy.max_message_chars}. Please send a shorter request.")
             return "too_long"
-        answer = gate.typed_answer(text)
-        if answer is not None:
-            await self._typed_answer(turn, answer, outbox)
-            return f"typed_{answer}"
+        reply = gate.typed_reply(text)
+        if reply is not None:
+            await self._typed_answer(turn, reply, outbox)
+            return f"typed_{reply.answer}"
         person = await self._allowed_person(turn, outbox)
         if person is None:
             return "refused_person"
@@ -110,15 +114,10 @@ class TurnHandler:
 
     # -- a request -------------------------------------------------------------------------------
     async def _allowed_person(self, turn: Turn, outbox: Outbox) -> Person | None:
-        person = await self.directory.person(turn.requester_id)
-        if person is None or not person.enabled:
-            await outbox.say("I can't find an enabled account for you in this tenant, so I can't help here.")
-            return None
-        if not gate.may_use_tools(person, self.policy.requesters, self.policy.requester_groups):
-            ops_log.event("turn.refused", reason="not_a_requester", requester=turn.requester_id)
-            await outbox.say("You're not on the list of people the Aid works for. Your IT team can add you.")
-            return None
-        return person
+        admission = await self.requests.admit(turn.requester_id)
+        if admission.person is None:
+            await outbox.say(admission.refusal)
+        return admission.person
 
     async def _request(self, turn: Turn, text: str, person: Person, outbox: Outbox) -> None:
         await outbox.typing()
@@ -129,6 +128,11 @@ class TurnHandler:
             mentions = await names.mentions(messages)
             proposal = await self.proposer.propose(messages, mentions)
             call = self.catalog.validate_call(proposal.call.tool, proposal.call.arguments)
+        except EngineBusy:
+            ops_log.event("turn.refused", reason="model_busy", conversation=turn.conversation_ref)
+            await outbox.say("I'm answering a lot of people right now and couldn't take this one; nothing was "
+                             "changed. Please send it again in a minute.")
+            return
         except ApplianceError as exc:
             ops_log.event("turn.model_failed", error=type(exc).__name__, conversation=turn.conversation_ref)
             await outbox.say("I couldn't turn that into one of the things I can do; nothing was changed. "
@@ -149,69 +153,25 @@ class TurnHandler:
     async def _act(self, turn: Turn, text: str, call: ToolCall, person: Person, outbox: Outbox,
                    labels: dict[str, str]) -> None:
         """Carry out a proposed call whose names are all resolved to addresses."""
-        spec = self.catalog[call.tool]
         if call.tool == REPLY_TOOL:
             await self._remember(turn, text, reply_shape(call.arguments))
             await outbox.say(render_reply(call.arguments))
-        elif call.tool == AUDIT_QUERY_TOOL:
-            await self._audit_query(turn, text, call, person, outbox)
-        elif call.tool in PENDING_TOOLS:
+            return
+        if call.tool in PENDING_TOOLS:
             outcome = await answer_pending(call.tool, call.arguments, turn, self.ledger, self.decisions, self.clock,
                                            outbox)
             await self._remember(turn, text, result_shape(call.tool, call.arguments, outcome))
-        elif not spec.changes_state:
-            try:
-                result = await self.tools.run(call.tool, call.arguments, str(uuid.uuid4()))
-            except ApplianceError as exc:  # e.g. the Aid's sign-in needs renewing: say so, in words for a person
-                ops_log.event("tool.read", tool=call.tool, outcome="error", error=type(exc).__name__)
-                await outbox.say(getattr(exc, "teams_message", "I can't reach Microsoft 365 right now; try later."))
-                return
-            ops_log.event("tool.read", tool=call.tool, outcome=result.outcome, status=result.status)
-            await self._remember(turn, text, result_shape(call.tool, call.arguments, result.outcome))
-            await outbox.say(result.message)
-        else:
-            await self._propose_change(turn, text, call, person, outbox, labels)
+            return
+        request = CatalogRequest(requester=person, tool=call.tool, arguments=call.arguments,
+                                 orchestrator=self.proposer.name, user_text=text,
+                                 conversation_ref=turn.conversation_ref, labels=labels)
+        answer = await self.requests.ask(request, outbox)
+        if answer.message or answer.kind != "pending":  # a pending change speaks through its card
+            await outbox.say(answer.message)
 
     async def _remember(self, turn: Turn, user_text: str, tool_turn: str) -> None:
         await self.ledger.remember(turn.conversation_ref, "user", user_text)
         await self.ledger.remember(turn.conversation_ref, "tool", tool_turn)
-
-    async def _audit_query(self, turn: Turn, text: str, call: ToolCall, person: Person, outbox: Outbox) -> None:
-        days = int(call.arguments["days"])
-        tool = None if call.arguments["tool"] == "any" else str(call.arguments["tool"])
-        everyone = gate.may_review_all(person, self.policy.reviewers)
-        records = await self.ledger.audit_records(
-            since=self.clock() - timedelta(days=days), requested_by=None if everyone else person.upn,
-            tool=tool, limit=200,
-        )
-        await self._remember(turn, text, result_shape(call.tool, call.arguments, f"{len(records)} records"))
-        await outbox.say(chat_answer(records, days=days, everyone=everyone))
-
-    async def _propose_change(self, turn: Turn, text: str, call: ToolCall, person: Person, outbox: Outbox,
-                              labels: dict[str, str] | None = None) -> None:
-        refusal = gate.protected_target(call.arguments, self.policy.aid_upn)
-        if refusal:
-            await self._remember(turn, text, result_shape(call.tool, call.arguments, "refused"))
-            await outbox.say(refusal)
-            return
-        spec = self.catalog[call.tool]
-        summary = spec.summary({key: (labels or {}).get(value, value) for key, value in call.arguments.items()})
-        waiting = await self.ledger.open_actions(turn.conversation_ref, turn.requester_id)
-        action = await self.ledger.propose_action(
-            user_text=text, action_id=str(uuid.uuid4()), conversation_ref=turn.conversation_ref,
-            requester_id=turn.requester_id, tool=call.tool, arguments=call.arguments, summary=summary,
-            action_hash=gate.action_hash(call.tool, call.arguments, summary),
-            expires_at=self.clock() + timedelta(minutes=self.policy.confirmation_minutes),
-            requester_upn=person.upn, orchestrator=self.proposer.name,
-        )
-        ops_log.event("action.proposed", tool=call.tool, action=action.id, conversation=turn.conversation_ref,
-                      pending=len(waiting) + 1)
-        card_id = await outbox.show_card(gate.card_for(action, spec))
-        if card_id:
-            await self.ledger.set_card(action.id, card_id)
-        if waiting:
-            await outbox.say(f"You also have {len(waiting)} earlier change(s) waiting; nothing was replaced. "
-                             "Each has its own card: confirm or cancel each one there.")
 
     # -- decisions ---------------------------------------------------------------------------------
     async def _card(self, turn: Turn, outbox: Outbox) -> None:
@@ -227,17 +187,18 @@ class TurnHandler:
         action = await self.ledger.get_action(decision.action_id)
         if decision.decision in ("approve", "decline"):
             approver = await self.directory.person(turn.requester_id)
-            if approver is None:
+            if approver is None or not gate.judge_sender(turn.requester_id, approver).allowed:
                 await outbox.say("I can't find your account in this tenant, so I can't take your approval.")
             elif decision.decision == "approve":
-                await self.approvals.approve(action, approver, decision.action_hash, outbox)
+                await self.approvals.approve(action, approver, decision.action_hash, outbox, turn.conversation_ref)
             else:
-                await self.approvals.decline(action, approver, outbox)
+                await self.approvals.decline(action, approver, outbox, turn.conversation_ref)
         elif decision.decision == "confirm":
             if await self._still_a_requester(turn, action, outbox):
-                await self.decisions.confirm(action, turn.requester_id, decision.action_hash, outbox)
+                await self.decisions.confirm(action, turn.requester_id, decision.action_hash, outbox,
+                                             conversation_ref=turn.conversation_ref)
         else:
-            await self.decisions.cancel(action, turn.requester_id, outbox)
+            await self.decisions.cancel(action, turn.requester_id, outbox, conversation_ref=turn.conversation_ref)
 
     async def _picked(self, turn: Turn, pick: ChoicePick, outbox: Outbox) -> None:
         """A choice card's button: the request continues with the person picked (and any name left)."""
@@ -266,16 +227,20 @@ class TurnHandler:
             return True
         return await self._allowed_person(turn, outbox) is not None
 
-    async def _typed_answer(self, turn: Turn, answer: str, outbox: Outbox) -> None:
+    async def _typed_answer(self, turn: Turn, reply: gate.TypedReply, outbox: Outbox) -> None:
+        """A typed yes/no applies to this person's waiting actions in this chat only; a "yes" confirms only
+        with the code its card shows (the gate's `with_the_cards_code`), never blindly."""
         waiting = await self.ledger.open_actions(turn.conversation_ref, turn.requester_id)
-        target = gate.pick_target(waiting)
+        target = gate.pick_target(waiting, reply.code)
         if target.ambiguous:
             await outbox.say(gate.which_one(target.waiting))
         elif target.action is None:
             await outbox.say("Nothing is waiting for your confirmation in this chat.")
-        elif answer == "yes":
+        elif reply.answer == "yes":
             if await self._still_a_requester(turn, target.action, outbox):
-                await self.decisions.confirm(target.action, turn.requester_id, target.action.action_hash, outbox)
+                await self.decisions.confirm(target.action, turn.requester_id, target.action.action_hash, outbox,
+                                             conversation_ref=turn.conversation_ref, typed=True, code=reply.code)
         else:
-            await self.decisions.cancel(target.action, turn.requester_id, outbox)
+            await self.decisions.cancel(target.action, turn.requester_id, outbox,
+                                        conversation_ref=turn.conversation_ref)
 

@@ -38,9 +38,12 @@ class RequesterDecisions:
         self.ledger, self.policy, self.clock, self.cards = ledger, policy, clock, cards
         self.run, self.second_approval = run, second_approval
 
-    async def confirm(self, action: PendingAction | None, actor_id: str, presented_hash: str, outbox: Outbox) -> None:
-        """Confirm `action` for `actor_id` if the gate allows it, then run it."""
-        verdict = gate.judge_confirmation(action, actor_id=actor_id, presented_hash=presented_hash, moment=self.clock())
+    async def confirm(self, action: PendingAction | None, actor_id: str, presented_hash: str, outbox: Outbox, *,
+                      conversation_ref: str, typed: bool = False, code: str | None = None) -> None:
+        """Confirm `action` for `actor_id` (pressed or typed in `conversation_ref`) if the gate allows it,
+        then run it."""
+        verdict = gate.judge_confirmation(action, actor_id=actor_id, presented_hash=presented_hash, moment=self.clock(),
+                                          conversation_ref=conversation_ref, typed=typed, code=code)
         if action is None or not verdict.allowed:
             ops_log.event("action.confirm_refused", reason=verdict.reason, action=action.id if action else None)
             if action is not None and verdict.reason == "expired":
@@ -54,7 +57,8 @@ class RequesterDecisions:
         if not await self.ledger.confirm(action.id, requester_id=actor_id, action_hash=presented_hash, moment=moment):
             now_state = await self.ledger.get_action(action.id)
             again = gate.judge_confirmation(now_state, actor_id=actor_id, presented_hash=presented_hash,
-                                            moment=self.clock())
+                                            moment=self.clock(), conversation_ref=conversation_ref, typed=typed,
+                                            code=code)
             await outbox.say(again.message or "That confirmation could not be applied; nothing ran.")
             return
         confirmed = await self.ledger.get_action(action.id)
@@ -63,9 +67,11 @@ class RequesterDecisions:
         await self.cards.show(confirmed, outbox, "confirmed", f"Confirmed at {utc_stamp(moment)}; running now.")
         await self.run(confirmed, outbox)
 
-    async def cancel(self, action: PendingAction | None, actor_id: str, outbox: Outbox) -> None:
-        """Cancel `action` for `actor_id` if the gate allows it."""
-        verdict = gate.judge_cancellation(action, actor_id=actor_id, moment=self.clock())
+    async def cancel(self, action: PendingAction | None, actor_id: str, outbox: Outbox, *,
+                     conversation_ref: str) -> None:
+        """Cancel `action` for `actor_id` (in `conversation_ref`) if the gate allows it."""
+        verdict = gate.judge_cancellation(action, actor_id=actor_id, moment=self.clock(),
+                                          conversation_ref=conversation_ref)
         if action is None or not verdict.allowed:
             await outbox.say(verdict.message)
             return

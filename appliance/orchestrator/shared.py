@@ -22,12 +22,13 @@ EXPIRED_LINE = "Expired before it was confirmed; nothing ran."
 class Outboxes:
     """The proactive outboxes of every conversation, once a channel is connected.
 
-    The channel is started after the use case, so wiring connects it once it is up
-    (`TurnHandler.connect`); until then, and for a conversation it cannot reach, there is no outbox.
+    Wiring builds the channel's outbound half first and passes its `outbox_for` at construction;
+    `connect` is for tests that connect later. Until connected, and for a conversation it cannot reach,
+    there is no outbox.
     """
 
-    def __init__(self) -> None:
-        self._outbox_for: OutboxFor | None = None
+    def __init__(self, outbox_for: OutboxFor | None = None) -> None:
+        self._outbox_for = outbox_for
 
     def connect(self, outbox_for: OutboxFor) -> None:
         """Use `outbox_for` from now on (wiring calls this once the channel is up)."""

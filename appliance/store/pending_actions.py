@@ -24,7 +24,7 @@ __all__ = ["FINAL_STATES", "LIFECYCLE", "OPEN_STATES", "PendingAction", "canonic
 _COLUMNS = (
     "id, conversation_ref, requester_id, tool, arguments_json, summary, action_hash, state, client_request_id, "
     "confirmed_by, confirmed_at, created_at, expires_at, updated_at, ended_at, requester_upn, orchestrator, "
-    "card_activity_id, requester_confirmed_at, approver_upn"
+    "card_activity_id, requester_confirmed_at, approver_upn, confirm_code"
 )
 
 
@@ -32,15 +32,16 @@ def create_action(
     db: Connection, *, action_id: str, conversation_ref: str, requester_id: str, tool: str,
     arguments: Mapping[str, Any], summary: str, action_hash: str, expires_at: datetime,
     state: ActionState = ActionState.AWAITING,
-    requester_upn: str | None = None, orchestrator: str | None = None,
+    requester_upn: str | None = None, orchestrator: str | None = None, confirm_code: str | None = None,
 ) -> PendingAction:
-    """Insert a new action (in PROPOSED or AWAITING, default AWAITING) and return it."""
+    """Insert a new action (in PROPOSED or AWAITING, default AWAITING) and return it. `confirm_code` is
+    the code its card shows for a typed confirmation (None: only the card's buttons confirm it)."""
     if state not in OPEN_STATES:
         raise ActionTransitionError(f"a new action starts in one of {', '.join(OPEN_STATES)}, not {state!r}")
     stamp = iso(now())
     row = (action_id, conversation_ref, requester_id, tool, canonical_arguments(arguments), summary, action_hash,
            state, None, None, None, stamp, iso(expires_at), stamp, None, requester_upn, orchestrator,
-           None, None, None)
+           None, None, None, confirm_code)
     db.execute(f"INSERT INTO pending_actions ({_COLUMNS}) VALUES ({', '.join('?' * len(row))})", row)
     return PendingAction(*row)
 

@@ -14,6 +14,7 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
 from appliance.config import StoreSettings
+from appliance.store import handled_activities
 from appliance.store.audit_records import purge_before
 from appliance.store.clock import iso, now
 from appliance.store.connection import Connection, checkpoint
@@ -59,6 +60,7 @@ def purge(db: Connection, policy: StoreSettings, moment: datetime | None = None)
     ).rowcount
     audits = purge_before(db, at - timedelta(days=policy.retention_audit_days))
     purge_choices(db, at - timedelta(days=policy.retention_pending_days))
+    handled_activities.sweep(db, at)  # redelivery keys past their window (claims sweep a few each time too)
     set_setting(db, LAST_PURGE_SETTING, iso(at))
     if turns or actions or audits:
         checkpoint(db)  # the deleted (and overwritten) pages leave the WAL too

@@ -27,7 +27,8 @@ from appliance.store.token_cache import StoreTokenCache
 
 T = TypeVar("T")
 DB_NAME = "appliance.db"
-TABLES = ("conversation_turns", "pending_actions", "audit_records", "secrets", "settings", "conversation_references")
+TABLES = ("conversation_turns", "pending_actions", "audit_records", "secrets", "settings", "conversation_references",
+          "handled_activities")
 
 
 def key_provider_for(settings: Settings, *, new_key_env: str | None = None) -> KeyProvider:

@@ -2,7 +2,8 @@
 
 The card protocol is the gate's (titles, buttons per status, what a button carries); this module only
 renders it. While the action waits, the card has Confirm and Cancel buttons (Action.Submit carrying the
-action id and its hash); after the decision it is updated in place: the same facts, the decision, no buttons.
+action id and its hash) and the code a typed confirmation needs ("yes 482913"); after the decision it is
+updated in place: the same facts, the decision, no buttons, no code.
 """
 
 from __future__ import annotations
@@ -15,6 +16,9 @@ from botbuilder.schema import Attachment
 from appliance.gate import BUTTONS, STATUS_TITLES, card_payload
 from appliance.gate.choices import choice_payload
 from appliance.types import ActionCard, ChoiceCard
+
+TYPED_HINT = "Or confirm by typing:"
+"""A waiting card shows its code after this; only the card shows it, so a typed "yes" proves the card was seen."""
 
 
 def adaptive_card(card: ActionCard) -> dict[str, Any]:
@@ -32,6 +36,9 @@ def adaptive_card(card: ActionCard) -> dict[str, Any]:
     ]
     if card.status_line:
         body.append({"type": "TextBlock", "text": card.status_line, "wrap": True, "isSubtle": True})
+    if card.confirm_code and card.status == "awaiting":
+        body.append({"type": "TextBlock", "wrap": True, "isSubtle": True,
+                     "text": f"{TYPED_HINT} yes {card.confirm_code}"})
     actions = [
         {"type": "Action.Submit", "title": decision.title(), "style": style,
          "data": card_payload(decision, card.action_id, card.action_hash)}

@@ -17,6 +17,7 @@ if TYPE_CHECKING:
     from appliance.engine.local import LocalOrchestrator
     from appliance.engine.manifest import ModelEntry
     from appliance.engine.proposer import ThreadedProposer
+    from appliance.engine.scheduler import BatchingProposer
     from appliance.graph.connect import GraphEndpoints
 
 
@@ -26,11 +27,16 @@ def enabled_catalog(settings: Settings) -> Catalog:
 
 
 def build_local_orchestrator(
-    settings: Settings, *, backend: Literal["llguidance", "outlines"] | None = None, catalog: Catalog | None = None,
+    settings: Settings,
+    *,
+    backend: Literal["llguidance", "outlines"] | None = None,
+    catalog: Catalog | None = None,
+    batch_size: int = 1,
     entry: ModelEntry | None = None,
 ) -> LocalOrchestrator:
     """Verify and load the configured local model (or `entry`, e.g. one the operator added) with the
-    catalog's grammar (default: the enabled tools)."""
+    catalog's grammar (default: the enabled tools). `batch_size` > 1 opens sequences for conversations
+    decoded together (`serve` uses engine.batch_size)."""
     from appliance.engine.local import open_local
     from appliance.engine.manifest import model_entry
 
@@ -45,14 +51,18 @@ def build_local_orchestrator(
         cache_dir=settings.cache_dir,
         retrieved_examples=settings.engine.retrieved_examples,
         route_tools=settings.engine.route_tools,
+        batch_size=batch_size,
     )
 
 
-def build_proposer(settings: Settings, catalog: Catalog, entry: ModelEntry | None = None) -> ThreadedProposer:
+def build_proposer(
+    settings: Settings, catalog: Catalog, entry: ModelEntry | None = None
+) -> ThreadedProposer | BatchingProposer:
     """The model the settings choose (the local one, or a BYO LLM), on its own thread.
 
-    Local mode loads and verifies the model; BYO modes build the provider's SDK client on the egress
-    guard (only its endpoint is reachable). Either way the audit record names the model.
+    Local mode loads and verifies the model; with engine.batch_size > 1 concurrent turns are decoded
+    together (`engine/scheduler.py`). BYO modes build the provider's SDK client on the egress guard
+    (only its endpoint is reachable). Either way the audit record names the model.
     """
     from appliance.engine.proposer import ThreadedProposer
 
@@ -61,8 +71,14 @@ def build_proposer(settings: Settings, catalog: Catalog, entry: ModelEntry | Non
 
         byo = build_byo_orchestrator(settings, catalog)
         return ThreadedProposer(byo, str(getattr(byo, "name", settings.llm.mode)))
-    local = build_local_orchestrator(settings, catalog=catalog, entry=entry)
-    return ThreadedProposer(local, f"{local.entry.name} (sha256:{local.entry.sha256[:12]})")
+    engine = settings.engine
+    local = build_local_orchestrator(settings, catalog=catalog, batch_size=engine.batch_size, entry=entry)
+    name = f"{local.entry.name} (sha256:{local.entry.sha256[:12]})"
+    if engine.batch_size > 1:
+        from appliance.engine.scheduler import BatchingProposer
+
+        return BatchingProposer(local, name, queue_limit=engine.queue_limit)
+    return ThreadedProposer(local, name)
 
 
 def graph_permissions(settings: Settings) -> list[str]:

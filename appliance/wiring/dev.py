@@ -22,6 +22,7 @@ if TYPE_CHECKING:
 DEV_TENANT = "contoso.onmicrosoft.com"
 DEV_CLIENT_ID = "aidizen-admin"
 DEV_BOT_APP_ID = "aidizen-bot"
+DEV_MCP_APP_ID = "aidizen-mcp"  # the MCP API's app registration in the dev tenant (app id URI api://aidizen-mcp)
 DEV_HOSTS = ("login.microsoftonline.com", "graph.microsoft.com", "login.botframework.com", "smba.trafficmanager.net")
 BOT_SECRET = "teams.app_secret"
 
@@ -127,6 +128,9 @@ def _prepare(settings: Settings, show: Callable[[str], None], tenant: DevTenant,
         store.put_secret(BOT_SECRET, secret)
     endpoint = f"https://localhost:{settings.teams.port}/api/messages"
     tenant.register_bot(settings.teams.app_id or DEV_BOT_APP_ID, secret, endpoint)
+    mcp = settings.mcp
+    tenant.register_api(mcp.app_id or DEV_MCP_APP_ID, mcp.app_id_uri or f"api://{mcp.app_id or DEV_MCP_APP_ID}",
+                        scopes=[mcp.scope], app_roles=[mcp.app_role])
     steps.append(f"the Aid is signed in to the dev tenant as {upn}; its token cache is sealed in the store")
     steps.append(f"registered the bot {settings.teams.app_id} with the dev tenant (messaging endpoint {endpoint}); "
                  "its client secret is sealed in the store")

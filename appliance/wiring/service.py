@@ -26,6 +26,7 @@ from appliance.config import Settings
 from appliance.egress.allowlist import Allowlist
 from appliance.egress.httpx_transport import GuardedTransport, tls_context
 from appliance.engine.proposer import ThreadedProposer
+from appliance.engine.scheduler import BatchingProposer
 from appliance.errors import ConfigError
 from appliance.graph.auth import scopes_in, upn_in
 from appliance.graph.bot_tokens import BotTokenSource
@@ -33,7 +34,8 @@ from appliance.graph.connect import GraphEndpoints, connect
 from appliance.graph.directory import GraphDirectory
 from appliance.graph.executors import GraphTools
 from appliance.graph.scopes import DIRECTORY_PERMISSIONS, compare_scopes
-from appliance.orchestrator import AidPolicy, TurnHandler
+from appliance.orchestrator import AidPolicy, CatalogRequests, TurnHandler
+from appliance.orchestrator.handler import utc_now
 from appliance.store import TenantStore, retention
 from appliance.store.ledger import StoreLedger
 from appliance.wiring.catalog_check import check_catalog
@@ -45,9 +47,11 @@ from appliance.wiring.components import (
     graph_permissions,
 )
 from appliance.wiring.dev import BOT_SECRET, dev_host_map
+from appliance.wiring.mcp import McpSide, mcp_identity, start_mcp
 from appliance.wiring.models import qualified_catalog
-from appliance.wiring.teams import TeamsSide, build_teams
+from appliance.wiring.teams import TeamsSide, build_teams, connect_teams
 
+APPLIANCE_VERSION = "0.1.0"
 OPS_SALT = "ops.log_salt"
 UPKEEP_SECONDS = 15.0
 Step = Callable[[str], None]
@@ -59,18 +63,21 @@ class Service:
 
     settings: Settings
     store: TenantStore
-    proposer: ThreadedProposer
+    proposer: ThreadedProposer | BatchingProposer
     handler: TurnHandler
     teams: TeamsSide
     runner: web.AppRunner
     url: str
     tasks: list[asyncio.Task[None]] = field(default_factory=list)
     health: dict[str, Any] = field(default_factory=dict)
+    mcp: McpSide | None = None
 
     async def stop(self) -> None:
         """Stop listening, let running turns finish (10 s), then close the model and the store."""
         for task in self.tasks:
             task.cancel()
+        if self.mcp is not None:
+            await self.mcp.stop()
         await self.runner.cleanup()
         await self.teams.bot.drain(10.0)
         await self.teams.metadata_client.aclose()
@@ -113,7 +120,7 @@ def install_egress_guard(settings: Settings) -> int:
 
     destinations = egress_destinations(settings)
     host_map = dev_host_map(settings) if settings.graph.dev else None
-    socket_guard.install(Allowlist(destinations), host_map, listen_hosts=[settings.teams.host])
+    socket_guard.install(Allowlist(destinations), host_map, listen_hosts=[settings.teams.host, settings.mcp.host])
     return len(destinations)
 
 
@@ -146,6 +153,8 @@ async def start_service(settings: Settings, step: Step = lambda message: None) -
     every enabled tool has an executor and a worked example)."""
     _check_teams(settings)
     check_catalog(enabled_catalog(settings))
+    if settings.mcp.enabled:
+        mcp_identity(settings)  # a missing [mcp] setting stops start-up before anything reaches out
     store = await asyncio.to_thread(TenantStore.open, settings)
     try:
         return await _start(settings, store, step)
@@ -184,8 +193,6 @@ async def _start(settings: Settings, store: TenantStore, step: Step) -> Service:
     proposer = await asyncio.to_thread(build_proposer, settings, catalog, entry)
     step(f"model: {proposer.name} ({settings.llm.mode} mode)")
     ledger = StoreLedger(store)
-    handler = TurnHandler(catalog=catalog, proposer=proposer, ledger=ledger, tools=GraphTools(gateway),
-                          directory=directory, policy=_policy(settings, aid_upn))
     bot_tokens = BotTokenSource(
         app_id=settings.teams.app_id, secret=bot_secret,
         authority=f"{endpoints.authority_host}/{settings.teams.app_tenant_id or settings.teams.allowed_tenant_id}",
@@ -195,13 +202,20 @@ async def _start(settings: Settings, store: TenantStore, step: Step) -> Service:
     )
     await asyncio.to_thread(bot_tokens.token)  # fail fast on a wrong secret; msal caches the token
     health: dict[str, Any] = {"model": True, "store": True, "token": True}
+    if settings.mcp.enabled:
+        health["mcp"] = "starting"  # /readyz says 503 until the MCP endpoint listens too
 
     async def ready() -> dict[str, Any]:
         return dict(health)
 
-    teams = build_teams(settings, ledger=ledger, handler=handler, token_for=bot_tokens.token, host_map=host_map,
-                        tls=tls, ready=ready)
-    handler.connect(teams.outbox_for)
+    # The Teams side's outbound half first, so the use cases get their outboxes when they are built.
+    connection = connect_teams(settings, ledger=ledger, token_for=bot_tokens.token, host_map=host_map, tls=tls)
+    tools, policy = GraphTools(gateway), _policy(settings, aid_upn)
+    requests = CatalogRequests(catalog=catalog, ledger=ledger, tools=tools, directory=directory, policy=policy,
+                               clock=utc_now, outbox_for=connection.outbox_for)
+    handler = TurnHandler(catalog=catalog, proposer=proposer, ledger=ledger, tools=tools, directory=directory,
+                          policy=policy, outbox_for=connection.outbox_for, requests=requests)
+    teams = build_teams(settings, connection, ledger=ledger, handler=handler, ready=ready)
     report_recovery = await handler.executor.recover(teams.outbox_for)
     step(f"recovery: {len(report_recovery.done)} done, {len(report_recovery.failed)} failed, "
          f"{len(report_recovery.resumed)} resumed, {len(report_recovery.waiting)} waiting for Graph")
@@ -216,6 +230,15 @@ async def _start(settings: Settings, store: TenantStore, step: Step) -> Service:
     scheme = "https" if server_tls else "http"
     url = f"{scheme}://{settings.teams.host}:{settings.teams.port}/api/messages"
     service = Service(settings, store, proposer, handler, teams, runner, url, health=health)
+    if settings.mcp.enabled:
+        try:
+            service.mcp = await start_mcp(settings, requests=requests, catalog=catalog, host_map=host_map, tls=tls,
+                                          version=APPLIANCE_VERSION)
+        except BaseException:
+            await runner.cleanup()
+            raise
+        health["mcp"] = True
+        step(f"MCP: listening on {service.mcp.url} (Entra tokens for {mcp_identity(settings).scope_uri})")
     service.tasks.append(asyncio.create_task(_upkeep(service, identity.access_token)))
     ops_log.event("service.started", tool=None, count=len(catalog))
     step(f"listening on {url}")

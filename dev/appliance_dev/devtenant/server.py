@@ -11,7 +11,7 @@ from pathlib import Path
 from aiohttp import web
 from cryptography.hazmat.primitives import serialization
 
-from appliance_dev.devtenant import botframework, entra, graph_groups, graph_users
+from appliance_dev.devtenant import botframework, entra, entra_api, graph_groups, graph_users
 from appliance_dev.devtenant.certs import DevTenantKeys, ensure_keys
 from appliance_dev.devtenant.context import CONTEXT_KEY, DevTenantContext
 from appliance_dev.devtenant.faults import admin_faults, fault_middleware
@@ -26,6 +26,7 @@ def build_app(context: DevTenantContext) -> web.Application:
     graph_users.add_routes(app)
     graph_groups.add_routes(app)
     entra.add_routes(app)
+    entra_api.add_routes(app)
     botframework.add_routes(app, context)
     app.router.add_route("POST", "/_admin/faults", admin_faults)
     app.router.add_route("DELETE", "/_admin/faults", admin_faults)
@@ -95,6 +96,10 @@ class DevTenant:
     def register_bot(self, app_id: str, secret: str, endpoint: str) -> None:
         """Register the Aid's bot (client secret and messaging endpoint); persisted with the tenant."""
         self.teams.register_bot(app_id, secret, endpoint)
+
+    def register_api(self, app_id: str, app_id_uri: str, *, scopes: list[str], app_roles: list[str]) -> None:
+        """Register an API the tenant issues access tokens for (e.g. the Aid's MCP endpoint); persisted."""
+        entra_api.register_api(self.context, app_id, app_id_uri, scopes=scopes, app_roles=app_roles)
 
     def stop(self) -> None:
         """Stop serving and join the thread (idempotent)."""

@@ -11,6 +11,7 @@ from appliance.store import TenantStore, audit_records
 from appliance_dev.dev_stack import DevStack
 from appliance_dev.devtenant.teams_client import DevTeamsClient, button_data, card_text
 from tests.integration.teams.conftest import cards, texts
+from tests.integration.teams.edge_http import typed_code
 
 DOUG, MIKE = "doug@contoso.com", "mike.chan@contoso.com"
 # Helpdesk members (the requester group): each test talks in its own 1:1 chat, so one test's history
@@ -90,8 +91,8 @@ def test_typed_no_cancels_and_typed_yes_confirms_the_only_waiting_action(
     assert cards(cancelled)[-1]["body"][0]["text"] == "Cancelled"
     assert _state(stack).user("leaver@contoso.com")["accountEnabled"] is True
 
-    teams.ask(HANA, "Disable the account of leaver@contoso.com")
-    _, done = teams.ask(HANA, "yes")
+    _, again = teams.ask(HANA, "Disable the account of leaver@contoso.com")
+    _, done = teams.ask(HANA, f"yes {typed_code(_card(again))}")
     assert any("Disabled the account of leaver@contoso.com" in text for text in texts(done)), texts(done)
     assert _state(stack).user("leaver@contoso.com")["accountEnabled"] is False
 

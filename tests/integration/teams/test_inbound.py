@@ -18,31 +18,22 @@ from appliance_dev.dev_stack import DevStack
 from appliance_dev.devtenant.botframework import channel_token
 from appliance_dev.devtenant.teams_client import DevTeamsClient
 from tests.integration.teams.conftest import texts
+from tests.integration.teams.edge_http import activity, post, token
 
 USER = "mike.chan@contoso.com"
 EMULATOR_ISSUER = "https://sts.windows.net/d6d49420-f39b-4df7-a1dc-d59a935871db/"
 
 
 def _post(stack: DevStack, body: bytes | dict[str, Any], token: str | None, **headers: str) -> httpx.Response:
-    assert stack.tenant is not None
-    all_headers = {"Content-Type": "application/json", **headers}
-    if token is not None:
-        all_headers["Authorization"] = f"Bearer {token}"
-    content = body if isinstance(body, bytes) else json.dumps(body).encode()
-    tls = ssl.create_default_context(cafile=str(stack.tenant.keys.ca_cert))
-    return httpx.post(stack.bot_url, content=content, headers=all_headers, verify=tls, timeout=30)
+    return post(stack, body, token, **headers)
 
 
 def _activity(stack: DevStack, text: str = "Who is sarah.lin@contoso.com?", **override: Any) -> dict[str, Any]:
-    assert stack.tenant is not None
-    user = stack.tenant.context.state.user(USER)
-    assert user is not None
-    return stack.tenant.teams.activity_from(user, text, None, **override)
+    return activity(stack, USER, text, **override)
 
 
 def _token(stack: DevStack, **claims: Any) -> str:
-    assert stack.tenant is not None
-    return channel_token(stack.tenant.context, "aidizen-bot", **claims)
+    return token(stack, **claims)
 
 
 def _forged(stack: DevStack) -> str:
@@ -106,9 +97,9 @@ def test_malformed_bodies_get_400(stack: DevStack, body: bytes) -> None:
     assert _post(stack, body, _token(stack)).status_code == 400
 
 
-def test_an_oversized_activity_gets_400(stack: DevStack) -> None:
+def test_an_oversized_activity_gets_413(stack: DevStack) -> None:
     response = _post(stack, _activity(stack, text="x" * 300_000), _token(stack))
-    assert response.status_code == 400 and "at most" in response.text
+    assert response.status_code == 413 and "at most" in response.text
 
 
 def test_a_wrong_content_type_gets_400(stack: DevStack) -> None:

@@ -10,6 +10,7 @@ import pytest
 from appliance_dev.dev_stack import DevStack
 from appliance_dev.devtenant.teams_client import DevTeamsClient, button_data, card_of, card_text
 from tests.integration.teams.conftest import running_stack, texts
+from tests.integration.teams.edge_http import typed_code
 
 GATE = ('[gate]\nrequester_groups = ["helpdesk@contoso.com"]\ntwo_person_tools = ["m365_user_disable"]\n'
         'approvers = ["jo.kim@contoso.com"]\n')
@@ -28,7 +29,7 @@ def test_a_second_approver_in_their_own_chat_lets_the_change_run(stack: DevStack
     assert any(card_of(e) for e in proposed), texts(proposed)
     jo_chat = teams.conversation_of(JO)
     before = teams.last_seq(jo_chat)
-    _, confirmed = teams.ask(DOUG, "yes")
+    _, confirmed = teams.ask(DOUG, f"yes {typed_code(next(c for e in proposed if (c := card_of(e)) is not None))}")
     assert any("second approver" in text for text in texts(confirmed)), texts(confirmed)
     assert stack.tenant.context.state.user("leaver@contoso.com")["accountEnabled"] is True  # type: ignore[union-attr,index]
 

@@ -26,7 +26,9 @@ def _action(**changes: object) -> PendingAction:
 
 def _attempt(kind: rules.Kind, action: PendingAction | None = None) -> rules.Attempt:
     actor = "eve-oid" if kind == "approve" else "doug-oid"
-    return rules.Attempt(kind, action or _action(), actor, "a" * 64, NOW, EVE, ("eve@contoso.com",))
+    where = "teams://msg/eve" if kind == "approve" else "teams://msg/c1"  # the card's chat, the approver's
+    return rules.Attempt(kind, action or _action(), actor, "a" * 64, NOW, EVE, ("eve@contoso.com",),
+                         conversation_ref=where, approver_chat="teams://msg/eve")
 
 
 def test_every_kind_ends_with_the_shared_rules_in_order() -> None:

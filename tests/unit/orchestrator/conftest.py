@@ -21,9 +21,11 @@ from appliance_dev.testing.fake_graph import FakeDirectory, FakeTools
 from appliance_dev.testing.outbox import RecordingOutbox
 from appliance_dev.testing.scripted_engine import ScriptedProposer
 
-DOUG = Person("doug-oid", "doug@contoso.com", "Doug Miller", True, frozenset({"helpdesk@contoso.com"}))
-EVE = Person("eve-oid", "eve@contoso.com", "Eve", True, frozenset({"helpdesk@contoso.com"}))
-MALLORY = Person("mallory-oid", "mallory@contoso.com", "Mallory", True)
+DOUG = Person("d0d0d0d0-0000-4000-8000-000000000001", "doug@contoso.com", "Doug Miller", True,
+              frozenset({"helpdesk@contoso.com"}))
+EVE = Person("e0e0e0e0-0000-4000-8000-000000000002", "eve@contoso.com", "Eve", True,
+             frozenset({"helpdesk@contoso.com"}))
+MALLORY = Person("a0a0a0a0-0000-4000-8000-000000000003", "mallory@contoso.com", "Mallory", True)
 UPN = re.compile(r"[\w.]+@[\w.]+")
 PEOPLE = (DirectoryEntry("leaver@contoso.com", "Lee Vere", "Sales"),
           DirectoryEntry("tom.becker@contoso.com", "Tom Becker", "Finance"),
@@ -55,6 +57,13 @@ def script(text: str) -> tuple[str, dict[str, Any]] | None:
     if text.startswith("audit"):
         return "m365_audit_query", {"days": 7, "tool": "any"}
     return "reply", {"intent": "ask_who", "about": "account"}
+
+
+def yes(outbox: RecordingOutbox) -> str:
+    """A typed confirmation of the newest card that shows a code, as a person would type it from the card."""
+    codes = [card.confirm_code for card in outbox.cards.values() if card.confirm_code]
+    assert codes, "no waiting card shows a code"
+    return f"yes {codes[-1]}"
 
 
 @dataclass

@@ -7,7 +7,7 @@ from datetime import timedelta
 from typing import Any
 
 from appliance_dev.testing.outbox import RecordingOutbox
-from tests.unit.orchestrator.conftest import DOUG, Aid
+from tests.unit.orchestrator.conftest import DOUG, Aid, yes
 
 
 async def _outbox_for(outbox: RecordingOutbox):  # type: ignore[no-untyped-def]
@@ -21,7 +21,7 @@ async def _lost_call(aid: Aid, outbox: RecordingOutbox) -> str:
     """Propose, confirm, and lose the Graph call's outcome (the action stays EXECUTING)."""
     aid.tools.raises.add("m365_license_assign")
     await aid.say(DOUG, "assign E3 to sarah.lin@contoso.com", outbox)
-    await aid.say(DOUG, "yes", outbox)
+    await aid.say(DOUG, yes(outbox), outbox)
     action_id = next(iter(outbox.cards.values())).action_id
     action = await aid.ledger.get_action(action_id)
     assert action is not None and action.state == "EXECUTING" and "will not be run twice" in outbox.last
@@ -63,7 +63,7 @@ async def test_a_confirmed_action_not_yet_started_runs_once_after_restart(aid: A
     outbox = RecordingOutbox()
     await aid.say(DOUG, "assign E3 to sarah.lin@contoso.com", outbox)
     card = next(iter(outbox.cards.values()))
-    assert await aid.ledger.confirm(card.action_id, requester_id="doug-oid", action_hash=card.action_hash,
+    assert await aid.ledger.confirm(card.action_id, requester_id=DOUG.object_id, action_hash=card.action_hash,
                                     moment=aid.clock())
     report = await aid.handler.executor.recover(await _outbox_for(outbox))
     assert report.resumed == [card.action_id] and len(aid.tools.runs) == 1
@@ -75,7 +75,7 @@ async def test_a_confirmed_action_whose_confirmation_expired_is_not_run(aid: Aid
     outbox = RecordingOutbox()
     await aid.say(DOUG, "assign E3 to sarah.lin@contoso.com", outbox)
     card = next(iter(outbox.cards.values()))
-    await aid.ledger.confirm(card.action_id, requester_id="doug-oid", action_hash=card.action_hash,
+    await aid.ledger.confirm(card.action_id, requester_id=DOUG.object_id, action_hash=card.action_hash,
                              moment=aid.clock())
     aid.clock.advance(minutes=30)
     report = await aid.handler.executor.recover(await _outbox_for(outbox))
@@ -104,7 +104,7 @@ async def test_upkeep_never_settles_an_action_whose_graph_call_is_still_running_
 
     aid.tools.run = slow  # type: ignore[method-assign]
     await aid.say(DOUG, "assign E3 to sarah.lin@contoso.com", outbox)
-    confirming = asyncio.create_task(aid.say(DOUG, "yes", outbox))
+    confirming = asyncio.create_task(aid.say(DOUG, yes(outbox), outbox))
     while not aid.tools.runs and not (await aid.ledger.actions_in_state("EXECUTING")):
         await asyncio.sleep(0.01)
     aid.clock.advance(seconds=600)  # far past reconcile_after_seconds

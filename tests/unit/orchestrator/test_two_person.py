@@ -10,7 +10,7 @@ import pytest
 from appliance.gate import card_payload
 from appliance.types import ActionCard
 from appliance_dev.testing.outbox import RecordingOutbox
-from tests.unit.orchestrator.conftest import DOUG, EVE, MALLORY, Aid
+from tests.unit.orchestrator.conftest import DOUG, EVE, MALLORY, Aid, yes
 
 REQUEST = "disable ben@contoso.com"
 
@@ -27,8 +27,8 @@ async def chats(aid: Aid) -> dict[str, RecordingOutbox]:
         return outboxes.get(conversation_ref)
 
     aid.connect(outbox_for)
-    return {"doug": outboxes["teams://msg/doug-oid"], "eve": outboxes["teams://msg/eve-oid"],
-            "mallory": outboxes["teams://msg/mallory-oid"]}
+    return {"doug": outboxes[f"teams://msg/{DOUG.object_id}"], "eve": outboxes[f"teams://msg/{EVE.object_id}"],
+            "mallory": outboxes[f"teams://msg/{MALLORY.object_id}"]}
 
 
 def _press(card: ActionCard, decision: str, **override: Any) -> dict[str, Any]:
@@ -38,7 +38,7 @@ def _press(card: ActionCard, decision: str, **override: Any) -> dict[str, Any]:
 async def _proposed_and_confirmed(aid: Aid, chats: dict[str, RecordingOutbox]) -> ActionCard:
     await aid.say(DOUG, REQUEST, chats["doug"])
     card = next(iter(chats["doug"].cards.values()))
-    await aid.say(DOUG, "yes", chats["doug"])
+    await aid.say(DOUG, yes(chats["doug"]), chats["doug"])
     return card
 
 
@@ -66,7 +66,7 @@ async def test_an_approval_runs_it_once_and_the_requester_gets_the_outcome(
     records = await aid.ledger.audit_records(since=aid.clock().replace(year=2000), requested_by=None, tool=None,
                                              limit=5)
     record = records[-1]
-    assert record["ConfirmedBy"] == "doug-oid" and record["SecondApprovedBy"] == "eve@contoso.com"
+    assert record["ConfirmedBy"] == DOUG.object_id and record["SecondApprovedBy"] == "eve@contoso.com"
     assert record["SecondApprovedAt"] and record["ConfirmedAt"]
 
 
@@ -84,7 +84,7 @@ async def test_an_approval_before_the_requester_confirmed_or_with_another_hash_r
     card = next(iter(chats["doug"].cards.values()))
     await aid.press(EVE, _press(card, "approve"), chats["eve"])
     assert "has not confirmed" in chats["eve"].last
-    await aid.say(DOUG, "yes", chats["doug"])
+    await aid.say(DOUG, yes(chats["doug"]), chats["doug"])
     await aid.press(EVE, _press(card, "approve", action_hash="f" * 64), chats["eve"])
     assert aid.tools.runs == [] and "does not match" in chats["eve"].last
 
@@ -109,3 +109,16 @@ async def test_an_approval_after_expiry_runs_nothing(aid: Aid, chats: dict[str, 
     aid.clock.advance(minutes=11)
     await aid.press(EVE, _press(card, "approve"), chats["eve"])
     assert aid.tools.runs == [] and "expired" in chats["eve"].last
+
+
+async def test_an_approval_counts_only_in_the_approvers_own_chat(aid: Aid, chats: dict[str, RecordingOutbox]) -> None:
+    """Issue 15, item 3: an approval sent into any other conversation (the requester's, a forged one) runs
+    nothing; the approver's card is in the approver's 1:1 chat."""
+    card = await _proposed_and_confirmed(aid, chats)
+    forged = RecordingOutbox()
+    for conversation in (f"teams://msg/{DOUG.object_id}", "teams://msg/forged"):
+        await aid.press(EVE, _press(card, "approve"), forged, conversation=conversation)
+        assert "your own chat" in forged.last
+    assert aid.tools.runs == []
+    await aid.press(EVE, _press(card, "approve"), chats["eve"])
+    assert [run[0] for run in aid.tools.runs] == ["m365_user_disable"]
