@@ -44,5 +44,5 @@ async def answer_pending(
         return "0 cancelled"
     chosen = waiting if arguments.get("which") == "all" else waiting[-1:]
     for action in chosen:
-        await decisions.cancel(action, turn.requester_id, outbox)
+        await decisions.cancel(action, turn.requester_id, outbox, conversation_ref=turn.conversation_ref)
     return f"{len(chosen)} cancelled"
