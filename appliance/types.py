@@ -63,12 +63,14 @@ class Proposal(BaseModel):
 class ExecutionResult:
     """What one tool execution did: outcome, Graph's ids and status, a minimal result, a Teams-safe message.
 
-    `outcome` is `done` (it happened, or was already so), `failed` (Graph or the network said no;
-    nothing half-done) or `refused` (the appliance itself refused the target, e.g. an administrator).
+    `outcome` is `done` (it happened, or was already so), `failed` (Graph said no, or the write provably
+    never reached Graph; nothing half-done), `refused` (the appliance itself refused the target, e.g. an
+    administrator) or `unknown` (the write may have reached Graph and no clear answer came back: it is
+    never sent again; the directory audit log settles it).
     """
 
     tool: str
-    outcome: Literal["done", "failed", "refused"]
+    outcome: Literal["done", "failed", "refused", "unknown"]
     client_request_id: str
     status: int | None = None
     request_id: str | None = None
@@ -100,12 +102,25 @@ class PendingAction:
     card_activity_id: str | None = None
     requester_confirmed_at: str | None = None
     approver_upn: str | None = None
+    executing_at: str | None = None
 
     @property
     def arguments(self) -> dict[str, Any]:
         """The tool arguments, parsed."""
         parsed: dict[str, Any] = json.loads(self.arguments_json)
         return parsed
+
+
+@dataclass(frozen=True)
+class AuditMatch:
+    """The M365 directory audit entry that settles one write: its id, whether it says the write succeeded,
+    Graph's reason when it failed, and how it was matched (`correlationId`, or `activity`: same activity,
+    same target, initiated by the Aid, inside the action's time window)."""
+
+    entry_id: str
+    succeeded: bool
+    reason: str = ""
+    matched_by: str = "correlationId"
 
 
 @dataclass(frozen=True)

@@ -15,6 +15,7 @@ STATUS_TITLES = {
     "expired": "Expired",
     "done": "Done",
     "failed": "Failed",
+    "unknown": "Outcome being checked",
     "waiting": "Confirmed; waiting for a second approver",
     "approval": "Second approval needed",
 }

@@ -1,7 +1,8 @@
 """The states of a pending action and the moves between them (pure data, the gate's source of truth).
 
-PROPOSED -> AWAITING -> CONFIRMED | CANCELLED | EXPIRED -> EXECUTING -> DONE | FAILED.
-DONE, FAILED, CANCELLED and EXPIRED are final. The store enforces these moves with compare-and-set
+PROPOSED -> AWAITING -> CONFIRMED | CANCELLED | EXPIRED -> EXECUTING -> DONE | FAILED | UNKNOWN.
+UNKNOWN (the write may have reached Graph, and its directory audit entry did not appear in time) is not
+final: a later entry still settles it DONE or FAILED. DONE, FAILED, CANCELLED and EXPIRED are final. The store enforces these moves with compare-and-set
 updates, so each happens at most once even when two confirmations race.
 """
 
@@ -13,7 +14,8 @@ LIFECYCLE: Mapping[str, frozenset[str]] = {
     "PROPOSED": frozenset({"AWAITING", "CANCELLED", "EXPIRED"}),
     "AWAITING": frozenset({"CONFIRMED", "CANCELLED", "EXPIRED"}),
     "CONFIRMED": frozenset({"EXECUTING", "CANCELLED", "EXPIRED", "FAILED"}),
-    "EXECUTING": frozenset({"DONE", "FAILED"}),
+    "EXECUTING": frozenset({"DONE", "FAILED", "UNKNOWN"}),
+    "UNKNOWN": frozenset({"DONE", "FAILED"}),
     "DONE": frozenset(),
     "FAILED": frozenset(),
     "CANCELLED": frozenset(),

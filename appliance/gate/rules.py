@@ -18,6 +18,7 @@ ALREADY = {
     "EXECUTING": "It was already confirmed and is being carried out.",
     "DONE": "It was already carried out.",
     "FAILED": "It was already tried, and it failed; ask again if you still need it.",
+    "UNKNOWN": "It was already sent to Microsoft 365 and its outcome is still being checked; it will not run again.",
     "CANCELLED": "It was cancelled; ask again if you still need it.",
     "EXPIRED": "It expired before anyone confirmed it; ask again if you still need it.",
 }

@@ -2,24 +2,28 @@
 
 - `person(object_id)`: who wrote to the Aid (UPN, name, enabled, the mail addresses of their groups),
   cached for a few minutes so a conversation does not cost a Graph call per message.
-- `audit_entry_for(client_request_id)`: the M365 directory audit entry Graph wrote for one of the Aid's
-  writes (its correlationId is the client-request-id the appliance sent), to join the audit record.
+- `audit_match(...)`: the M365 directory audit entry of one of the Aid's writes (`audit_matching.py`), to
+  settle its outcome and join the audit record.
+- `refusal(tool, arguments)`: why the Aid refuses a target (`protection.py`), asked before any card.
 """
 
 from __future__ import annotations
 
 import time
 import uuid
+from collections.abc import Mapping
+from datetime import datetime
+from typing import Any
 
-from msgraph.generated.audit_logs.directory_audits.directory_audits_request_builder import (
-    DirectoryAuditsRequestBuilder,
-)
 from msgraph.generated.users.item.user_item_request_builder import UserItemRequestBuilder
 
-from appliance.graph.executors.common import items
+from appliance import ops_log
+from appliance.graph import protection
+from appliance.graph.audit_matching import find_entry
 from appliance.graph.gateway import GraphCallFailed, GraphGateway
+from appliance.graph.paging import every_page
 from appliance.graph.scopes import DIRECTORY_PERMISSIONS
-from appliance.types import Person
+from appliance.types import AuditMatch, Person
 
 __all__ = ["DIRECTORY_PERMISSIONS", "GraphDirectory"]
 
@@ -27,8 +31,8 @@ __all__ = ["DIRECTORY_PERMISSIONS", "GraphDirectory"]
 class GraphDirectory:
     """Implements `ports.Directory` with the Aid's Graph gateway."""
 
-    def __init__(self, gateway: GraphGateway, *, ttl_seconds: float = 300.0) -> None:
-        self.gateway, self.ttl = gateway, ttl_seconds
+    def __init__(self, gateway: GraphGateway, *, aid_object_id: str | None = None, ttl_seconds: float = 300.0) -> None:
+        self.gateway, self.ttl, self.aid_object_id = gateway, ttl_seconds, aid_object_id
         self._people: dict[str, tuple[float, Person | None]] = {}
 
     async def person(self, object_id: str) -> Person | None:
@@ -49,9 +53,9 @@ class GraphDirectory:
         )
         try:
             user = await gw.call(crid, lambda c: gw.client.users.by_user_id(object_id).get(request_configuration=c),
-                                 idempotent=True, query=query)  # fmt: skip
+                                 query=query)  # fmt: skip
             groups = await gw.call(crid, lambda c: gw.client.users.by_user_id(object_id).member_of.get(
-                request_configuration=c), idempotent=True)  # fmt: skip
+                request_configuration=c), )  # fmt: skip
         except GraphCallFailed as exc:
             if exc.status == 404:
                 return None
@@ -63,14 +67,14 @@ class GraphDirectory:
         return Person(str(user.id), str(user.user_principal_name), str(user.display_name or ""),
                       bool(user.account_enabled), mails)  # fmt: skip
 
-    async def audit_entry_for(self, correlation_id: str) -> str | None:
-        """The directory audit entry id for this client-request-id, or None (not written, or not yet)."""
-        gw = self.gateway
-        safe = correlation_id.replace("'", "''")
-        query = DirectoryAuditsRequestBuilder.DirectoryAuditsRequestBuilderGetQueryParameters(
-            filter=f"correlationId eq '{safe}'", top=1
-        )
-        page = await gw.call(str(uuid.uuid4()), lambda c: gw.client.audit_logs.directory_audits.get(
-            request_configuration=c), idempotent=True, query=query)  # fmt: skip
-        entries = items(page)
-        return str(entries[0].id) if entries else None
+    async def audit_match(
+        self, tool: str, arguments: Mapping[str, Any], client_request_id: str, since: datetime, until: datetime
+    ) -> AuditMatch | None:
+        """The directory audit entry that settles this write, or None (not readable yet, or ambiguous)."""
+        return await find_entry(self.gateway, str(uuid.uuid4()), aid_id=self.aid_object_id, tool=tool,
+                                arguments=arguments, client_request_id=client_request_id, since=since,
+                                until=until)  # fmt: skip
+
+    async def refusal(self, tool: str, arguments: Mapping[str, Any]) -> str | None:
+        """Why the Aid refuses this target (privileged account, role-assignable group), or None."""
+        return await protection.refusal(self.gateway, tool, arguments, str(uuid.uuid4()))

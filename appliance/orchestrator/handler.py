@@ -147,6 +147,7 @@ class TurnHandler:
 
     async def _propose_change(self, turn: Turn, text: str, call: ToolCall, person: Person, outbox: Outbox) -> None:
         refusal = gate.protected_target(call.arguments, self.policy.aid_upn)
+        refusal = refusal or await self.directory.refusal(call.tool, call.arguments)
         if refusal:
             await self._remember(turn, text, result_shape(call.tool, call.arguments, "refused"))
             await outbox.say(refusal)

@@ -10,7 +10,14 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
-from appliance.store import action_steps, audit_records, conversation_references, conversations, pending_actions
+from appliance.store import (
+    action_steps,
+    audit_records,
+    conversation_references,
+    conversations,
+    pending_actions,
+    undelivered,
+)
 from appliance.store.tenant_store import TenantStore
 from appliance.types import ContextMessage, PendingAction
 
@@ -89,7 +96,7 @@ class StoreLedger:
     async def finish_action(
         self, action_id: str, final_state: str, record: Mapping[str, Any], tool_turn: str | None
     ) -> dict[str, Any] | None:
-        """EXECUTING -> DONE/FAILED plus the audit record and the tool turn, atomically."""
+        """EXECUTING -> DONE/FAILED/UNKNOWN (or UNKNOWN -> DONE/FAILED) plus the audit record and the tool turn."""
         return await self.store.arun(action_steps.finish_action, action_id, final_state, record, tool_turn)
 
     async def actions_in_state(self, state: str) -> list[PendingAction]:
@@ -127,3 +134,18 @@ class StoreLedger:
     async def load_reference(self, conversation_ref: str) -> str | None:
         """The stored Teams conversation reference."""
         return await self.store.arun(conversation_references.load_reference, conversation_ref)
+
+    async def keep_undelivered(self, conversation_ref: str, text: str, reason: str) -> None:
+        """Keep a message Teams would not take, to try again later."""
+        await self.store.arun(undelivered.keep, conversation_ref, text, reason)
+
+    async def undelivered_due(self, limit: int) -> list[dict[str, Any]]:
+        """Kept messages whose next try is due."""
+        return await self.store.arun(lambda db: undelivered.due(db, limit=limit))
+
+    async def mark_delivered(self, message_id: int, delivered: bool, reason: str = "") -> None:
+        """A kept message went out (or failed again and waits longer)."""
+        if delivered:
+            await self.store.arun(undelivered.delivered, message_id)
+        else:
+            await self.store.arun(undelivered.try_later, message_id, reason)

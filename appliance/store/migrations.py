@@ -114,6 +114,59 @@ ALTER TABLE pending_actions ADD COLUMN approver_upn TEXT;
 ALTER TABLE conversation_references ADD COLUMN person_id TEXT;
 CREATE INDEX ix_references_person ON conversation_references (person_id);
 """),
+    (4, "UNKNOWN outcomes (a write whose answer was lost), when EXECUTING began, undelivered messages", """
+-- SQLite cannot change a CHECK constraint in place: the table is rebuilt with UNKNOWN allowed.
+CREATE TABLE pending_actions_v4 (
+    id TEXT PRIMARY KEY,
+    conversation_ref TEXT NOT NULL,
+    requester_id TEXT NOT NULL,
+    tool TEXT NOT NULL,
+    arguments_json TEXT NOT NULL,
+    summary TEXT NOT NULL,
+    action_hash TEXT NOT NULL,
+    state TEXT NOT NULL CHECK (state = 'PROPOSED' OR state = 'AWAITING' OR state = 'CONFIRMED'
+        OR state = 'CANCELLED' OR state = 'EXPIRED' OR state = 'EXECUTING' OR state = 'DONE' OR state = 'FAILED'
+        OR state = 'UNKNOWN'),
+    client_request_id TEXT,
+    confirmed_by TEXT,
+    confirmed_at TEXT,
+    created_at TEXT NOT NULL,
+    expires_at TEXT NOT NULL,
+    updated_at TEXT NOT NULL,
+    ended_at TEXT,
+    requester_upn TEXT,
+    orchestrator TEXT,
+    card_activity_id TEXT,
+    requester_confirmed_at TEXT,
+    approver_upn TEXT,
+    executing_at TEXT
+) WITHOUT ROWID;
+INSERT INTO pending_actions_v4 (id, conversation_ref, requester_id, tool, arguments_json, summary, action_hash, state,
+    client_request_id, confirmed_by, confirmed_at, created_at, expires_at, updated_at, ended_at, requester_upn,
+    orchestrator, card_activity_id, requester_confirmed_at, approver_upn, executing_at)
+SELECT id, conversation_ref, requester_id, tool, arguments_json, summary, action_hash, state,
+    client_request_id, confirmed_by, confirmed_at, created_at, expires_at, updated_at, ended_at, requester_upn,
+    orchestrator, card_activity_id, requester_confirmed_at, approver_upn,
+    CASE WHEN state = 'EXECUTING' THEN updated_at END
+FROM pending_actions;
+DROP TABLE pending_actions;
+ALTER TABLE pending_actions_v4 RENAME TO pending_actions;
+CREATE INDEX ix_pending_requester ON pending_actions (conversation_ref, requester_id);
+
+-- A message Teams would not take after the documented retries (e.g. 403 ConversationBlockedByUser): kept
+-- so the upkeep loop can try again later and `appliance audit verify` can say it was not delivered.
+CREATE TABLE undelivered_messages (
+    id INTEGER PRIMARY KEY,
+    conversation_ref TEXT NOT NULL,
+    text TEXT NOT NULL,
+    reason TEXT NOT NULL,
+    attempts INTEGER NOT NULL DEFAULT 1,
+    created_at TEXT NOT NULL,
+    next_try_at TEXT NOT NULL,
+    delivered_at TEXT
+);
+CREATE INDEX ix_undelivered_due ON undelivered_messages (delivered_at, next_try_at);
+"""),
 )  # fmt: skip
 LATEST = MIGRATIONS[-1][0]
 

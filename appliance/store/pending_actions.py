@@ -24,7 +24,7 @@ __all__ = ["FINAL_STATES", "LIFECYCLE", "OPEN_STATES", "PendingAction", "canonic
 _COLUMNS = (
     "id, conversation_ref, requester_id, tool, arguments_json, summary, action_hash, state, client_request_id, "
     "confirmed_by, confirmed_at, created_at, expires_at, updated_at, ended_at, requester_upn, orchestrator, "
-    "card_activity_id, requester_confirmed_at, approver_upn"
+    "card_activity_id, requester_confirmed_at, approver_upn, executing_at"
 )
 
 
@@ -39,7 +39,7 @@ def create_action(
     stamp = iso(now())
     row = (action_id, conversation_ref, requester_id, tool, canonical_arguments(arguments), summary, action_hash,
            state, None, None, None, stamp, iso(expires_at), stamp, None, requester_upn, orchestrator,
-           None, None, None)  # fmt: skip
+           None, None, None, None)  # fmt: skip
     db.execute(f"INSERT INTO pending_actions ({_COLUMNS}) VALUES ({', '.join('?' * len(row))})", row)
     return PendingAction(*row)
 
@@ -55,7 +55,8 @@ def transition(
 ) -> bool:  # fmt: skip
     """Move `expected` -> `new_state` atomically. False (and no change) if the action was not in `expected`.
 
-    `client_request_id` is recorded with the move (give it when entering EXECUTING, before the Graph call).
+    `client_request_id` is recorded with the move (give it when entering EXECUTING, before the Graph call);
+    entering EXECUTING also stamps `executing_at` (the start of the window its directory audit entry falls in).
     A move the lifecycle never allows raises ActionTransitionError, and so does CONFIRMED: use `confirm`.
     """
     if new_state not in LIFECYCLE.get(expected, frozenset()):
@@ -65,9 +66,11 @@ def transition(
     stamp = iso(now())
     cursor = db.execute(
         "UPDATE pending_actions SET state = ?, updated_at = ?, ended_at = ?, "
-        "client_request_id = coalesce(?, client_request_id) WHERE id = ? AND state = ?",
-        (new_state, stamp, stamp if new_state in FINAL_STATES else None, client_request_id, action_id, expected),
-    )
+        "client_request_id = coalesce(?, client_request_id), executing_at = coalesce(?, executing_at) "
+        "WHERE id = ? AND state = ?",
+        (new_state, stamp, stamp if new_state in FINAL_STATES else None, client_request_id,
+         stamp if new_state == "EXECUTING" else None, action_id, expected),
+    )  # fmt: skip
     return cursor.rowcount == 1
 
 

@@ -14,7 +14,7 @@ from appliance.graph.gateway import ExecutionResult, GraphCallFailed, GraphGatew
 
 
 async def _skus(gw: GraphGateway, crid: str) -> list[Any]:
-    page = await gw.call(crid, lambda c: gw.client.subscribed_skus.get(request_configuration=c), idempotent=True)
+    page = await gw.call(crid, lambda c: gw.client.subscribed_skus.get(request_configuration=c))
     return items(page)
 
 
@@ -45,7 +45,6 @@ async def _assign(gw: GraphGateway, args: dict[str, Any], crid: str, *, add: boo
     await gw.call(
         crid,
         lambda c: gw.client.users.by_user_id(user.id).assign_license.post(body, request_configuration=c),
-        idempotent=True,
     )
 
 
