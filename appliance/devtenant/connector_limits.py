@@ -35,3 +35,9 @@ class ThreadRateLimit:
                     return False
             sent.append(moment)
             return True
+
+    def reset(self) -> None:
+        """Forget every conversation's sends (tests start from a quiet connector)."""
+        with self._lock:
+            self._sent.clear()
+            self.throttled = 0

@@ -14,6 +14,7 @@ from cryptography.hazmat.primitives import serialization
 from appliance.devtenant import audit_log, botframework, entra, graph_groups, graph_users, roles
 from appliance.devtenant.certs import DevTenantKeys, ensure_keys
 from appliance.devtenant.clock import AuditLatency
+from appliance.devtenant.connector_limits import ThreadRateLimit
 from appliance.devtenant.context import CONTEXT_KEY, DevTenantContext
 from appliance.devtenant.faults import admin_faults, fault_middleware
 from appliance.devtenant.state import TenantState
@@ -111,6 +112,12 @@ class DevTenant:
         """The Teams emulator of this running tenant (bots, conversations, transcripts)."""
         assert self._runner is not None, "start the dev tenant first"
         return self._runner.app[botframework.CHANNEL_KEY]
+
+    @property
+    def connector_limits(self) -> ThreadRateLimit:
+        """The Bot Connector's per-conversation rate limits of this running tenant."""
+        assert self._runner is not None, "start the dev tenant first"
+        return self._runner.app[botframework.LIMITS_KEY]
 
     def register_bot(self, app_id: str, secret: str, endpoint: str) -> None:
         """Register the Aid's bot (client secret and messaging endpoint); persisted with the tenant."""
