@@ -75,7 +75,8 @@ def verify() -> None:
     click.echo(f"open Unknown outcomes: {len(unknowns)}")
     for record in unknowns:
         click.echo(f"  {record.get('ExecutedAt')}  {record.get('ToolName')}  {record.get('ActionSummary')}  "
-                   f"| ClientRequestId {record.get('ClientRequestId')} | asked by {record.get('RequestedBy')}")  # fmt: skip
+                   f"| ClientRequestId {record.get('ClientRequestId')} "
+                   f"| asked by {record.get('RequestedBy')}")  # fmt: skip
     if unknowns:
         click.echo("what to do: look the ClientRequestId up in the Entra audit log (Audit logs > filter by "
                    "correlation ID, or by activity and target); the appliance settles each one when the entry appears.")

@@ -15,7 +15,7 @@ from rich.console import Console
 
 from appliance.config import load_settings
 
-SECTIONS = ("engine", "store", "graph", "e2e")
+SECTIONS = ("engine", "store", "graph", "writes", "e2e")
 
 
 @click.command()
@@ -27,7 +27,8 @@ SECTIONS = ("engine", "store", "graph", "e2e")
 def bench(as_json: bool, out: Path | None, sections: tuple[str, ...], repeats: int) -> None:
     """Benchmark the engine (free vs constrained decoding, fast-forward, prefix cache, compile times,
     RSS, tool accuracy with and without retrieved examples), the encrypted store (SQLCipher vs plain
-    SQLite), the Graph executors (vs the dev tenant) and the whole appliance end to end (message -> card
+    SQLite), the Graph executors (vs the dev tenant), Graph writes per confirmed action under every write
+    fault profile (never more than one), and the whole appliance end to end (message -> card
     and confirm -> outcome p50/p95, confirmations per second with many conversations at once).
 
     Ratios are measured within one run on one machine; compare ratios, not lone absolute times.
@@ -43,7 +44,7 @@ def bench(as_json: bool, out: Path | None, sections: tuple[str, ...], repeats: i
 
         if "engine" in chosen:
             results.update(_engine(progress, repeats))
-        for name in ("store", "graph", "e2e"):
+        for name in ("store", "graph", "writes", "e2e"):
             if name in chosen:
                 results.update(_adapter_section(name, progress))
     text = json.dumps(results, indent=2, sort_keys=True)
@@ -73,7 +74,7 @@ def _engine(progress: Any, repeats: int) -> dict[str, Any]:
 def _adapter_section(name: str, progress: Any) -> dict[str, Any]:
     # The graph and e2e sections need the dev tenant (and e2e the whole appliance), so they live here,
     # where adapters may meet.
-    module_name = f"appliance.cli.bench_{name}" if name in ("graph", "e2e") else f"appliance.{name}.benchmark"
+    module_name = f"appliance.cli.bench_{name}" if name in ("graph", "writes", "e2e") else f"appliance.{name}.benchmark"
     if importlib.util.find_spec(module_name) is None:
         return {}
     progress(f"{name} section")

@@ -67,7 +67,7 @@ def visible_entries(ctx: DevTenantContext) -> list[dict[str, Any]]:
     now = ctx.clock.now()
     with ctx.state.lock:
         entries = [e for e in ctx.state.data["directoryAudits"]
-                   if datetime.fromisoformat(e.get("_visibleAt") or e["activityDateTime"].replace("Z", "+00:00")) <= now]  # fmt: skip
+                   if _time(e.get("_visibleAt") or e["activityDateTime"]) <= now]  # fmt: skip
     shown = [{k: v for k, v in e.items() if not k.startswith("_")} for e in entries]
     return sorted(shown, key=lambda e: e["activityDateTime"], reverse=True)
 

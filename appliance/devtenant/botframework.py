@@ -72,7 +72,8 @@ async def openid_metadata(request: web.Request) -> web.Response:
 
 async def signing_keys(request: web.Request) -> web.Response:
     """The channel signing keys, each endorsed for the channels it may sign for."""
-    return web.json_response({"keys": [{**jwk, "endorsements": ["msteams"]} for jwk in request.app[CONTEXT_KEY].jwks()]})
+    keys = [{**jwk, "endorsements": ["msteams"]} for jwk in request.app[CONTEXT_KEY].jwks()]
+    return web.json_response({"keys": keys})
 
 
 def _bot_caller(request: web.Request) -> str | None:

@@ -51,6 +51,9 @@ class DevTenantContext:
     page_size: int = PAGE_SIZE
     earlier_keys: list[rsa.RSAPrivateKey] = field(default_factory=list)
     writes: list[dict[str, str]] = field(default_factory=list)
+    correlation_is_client_request_id: bool = True
+    """Whether a directory audit entry's correlationId echoes the caller's client-request-id. Observed, but not
+    documented by Microsoft (docs/GRAPH.md): tests turn it off to prove the documented second match."""
     """Every non-GET Graph request that reached a handler: method, path, client-request-id (tests count them)."""
 
     @property

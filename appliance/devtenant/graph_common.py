@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import functools
 import re
+import uuid
 from collections.abc import Awaitable, Callable
 from typing import Any
 from urllib.parse import urlencode
@@ -133,6 +134,7 @@ def record_write(
     client-request-id; then persist. The entry becomes readable after `ctx.audit_latency`."""
     actor = ctx.state.user(claims["oid"])
     assert actor is not None, "tokens are only issued to users in the directory"
-    ctx.state.audit(activity, category, actor, targets, request.headers.get("client-request-id", ""), operation,
+    echoed = request.headers.get("client-request-id", "") if ctx.correlation_is_client_request_id else ""
+    ctx.state.audit(activity, category, actor, targets, echoed or str(uuid.uuid4()), operation,
                     moment=ctx.clock.now(), visible_after=ctx.audit_latency.sample(), failure=failure)  # fmt: skip
     ctx.state.save()

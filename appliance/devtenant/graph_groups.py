@@ -62,7 +62,8 @@ async def list_members(request: web.Request, ctx: DevTenantContext, claims: dict
     for member_id in group["members"]:
         if user := ctx.state.user(member_id):
             members.append({"@odata.type": "#microsoft.graph.user", "id": user["id"],
-                            "displayName": user["displayName"], "userPrincipalName": user["userPrincipalName"]})  # fmt: skip
+                            "displayName": user["displayName"],
+                            "userPrincipalName": user["userPrincipalName"]})  # fmt: skip
         elif nested := ctx.state.group(member_id):
             members.append({"@odata.type": "#microsoft.graph.group", "id": nested["id"],
                             "displayName": nested["displayName"], "mail": nested.get("mail")})  # fmt: skip

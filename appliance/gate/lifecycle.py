@@ -2,7 +2,8 @@
 
 PROPOSED -> AWAITING -> CONFIRMED | CANCELLED | EXPIRED -> EXECUTING -> DONE | FAILED | UNKNOWN.
 UNKNOWN (the write may have reached Graph, and its directory audit entry did not appear in time) is not
-final: a later entry still settles it DONE or FAILED. DONE, FAILED, CANCELLED and EXPIRED are final. The store enforces these moves with compare-and-set
+final: a later entry still settles it DONE or FAILED. DONE, FAILED, CANCELLED and EXPIRED are final.
+The store enforces these moves with compare-and-set
 updates, so each happens at most once even when two confirmations race.
 """
 

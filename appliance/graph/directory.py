@@ -54,15 +54,16 @@ class GraphDirectory:
         try:
             user = await gw.call(crid, lambda c: gw.client.users.by_user_id(object_id).get(request_configuration=c),
                                  query=query)  # fmt: skip
-            groups = await gw.call(crid, lambda c: gw.client.users.by_user_id(object_id).member_of.get(
-                request_configuration=c), )  # fmt: skip
+            groups = await every_page(gw, crid, gw.client.users.by_user_id(object_id).transitive_member_of)
         except GraphCallFailed as exc:
             if exc.status == 404:
                 return None
             raise
         if user is None:
             return None
-        mails = frozenset(str(g.mail) for g in items(groups) if (g.odata_type or "").endswith(".group") and
+        if not groups.complete:  # requester groups past the bound are not seen: say so in the ops log
+            ops_log.event("person.groups_truncated", count=groups.pages)
+        mails = frozenset(str(g.mail) for g in groups.items if (g.odata_type or "").endswith(".group") and
                           getattr(g, "mail", None))  # fmt: skip
         return Person(str(user.id), str(user.user_principal_name), str(user.display_name or ""),
                       bool(user.account_enabled), mails)  # fmt: skip

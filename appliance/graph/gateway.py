@@ -2,8 +2,9 @@
 that sends the caller's client-request-id, records Graph's request-id and status, and retries only
 what is safe to retry.
 
-The rule for writes, in one place (every write tool goes through `call(..., write=True)`):
-a write that may have reached Graph is never sent again. It is retried only when Graph provably did
+The rule for writes, in one place: every request that is not a GET is a write (the gateway sees the
+method of each request it sends, so no caller can forget to say so), and a write that may have reached
+Graph is never sent again. It is retried only when Graph provably did
 not take it: the connection was never made (connection refused, TLS or connect timeout, no free
 connection), or Graph answered 429 (throttled requests fail and are not processed:
 microsoftgraph/microsoft-graph-docs-contrib, concepts/throttling.md), waiting Retry-After. Anything
@@ -64,6 +65,24 @@ class GraphWriteUncertain(Exception):
         self.status, self.reason, self.request_id = status, reason, request_id
 
 
+class _MethodRecorder(httpx.AsyncBaseTransport):
+    """Notes the HTTP method of each request by its client-request-id before sending it."""
+
+    def __init__(self, inner: httpx.AsyncBaseTransport, methods: dict[str, str]) -> None:
+        self._inner, self._methods = inner, methods
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        crid = request.headers.get("client-request-id")
+        if crid:
+            self._methods[crid] = request.method
+            if len(self._methods) > 10_000:
+                self._methods.pop(next(iter(self._methods)))
+        return await self._inner.handle_async_request(request)
+
+    async def aclose(self) -> None:
+        await self._inner.aclose()
+
+
 class _TokenProvider(AccessTokenProvider):
     def __init__(self, token: Callable[[], str], host: str) -> None:
         self._token, self._hosts = token, AllowedHostsValidator([host])
@@ -92,8 +111,9 @@ class GraphGateway:
         transport: httpx.AsyncBaseTransport | None = None,
     ) -> None:
         self._seen: dict[str, tuple[int, str | None]] = {}
+        self._methods: dict[str, str] = {}
         transport = transport or AsyncGuardedTransport(allowlist, host_map=host_map, verify=tls, observer=self._observe)
-        http = httpx.AsyncClient(transport=transport, timeout=timeout)
+        http = httpx.AsyncClient(transport=_MethodRecorder(transport, self._methods), timeout=timeout)
         options = {RetryHandlerOption.get_key(): RetryHandlerOption(max_retries=0, should_retry=False)}
         http = GraphClientFactory.create_with_default_middleware(client=http, options=options)
         auth = BaseBearerTokenAuthenticationProvider(_TokenProvider(token, GRAPH_HOST))
@@ -122,17 +142,24 @@ class GraphGateway:
     ) -> T:
         """Run `operation(config)` with the caller's client-request-id.
 
-        A read is retried on 429/503/504 and transport errors. A write (`write=True`) is retried only when
-        Graph provably did not take it (429, or no connection made); when it may have reached Graph and
-        no clear answer came back (timeout, lost connection, 5xx) this raises `GraphWriteUncertain`."""
+        A read (GET) is retried on 429/503/504 and transport errors. A write (any other method; `write=True`
+        says so up front) is retried only when Graph provably did not take it (429, or no connection made);
+        when it may have reached Graph and no clear answer came back (timeout, lost connection, 5xx) this
+        raises `GraphWriteUncertain`."""
         attempt = 0
+        self._methods.pop(client_request_id, None)
         while True:
             config: RequestConfiguration[Any] = RequestConfiguration(query_parameters=query)
             config.headers.add("client-request-id", client_request_id)
             self.attempts[client_request_id] = attempt + 1
             try:
                 return await operation(config)
-            except APIError as exc:
+            except (APIError, httpx.TransportError) as exc:
+                write = write or self._methods.get(client_request_id, "GET") != "GET"
+                if isinstance(exc, httpx.TransportError):
+                    await self._transport_error(exc, write=write, attempt=attempt)
+                    attempt += 1
+                    continue
                 status = exc.response_status_code
                 retry = status == 429 if write else status in RETRYABLE
                 if retry and attempt < self.max_retries:
@@ -143,14 +170,15 @@ class GraphGateway:
                     raise GraphWriteUncertain(status, self._failure(exc, client_request_id).code,
                                               self.wire(client_request_id)[1]) from exc  # fmt: skip
                 raise self._failure(exc, client_request_id) from exc
-            except httpx.TransportError as exc:
-                reason = f"{type(exc).__name__}: {exc}".rstrip(": ")
-                if write and not isinstance(exc, NOT_SENT):
-                    raise GraphWriteUncertain(None, reason, None) from exc
-                if attempt >= self.max_retries:
-                    raise GraphCallFailed(None, "TransportError", reason, None) from exc
-                await self._sleep(self._backoff(attempt))
-                attempt += 1
+
+    async def _transport_error(self, exc: httpx.TransportError, *, write: bool, attempt: int) -> None:
+        """Return to retry; raise when the call is over (a write that may have been sent is never retried)."""
+        reason = f"{type(exc).__name__}: {exc}".rstrip(": ")
+        if write and not isinstance(exc, NOT_SENT):
+            raise GraphWriteUncertain(None, reason, None) from exc
+        if attempt >= self.max_retries:
+            raise GraphCallFailed(None, "TransportError", reason, None) from exc
+        await self._sleep(self._backoff(attempt))
 
     def _wait(self, exc: APIError, attempt: int) -> float:
         headers = {k.lower(): v for k, v in dict(exc.response_headers or {}).items()}

@@ -33,7 +33,8 @@ async def every_page(gw: GraphGateway, crid: str, builder: Any, *, query: Any = 
     items = list(getattr(page, "value", None) or [])
     pages, link = 1, getattr(page, "odata_next_link", None)
     while link and pages < max_pages:
-        page = await gw.call(crid, lambda c, url=link: builder.with_url(url).get(request_configuration=c))
+        next_page = builder.with_url(link)
+        page = await gw.call(crid, lambda c: next_page.get(request_configuration=c))
         items += list(getattr(page, "value", None) or [])
         pages, link = pages + 1, getattr(page, "odata_next_link", None)
     return Pages(items, pages, link is None)

@@ -50,9 +50,9 @@ async def privileged_reason(gw: GraphGateway, user_id: str, upn: str, crid: str)
     for obj in owned.items:
         if _kind(obj) == "group" and getattr(obj, "is_assignable_to_role", False):
             return f"{upn} owns {obj.display_name}, a group that can carry administrator roles"
-    query = RoleEligibilityScheduleInstancesRequestBuilder.RoleEligibilityScheduleInstancesRequestBuilderGetQueryParameters(
-        filter=f"principalId eq '{user_id}'"
-    )  # fmt: skip
+    builder = RoleEligibilityScheduleInstancesRequestBuilder
+    principal = f"principalId eq '{user_id}'"
+    query = builder.RoleEligibilityScheduleInstancesRequestBuilderGetQueryParameters(filter=principal)
     eligible = await every_page(gw, crid, gw.client.role_management.directory.role_eligibility_schedule_instances,
                                 query=query)  # fmt: skip
     if eligible.items:
@@ -80,6 +80,7 @@ async def refusal(gw: GraphGateway, tool: str, arguments: Mapping[str, Any], cri
     except GraphCallFailed as exc:
         if exc.status == 404:
             return None  # the executor says it cannot find the target
-        return (f"I couldn't check whether {arguments.get('user') or arguments.get('group')} is a privileged "
-                f"account (Microsoft 365 answered {exc.status or 'nothing'}), so I won't propose this. Nothing was changed.")  # fmt: skip
+        target = arguments.get("user") or arguments.get("group")
+        return (f"I couldn't check whether {target} is a privileged account (Microsoft 365 answered "
+                f"{exc.status or 'nothing'}), so I won't propose this. Nothing was changed.")  # fmt: skip
     return None

@@ -53,7 +53,9 @@ def admin_consent_url(authority_host: str, tenant: str, client_id: str) -> str:
     return f"{authority_host.rstrip('/')}/{tenant}/adminconsent?client_id={client_id}"
 
 
-def compare_scopes(catalog: Catalog, consented: set[str], *, strict: bool = False, consent_url: str = "") -> ScopeReport:
+def compare_scopes(
+    catalog: Catalog, consented: set[str], *, strict: bool = False, consent_url: str = ""
+) -> ScopeReport:
     """Missing consent raises ConfigError (naming the scopes and `consent_url`); extras are reported, and
     refused when `strict`."""
     needed_by: dict[str, list[str]] = {scope: ["the appliance"] for scope in DIRECTORY_PERMISSIONS}

@@ -16,7 +16,8 @@ def keep(db: Connection, conversation_ref: str, text: str, reason: str, moment: 
     """Keep one undelivered message; returns its id."""
     stamp = moment or now()
     cursor = db.execute(
-        "INSERT INTO undelivered_messages (conversation_ref, text, reason, created_at, next_try_at) VALUES (?, ?, ?, ?, ?)",
+        "INSERT INTO undelivered_messages (conversation_ref, text, reason, created_at, next_try_at) "
+        "VALUES (?, ?, ?, ?, ?)",
         (conversation_ref, text, reason[:200], iso(stamp), iso(stamp + RETRY_AFTER)),
     )
     return int(cursor.lastrowid or 0)

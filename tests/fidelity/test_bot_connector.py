@@ -54,7 +54,9 @@ def test_the_connector_answers_429_throttled_over_the_limit(tenant: DevTenant) -
 @pytest.mark.parametrize(("status", "code"), [(403, "ConversationBlockedByUser"), (403, "BotNotInConversationRoster"),
                                               (412, "PreconditionFailed"), (502, "BadGateway"), (504, "GatewayTimeout"),
                                               (429, "Throttled")])  # fmt: skip
-def test_documented_connector_errors_can_be_injected_with_their_codes(tenant: DevTenant, status: int, code: str) -> None:
+def test_documented_connector_errors_can_be_injected_with_their_codes(
+    tenant: DevTenant, status: int, code: str
+) -> None:
     """Source: MicrosoftDocs/msteams-docs msteams-platform/bots/build-conversational-capability.md ("Status codes":
     403 ConversationBlockedByUser / BotNotInConversationRoster, 412 PreconditionFailed, 429 Throttled)."""
     cid, bearer = _conversation(tenant)

@@ -53,8 +53,9 @@ def test_an_interactive_grant_for_an_unconsented_scope_needs_an_admin_90094(tena
     with entra(tenant) as client:
         started = client.post("/contoso.onmicrosoft.com/oauth2/v2.0/devicecode",
                               data={"client_id": CLIENT_ID, "scope": f"{GRAPH_SCOPE}Mail.Read"}).json()  # fmt: skip
-        answer = client.post(TOKEN_PATH, data={"grant_type": "urn:ietf:params:oauth:grant-type:device_code",
-                                               "client_id": CLIENT_ID, "device_code": started["device_code"]})  # fmt: skip
+        grant = {"grant_type": "urn:ietf:params:oauth:grant-type:device_code", "client_id": CLIENT_ID,
+                 "device_code": started["device_code"]}  # fmt: skip
+        answer = client.post(TOKEN_PATH, data=grant)
     assert answer.status_code == 400 and answer.json()["error_codes"] == [90094]
 
 

@@ -16,7 +16,8 @@ def test_removing_a_license_the_user_does_not_hold_is_a_400(tenant: DevTenant) -
     with graph(tenant) as client:
         answer = client.post(f"/users/{uid(tenant, 'sarah.lin@contoso.com')}/assignLicense",
                              json={"addLicenses": [], "removeLicenses": [sku(tenant, "SPE_E5")]})  # fmt: skip
-    assert answer.status_code == 400 and answer.json()["error"]["message"] == "User does not have a corresponding license."
+    assert answer.status_code == 400
+    assert answer.json()["error"]["message"] == "User does not have a corresponding license."
 
 
 def test_adding_an_existing_member_is_a_400(tenant: DevTenant) -> None:
@@ -37,8 +38,8 @@ def test_a_write_can_commit_and_then_lose_its_answer(tenant: DevTenant, profile:
     tenant.context.faults.set(write_fault_profile(profile, r"/users/[^/]+$", "PATCH"))
     with graph(tenant) as client:
         try:
-            status: int | None = client.patch(f"/users/{uid(tenant, 'leaver@contoso.com')}",
-                                              json={"accountEnabled": False}, headers={"client-request-id": "c-1"}).status_code  # fmt: skip
+            status: int | None = client.patch(f"/users/{uid(tenant, 'leaver@contoso.com')}", json={
+                "accountEnabled": False}, headers={"client-request-id": "c-1"}).status_code  # fmt: skip
         except httpx.TransportError:
             status = None
     assert status == (504 if profile == "commit_then_504" else None)
@@ -79,7 +80,7 @@ def test_collections_page_with_a_next_link_followed_as_it_is(tenant: DevTenant, 
     seen, pages = [], 0
     with graph(tenant) as client:
         while url:
-            body = client.get(url if url.startswith("https://") else url).json()
+            body = client.get(url).json()
             seen += [item["id"] for item in body["value"]]
             pages += 1
             link = body.get("@odata.nextLink")

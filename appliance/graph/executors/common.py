@@ -81,7 +81,8 @@ def failure(tool: str, crid: str, exc: GraphCallFailed, target: str) -> Executio
 
 def uncertain(tool: str, crid: str, exc: GraphWriteUncertain, target: str) -> ExecutionResult:
     """A write sent once whose answer was lost or was a 5xx: never sent again; the audit log settles it."""
-    message = (f"I sent the change for {target} to Microsoft 365 but got no clear answer ({exc.status or 'no answer'}). "
+    answer = exc.status or "no answer"
+    message = (f"I sent the change for {target} to Microsoft 365 but got no clear answer ({answer}). "
                "It will not be sent again: I'm checking the Microsoft 365 audit log for what happened and will tell "
                "you.")  # fmt: skip
     return ExecutionResult(tool, "unknown", crid, exc.status, exc.request_id, {"reason": exc.reason}, message)
