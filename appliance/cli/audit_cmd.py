@@ -118,6 +118,7 @@ def join() -> None:
 
     settings = load_settings()
     with TenantStore.open(settings) as store:
-        _identity, gateway = connect(graph_endpoints(settings), graph_permissions(settings), store.token_cache)
-        joined = asyncio.run(join_audit_entries(StoreLedger(store), GraphDirectory(gateway), limit=10_000))
+        identity, gateway = connect(graph_endpoints(settings), graph_permissions(settings), store.token_cache)
+        directory = GraphDirectory(gateway, aid_object_id=str(identity.claims().get("oid") or "") or None)
+        joined = asyncio.run(join_audit_entries(StoreLedger(store), directory, limit=10_000))
     click.echo(f"joined {joined} record(s) to their M365 directory audit entries")
