@@ -37,7 +37,7 @@ KEYS_PATH = "/v1/.well-known/keys"
 CHANNEL_KEY: web.AppKey[TeamsChannel] = web.AppKey("teams-channel", TeamsChannel)
 LIMITS_KEY: web.AppKey[ThreadRateLimit] = web.AppKey("teams-rate-limit", ThreadRateLimit)
 MAX_ACTIVITY_BYTES = 262_144
-"""Teams rejects a message over about 100 KB of text and 28 KB of card with 413; the dev tenant uses 256 KiB."""
+"""The dev tenant answers 413 MessageSizeTooBig above 256 KiB (Teams' own limit is lower and not modelled here)."""
 
 
 def channel_token(ctx: DevTenantContext, audience: str, service_url: str = SERVICE_URL, **override: Any) -> str:

@@ -127,13 +127,13 @@ class Executor:
             if result.outcome == "unknown":
                 ops_log.event("action.outcome_unknown", tool=action.tool, action=action.id, status=result.status)
                 await self.tell(action.conversation_ref, outbox, outcomes.checking(action))
-                await self._settle_soon(action, outbox)
+                await self._settle_soon(action, outbox, result)
                 return
             await self._finish(action, result, outbox)
         finally:
             self._running.discard(action.id)
 
-    async def _settle_soon(self, action: PendingAction, outbox: Outbox | None) -> None:
+    async def _settle_soon(self, action: PendingAction, outbox: Outbox | None, sent: ExecutionResult) -> None:
         """Look for the write's audit entry for up to `settle_inline_seconds`; the upkeep loop does the rest."""
         waited, delay = 0.0, 1.0
         while waited < self.policy.settle_inline_seconds:
@@ -144,7 +144,7 @@ class Executor:
                 return
             match = await self._match(running)
             if match is not None:
-                await self._settle(running, match, outbox, late=False)
+                await self._settle(running, match, outbox, late=False, sent=sent)
                 return
 
     async def _match(self, action: PendingAction) -> AuditMatch | None:
@@ -155,9 +155,13 @@ class Executor:
         return await self.directory.audit_match(action.tool, action.arguments, crid, started - CLOCK_SKEW,
                                                 started + WRITE_WINDOW)  # fmt: skip
 
-    async def _settle(self, action: PendingAction, match: AuditMatch, outbox: Outbox | None, *, late: bool) -> None:
+    async def _settle(self, action: PendingAction, match: AuditMatch, outbox: Outbox | None, *, late: bool,
+                      sent: ExecutionResult | None = None) -> None:  # fmt: skip
+        """Finish `action` as its audit entry says; `sent` (the lost answer, if this process saw it) keeps Graph's
+        status and request-id on the record."""
         result = ExecutionResult(action.tool, "done" if match.succeeded else "failed", action.client_request_id or "",
-                                 result={"matchedBy": match.matched_by})  # fmt: skip
+                                 sent.status if sent else None, sent.request_id if sent else None,
+                                 {"matchedBy": match.matched_by})  # fmt: skip
         await self._finish(action, result, outbox, detail=outcomes.settled(action, match, late=late),
                            audit_entry_id=match.entry_id)  # fmt: skip
 

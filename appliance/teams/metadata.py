@@ -9,11 +9,13 @@ Key rollover: Bot Framework publishes new signing keys at any time and asks bots
 (MicrosoftDocs/bot-docs, articles/rest-api/bot-framework-rest-connector-authentication.md). botbuilder's own
 "refetch on an unknown key id" never runs (its `_find` raises IndexError first), so every activity signed
 with a new key was refused until the daily refresh. Here an unknown `kid` refetches the keys at once,
-at most once per `UNKNOWN_KID_REFETCH` (a stream of forged key ids costs one fetch a minute, no more).
+at most once per `UNKNOWN_KID_REFETCH`, one fetch at a time (a stream of forged key ids costs a fetch every few
+seconds, no more).
 """
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
 from typing import Any
@@ -26,7 +28,7 @@ FetchJson = Callable[[str], Awaitable[Any]]
 
 CHANNEL_METADATA_URL = AuthenticationConstants.TO_BOT_FROM_CHANNEL_OPENID_METADATA_URL
 DAILY = timedelta(days=1)
-UNKNOWN_KID_REFETCH = timedelta(minutes=1)
+UNKNOWN_KID_REFETCH = timedelta(seconds=5)
 
 
 class GuardedOpenIdMetadata(_OpenIdMetadata):
@@ -35,6 +37,7 @@ class GuardedOpenIdMetadata(_OpenIdMetadata):
     def __init__(self, url: str, fetch_json: FetchJson) -> None:
         super().__init__(url)
         self._fetch_json = fetch_json
+        self._refreshing = asyncio.Lock()
         self.refetches = 0
 
     async def get(self, key_id: str) -> Any:
@@ -42,10 +45,13 @@ class GuardedOpenIdMetadata(_OpenIdMetadata):
         if datetime.now() - self.last_updated > DAILY:
             await self._refresh()
         key = self._find(key_id)
-        if key is None and datetime.now() - self.last_updated > UNKNOWN_KID_REFETCH:
-            self.refetches += 1
-            await self._refresh()
-            key = self._find(key_id)
+        if key is None:
+            async with self._refreshing:  # concurrent activities with the new key wait for one fetch
+                key = self._find(key_id)
+                if key is None and datetime.now() - self.last_updated > UNKNOWN_KID_REFETCH:
+                    self.refetches += 1
+                    await self._refresh()
+                    key = self._find(key_id)
         return key
 
     def _find(self, key_id: str) -> Any:
