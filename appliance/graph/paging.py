@@ -8,6 +8,7 @@ member count) the appliance reads every page, up to `MAX_PAGES`, and says when i
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -26,6 +27,11 @@ class Pages:
     complete: bool
 
 
+def _getter(request: Any) -> Callable[[Any], Awaitable[Any]]:
+    """`config -> request.get(config)`, bound to this page's request builder."""
+    return lambda config: request.get(request_configuration=config)
+
+
 async def every_page(gw: GraphGateway, crid: str, builder: Any, *, query: Any = None,
                      max_pages: int = MAX_PAGES) -> Pages:  # fmt: skip
     """GET `builder` (a msgraph request builder) and then each `@odata.nextLink`, up to `max_pages` pages."""
@@ -33,8 +39,7 @@ async def every_page(gw: GraphGateway, crid: str, builder: Any, *, query: Any = 
     items = list(getattr(page, "value", None) or [])
     pages, link = 1, getattr(page, "odata_next_link", None)
     while link and pages < max_pages:
-        next_page = builder.with_url(link)
-        page = await gw.call(crid, lambda c: next_page.get(request_configuration=c))
+        page = await gw.call(crid, _getter(builder.with_url(link)))
         items += list(getattr(page, "value", None) or [])
         pages, link = pages + 1, getattr(page, "odata_next_link", None)
     return Pages(items, pages, link is None)

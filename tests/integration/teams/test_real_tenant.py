@@ -21,7 +21,7 @@ import pytest
 from appliance.config import CONFIG_FILE_NAME, load_settings
 from appliance.devtenant.clock import AuditLatency
 from appliance.devtenant.faults import write_fault_profile
-from appliance.devtenant.teams_client import DevTeamsClient, button_data, card_of
+from appliance.devtenant.teams_client import DevTeamsClient, button_data
 from appliance.store import TenantStore, audit_records, pending_actions
 from appliance.wiring.dev import DEV_CLIENT_ID
 from appliance.wiring.dev_stack import DevStack
@@ -227,7 +227,8 @@ def test_a_failure_entry_settles_the_action_failed_with_graphs_reason(stack: Dev
     action_id = str(button_data(card, "Confirm")["action_id"])  # type: ignore[index]
     # Graph refuses the removal (Sarah holds no SPE_E5) and logs a failure entry; the answer itself is lost
     stack.tenant.context.faults.set(write_fault_profile("commit_then_504", r"/assignLicense$", "POST"))
-    said = _confirm(teams, "ivo.petrov@contoso.com", card, lambda found: any("recorded it as failed" in t for t in found))
+    said = _confirm(teams, "ivo.petrov@contoso.com", card,
+                    lambda found: any("recorded it as failed" in t for t in found))  # fmt: skip
     stack.tenant.context.faults.set([])
     assert any("User does not have a corresponding license." in text for text in said), said
     crid = _action(stack, action_id).client_request_id
