@@ -1,8 +1,9 @@
-"""The Protocols the orchestrator reaches out through. Adapters implement them; wiring joins them.
+"""The Protocols the use case (`appliance.orchestrator`) reaches out through. Adapters implement them;
+wiring joins them.
 
-The orchestrator (the one use case) never imports an adapter: it gets a `Proposer` (the model), a
-`Ledger` (the encrypted store), a `ToolRunner` and a `Directory` (Graph as the Aid) and, per
-conversation, an `Outbox` (Teams).
+The use case never imports an adapter: it gets a `Proposer` (the model, a `ToolCallModel` on its own
+thread), a `Ledger` (the encrypted store), a `ToolRunner` and a `Directory` (Graph as the Aid) and, per
+conversation, an `Outbox` (the channel, e.g. Teams).
 """
 
 from __future__ import annotations
@@ -11,26 +12,41 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any, Protocol
 
-from appliance.types import ActionCard, AuditMatch, ContextMessage, ExecutionResult, PendingAction, Person, Proposal
+from appliance.types import (
+    ActionCard,
+    ActionState,
+    AuditMatch,
+    ChoiceCard,
+    ContextMessage,
+    DirectoryEntry,
+    ExecutionResult,
+    Mentions,
+    PendingAction,
+    PendingChoice,
+    Person,
+    Proposal,
+)
 
 
-class Orchestrator(Protocol):
-    """Turns a bounded conversation into exactly one valid catalog tool call (blocking; one call at a time)."""
+class ToolCallModel(Protocol):
+    """The model: turns a bounded conversation into exactly one valid catalog tool call (blocking; one call
+    at a time). The local llama.cpp engine and every BYO LLM implement it."""
 
-    def propose(self, messages: Sequence[ContextMessage]) -> Proposal:
-        """Return the one tool call the model proposes for the conversation so far."""
+    def propose(self, messages: Sequence[ContextMessage], mentions: Mentions | None = None) -> Proposal:
+        """Return the one tool call the model proposes for the conversation so far, its directory and license
+        arguments grounded on `mentions` (None: on every address and name the conversation holds)."""
         ...
 
 
 class Proposer(Protocol):
-    """An `Orchestrator` made awaitable (wiring runs the blocking model on its own thread)."""
+    """A `ToolCallModel` made awaitable (wiring runs the blocking model on its own thread)."""
 
     @property
     def name(self) -> str:
         """What the audit record's Orchestrator field says (model name and fingerprint)."""
         ...
 
-    async def propose(self, messages: Sequence[ContextMessage]) -> Proposal:
+    async def propose(self, messages: Sequence[ContextMessage], mentions: Mentions | None = None) -> Proposal:
         """The one tool call for this conversation."""
         ...
 
@@ -75,6 +91,22 @@ class Directory(Protocol):
         sentence for the person, or None. Asked before any confirmation card is shown."""
         ...
 
+    async def find_users(self, name: str, limit: int) -> list[DirectoryEntry]:
+        """Users whose name starts with `name` (at most `limit`; UPN, display name, department only)."""
+        ...
+
+    async def find_groups(self, name: str, limit: int) -> list[DirectoryEntry]:
+        """Groups whose display name starts with `name` (at most `limit`; mail and display name only)."""
+        ...
+
+    async def kind_of(self, address: str) -> str | None:
+        """`user` or `group` for an address the directory knows, else None."""
+        ...
+
+    async def subscribed_skus(self) -> tuple[str, ...]:
+        """The part numbers of the tenant's subscribed SKUs (refreshed from Graph every few minutes)."""
+        ...
+
 
 class Outbox(Protocol):
     """Messages to one Teams conversation (delivered proactively, after the inbound POST was answered)."""
@@ -93,6 +125,10 @@ class Outbox(Protocol):
 
     async def update_card(self, activity_id: str, card: ActionCard) -> None:
         """Replace a card already sent (the decision, no more buttons)."""
+        ...
+
+    async def show_choices(self, card: ChoiceCard) -> str | None:
+        """Send a card asking which person or group was meant (one button each); returns its activity id."""
         ...
 
 
@@ -138,19 +174,19 @@ class Ledger(Protocol):
         ...
 
     async def transition(
-        self, action_id: str, expected: str, new_state: str, *, client_request_id: str | None = None
+        self, action_id: str, expected: ActionState, new_state: ActionState, *, client_request_id: str | None = None
     ) -> bool:
         """Compare-and-set one state move; False if the action was not in `expected`."""
         ...
 
     async def finish_action(
-        self, action_id: str, final_state: str, record: Mapping[str, Any], tool_turn: str | None
+        self, action_id: str, final_state: ActionState, record: Mapping[str, Any], tool_turn: str | None
     ) -> dict[str, Any] | None:
         """EXECUTING -> DONE/FAILED/UNKNOWN (or UNKNOWN -> DONE/FAILED) with its audit record (and the
         tool-result turn), atomically."""
         ...
 
-    async def actions_in_state(self, state: str) -> list[PendingAction]:
+    async def actions_in_state(self, state: ActionState) -> list[PendingAction]:
         """Every action in `state`, oldest first."""
         ...
 
@@ -170,6 +206,14 @@ class Ledger(Protocol):
 
     async def set_audit_entry_id(self, client_request_id: str, audit_entry_id: str) -> bool:
         """Fill AuditEntryId once."""
+        ...
+
+    async def save_choice(self, choice: PendingChoice) -> None:
+        """Keep a request that waits for the person to pick who they meant."""
+        ...
+
+    async def take_choice(self, choice_id: str, requester_id: str, moment: datetime) -> PendingChoice | None:
+        """The choice, once: only for its requester, before it expires (None otherwise)."""
         ...
 
     async def save_reference(self, conversation_ref: str, reference_json: str, person_id: str | None = None) -> None:

@@ -4,11 +4,41 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
+from enum import StrEnum
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
 Role = Literal["user", "tool"]
+
+
+class ActionState(StrEnum):
+    """Where a pending action stands. `gate.lifecycle.LIFECYCLE` says which moves exist between them;
+    the value is what the store keeps (a `StrEnum`, so it compares equal to its stored text)."""
+
+    PROPOSED = "PROPOSED"
+    AWAITING = "AWAITING"
+    CONFIRMED = "CONFIRMED"
+    EXECUTING = "EXECUTING"
+    UNKNOWN = "UNKNOWN"
+    """The write may have reached Graph and no directory audit entry settled it yet; never run again."""
+    DONE = "DONE"
+    FAILED = "FAILED"
+    CANCELLED = "CANCELLED"
+    EXPIRED = "EXPIRED"
+
+
+CardStatus = Literal[
+    "awaiting", "approval", "waiting", "confirmed", "cancelled", "expired", "done", "failed", "unknown"
+]
+"""What a confirmation card shows. `awaiting` (the requester's Confirm / Cancel) and `approval` (a second
+approver's Approve / Decline) carry buttons; every other status is a decision shown without buttons."""
+
+DecidedStatus = Literal["waiting", "confirmed", "cancelled", "expired", "done", "failed", "unknown"]
+"""The statuses a card is updated to once someone decided (no buttons)."""
+
+Decision = Literal["confirm", "cancel", "approve", "decline"]
+"""What a card button asks for: the requester's Confirm / Cancel, an approver's Approve / Decline."""
 
 
 class ContextMessage(BaseModel):
@@ -22,6 +52,20 @@ class ContextMessage(BaseModel):
 
     role: Role
     text: str = Field(max_length=20_000)
+
+
+@dataclass(frozen=True)
+class Mentions:
+    """What the conversation names, sorted by kind by the directory (grounding, issue 12).
+
+    `users` and `groups` hold addresses and display names as the person wrote them; a user address never
+    fills a group argument and a group never a user one. `skus` are part numbers the tenant subscribes
+    to that the conversation means ("E3" -> ENTERPRISEPACK). The model may only copy these values.
+    """
+
+    users: tuple[str, ...] = ()
+    groups: tuple[str, ...] = ()
+    skus: tuple[str, ...] = ()
 
 
 class ToolCall(BaseModel):
@@ -89,7 +133,7 @@ class PendingAction:
     arguments_json: str
     summary: str
     action_hash: str
-    state: str
+    state: ActionState
     client_request_id: str | None
     confirmed_by: str | None
     confirmed_at: str | None
@@ -103,6 +147,10 @@ class PendingAction:
     requester_confirmed_at: str | None = None
     approver_upn: str | None = None
     executing_at: str | None = None
+    confirm_code: str | None = None
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "state", ActionState(self.state))  # typed, whatever text the store read
 
     @property
     def arguments(self) -> dict[str, Any]:
@@ -155,6 +203,7 @@ class ActionCard:
 
     `status` is `awaiting` while buttons are live; afterwards the card is updated in place with the
     decision (`confirmed`, `cancelled`, `expired`, `done`, `failed`) and `status_line` says who and when.
+    `confirm_code` is what a typed confirmation must carry ("yes 482913"); only a waiting card shows it.
     """
 
     action_id: str
@@ -164,5 +213,44 @@ class ActionCard:
     target: str
     graph_operation: str
     expires_at: str
-    status: str = "awaiting"
+    status: CardStatus = "awaiting"
     status_line: str = ""
+    confirm_code: str = ""
+
+
+@dataclass(frozen=True)
+class DirectoryEntry:
+    """One person or group a name search found: only what a choice card shows (minimal fields)."""
+
+    key: str  # the user principal name, or the group's mail address
+    display_name: str
+    department: str = ""
+
+
+@dataclass(frozen=True)
+class PendingChoice:
+    """A request waiting for the person to pick who (or which group) they meant; the pick continues it.
+
+    `arguments` still hold the name as written in `argument`; `options` are the directory keys offered
+    (at most five); `labels` name the people already resolved ("Lee Vere (leaver@contoso.com)").
+    """
+
+    id: str
+    conversation_ref: str
+    requester_id: str
+    tool: str
+    arguments: dict[str, Any]
+    argument: str
+    options: tuple[DirectoryEntry, ...]
+    labels: dict[str, str]
+    user_text: str
+    expires_at: str
+
+
+@dataclass(frozen=True)
+class ChoiceCard:
+    """A card asking which of several people or groups was meant: one button per option."""
+
+    choice_id: str
+    question: str
+    options: tuple[DirectoryEntry, ...]

@@ -33,7 +33,7 @@ async def join_audit_entries(ledger: Ledger, directory: Directory, *, limit: int
             continue
         since = (_moment(record.get("ConfirmedAt")) or executed) - SKEW
         match = await directory.audit_match(str(record.get("ToolName")), dict(record.get("Arguments") or {}),
-                                            str(client_request_id), since, executed + SKEW)  # fmt: skip
+                                            str(client_request_id), since, executed + SKEW)
         if match and match.succeeded and await ledger.set_audit_entry_id(str(client_request_id), match.entry_id):
             joined += 1
     return joined

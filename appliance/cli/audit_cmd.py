@@ -21,7 +21,7 @@ def _records(days: int, tool: str | None, requested_by: str | None) -> list[dict
     since = datetime.now(UTC) - timedelta(days=days)
     with TenantStore.open(load_settings()) as store:
         return store.run(lambda db: audit_records.query(db, since=since, requested_by=requested_by, tool=tool,
-                                                         limit=1_000_000))  # fmt: skip
+                                                         limit=1_000_000))
 
 
 @click.group()
@@ -51,7 +51,7 @@ def query(days: int, tool: str | None, requested_by: str | None, as_json: bool) 
     for record in records:
         click.echo(f"{record.get('ExecutedAt')}  {record.get('Outcome'):8} {record.get('ToolName'):26} "
                    f"{record.get('ActionSummary')}  | asked by {record.get('RequestedBy')}, confirmed "
-                   f"{record.get('ConfirmedAt') or '-'} | M365 {record.get('AuditEntryId') or 'pending'}")  # fmt: skip
+                   f"{record.get('ConfirmedAt') or '-'} | M365 {record.get('AuditEntryId') or 'pending'}")
     click.echo(f"{len(records)} record(s)")
 
 
@@ -76,14 +76,14 @@ def verify() -> None:
     for record in unknowns:
         click.echo(f"  {record.get('ExecutedAt')}  {record.get('ToolName')}  {record.get('ActionSummary')}  "
                    f"| ClientRequestId {record.get('ClientRequestId')} "
-                   f"| asked by {record.get('RequestedBy')}")  # fmt: skip
+                   f"| asked by {record.get('RequestedBy')}")
     if unknowns:
         click.echo("what to do: look the ClientRequestId up in the Entra audit log (Audit logs > filter by "
                    "correlation ID, or by activity and target); the appliance settles each one when the entry appears.")
     click.echo(f"undelivered messages: {len(unsent)}")
     for message in unsent:
         click.echo(f"  {message['created_at']}  {message['attempts']} tries, last: {message['reason']}  "
-                   f"| {str(message['text'])[:100]}")  # fmt: skip
+                   f"| {str(message['text'])[:100]}")
 
 
 @audit.command()
@@ -114,7 +114,7 @@ def join() -> None:
     from appliance.graph.directory import GraphDirectory
     from appliance.store import TenantStore
     from appliance.store.ledger import StoreLedger
-    from appliance.wiring import graph_endpoints, graph_permissions
+    from appliance.wiring.components import graph_endpoints, graph_permissions
 
     settings = load_settings()
     with TenantStore.open(settings) as store:

@@ -19,11 +19,11 @@ def devtenant() -> None:
 def up(port: int | None) -> None:
     """Serve Entra and Graph emulators over HTTPS until Ctrl-C. State persists under
     $APPLIANCE_HOME/devtenant (seed users, groups and SKUs on first start)."""
-    from appliance.devtenant import DevTenant
+    from appliance.wiring.dev_world import DevTenant
 
     settings = load_settings()
     tenant = DevTenant(settings.home / "devtenant", host=settings.devtenant.host,
-                       port=port or settings.devtenant.port).start()  # fmt: skip
+                       port=port or settings.devtenant.port).start()
     click.echo(f"dev tenant listening on {tenant.url} (tenant {tenant.context.state.tenant_id})")
     click.echo(f"CA certificate: {tenant.keys.ca_cert}")
     try:

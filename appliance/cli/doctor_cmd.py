@@ -12,6 +12,16 @@ from appliance.errors import ApplianceError
 Check = Callable[[Settings], str]
 
 
+def check_catalog(settings: Settings) -> str:
+    """Every enabled tool has what serves it (an executor, a worked example): serve's own start-up check."""
+    from appliance.wiring.catalog_check import check_catalog as check
+    from appliance.wiring.components import enabled_catalog
+
+    catalog = enabled_catalog(settings)
+    check(catalog)
+    return f"{len(catalog)} enabled tools, each with an executor and a worked example"
+
+
 def check_model(settings: Settings) -> str:
     """The configured model file matches its pinned sha256."""
     from appliance.engine.manifest import model_entry, verify_model
@@ -35,7 +45,7 @@ def check_identity(settings: Settings) -> str:
     from appliance.graph.connect import connect
     from appliance.graph.scopes import admin_consent_url, compare_scopes
     from appliance.store import TenantStore
-    from appliance.wiring import enabled_catalog, graph_endpoints, graph_permissions
+    from appliance.wiring.components import enabled_catalog, graph_endpoints, graph_permissions
 
     endpoints = graph_endpoints(settings)
     with TenantStore.open(settings) as store:
@@ -43,7 +53,7 @@ def check_identity(settings: Settings) -> str:
         consented = identity.consented_scopes()
     report = compare_scopes(enabled_catalog(settings), consented, strict=settings.graph.strict_scopes,
                             consent_url=admin_consent_url(endpoints.authority_host, endpoints.tenant,
-                                                          endpoints.client_id))  # fmt: skip
+                                                          endpoints.client_id))
     problems = report.lines()
     return "token valid; consent matches the enabled tools" + (f" (warning: {problems[0]})" if problems else "")
 
@@ -53,7 +63,7 @@ def check_egress(settings: Settings) -> str:
     entry is a clean https origin (plain http only for a local-server LLM, which config validated)."""
     from appliance.egress.allowlist import entry_problem, redacted
     from appliance.engine.byo import llm_destinations
-    from appliance.wiring import egress_destinations
+    from appliance.wiring.components import egress_destinations
     from appliance.wiring.dev import dev_host_map
 
     entries = egress_destinations(settings)
@@ -93,6 +103,7 @@ def _egress_source(settings: Settings, entry: str) -> str:
 
 
 CHECKS: tuple[tuple[str, Check], ...] = (
+    ("catalog", check_catalog),
     ("model", check_model),
     ("store", check_store),
     ("egress", check_egress),
@@ -102,8 +113,9 @@ CHECKS: tuple[tuple[str, Check], ...] = (
 
 @click.command()
 def doctor() -> None:
-    """Check the model hash, the store key and encryption, the egress allowlist, the Aid's token and
-    its scopes (granted vs needed), and whether this is the dev tenant. Exit 1 if any check fails."""
+    """Check the catalog (every enabled tool can be served), the model hash, the store key and encryption,
+    the egress allowlist, the Aid's token and its scopes (granted vs needed), and whether this is the dev
+    tenant. Exit 1 if any check fails."""
     failed = 0
     settings = load_settings()
     for name, check in CHECKS:

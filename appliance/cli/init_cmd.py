@@ -20,11 +20,20 @@ def configure_dev(settings: Settings) -> list[str]:
     return steps
 
 
+def qualify_dev(settings: Settings) -> str:
+    """Qualify the configured model on this machine (`appliance models qualify`), so `serve --dev` offers
+    state changes because the model passed, not by exemption."""
+    from appliance.wiring.models import qualify_for_dev
+
+    click.echo("qualifying the model on the labelled and hostile sets (a few minutes on a CPU) ...", err=True)
+    return qualify_for_dev(load_settings(), lambda done, total: click.echo(f"\r{done}/{total}", nl=False, err=True))
+
+
 def sign_in(settings: Settings) -> list[str]:
     """Sign the Aid in to the configured (real) tenant by device code; the token cache goes into the store."""
     from appliance.graph.connect import connect
     from appliance.store import TenantStore
-    from appliance.wiring import graph_endpoints, graph_permissions
+    from appliance.wiring.components import graph_endpoints, graph_permissions
 
     with TenantStore.open(settings) as store:
         identity, _ = connect(graph_endpoints(settings), graph_permissions(settings), store.token_cache)
@@ -53,6 +62,7 @@ def init(dev: bool, sign_in_now: bool) -> None:
     steps = initialize_store(settings)
     if dev:
         steps += configure_dev(settings)
+        steps.append(qualify_dev(settings))
     if sign_in_now:
         steps += sign_in(settings)
     for step in steps:

@@ -1,4 +1,4 @@
-"""The local orchestrator: llama.cpp + a per-message grammar from the catalog -> one valid ToolCall.
+"""The local model: llama.cpp + a per-message grammar from the catalog -> one valid ToolCall.
 
 Start-up: verify the model's sha256, load it, evaluate the system prompt once (the prefix cache),
 build the backend's view of the vocabulary. Per message: bound the conversation, ground the grammar
@@ -20,22 +20,22 @@ import jsonschema
 from appliance.catalog import Catalog
 from appliance.engine.constraint import Constraint
 from appliance.engine.decode import Generation, generate
-from appliance.engine.examples import BANK, ExampleRetriever
+from appliance.engine.examples import EXAMPLES, ExampleRetriever
 from appliance.engine.llguidance_backend import LLGuidanceConstraint, llguidance_tokenizer
 from appliance.engine.manifest import ModelEntry, verify_model
 from appliance.engine.outlines_backend import compile_outlines, outlines_vocabulary
 from appliance.engine.prompt import (
-    EXAMPLES,
     ChatTemplate,
     bounded_conversation,
     fixed_turns,
     neutralize_markers,
     split_prompt,
 )
+from appliance.engine.router import IntentRouter
 from appliance.engine.runtime import LlamaRuntime
 from appliance.errors import ConstraintViolation, ModelError
 from appliance.grammar import Grounding, max_tokens, to_lark, tool_call_schema
-from appliance.types import ContextMessage, Proposal
+from appliance.types import ContextMessage, Mentions, Proposal
 
 Backend = Literal["llguidance", "outlines"]
 _PLACEHOLDER = [{"role": "user", "content": "-"}]
@@ -52,8 +52,17 @@ class CompiledGrammar:
     cache_hit: bool = False
 
 
+@dataclass(frozen=True)
+class PreparedTurn:
+    """One message ready to decode: the prompt suffix after the cached prefix, and its grammar."""
+
+    suffix: list[int]
+    grammar: CompiledGrammar
+    started: float
+
+
 class LocalOrchestrator:
-    """Implements `ports.Orchestrator` with a local GGUF model. Not thread-safe: one call at a time."""
+    """Implements `ports.ToolCallModel` with a local GGUF model. Not thread-safe: one call at a time."""
 
     def __init__(
         self,
@@ -65,6 +74,7 @@ class LocalOrchestrator:
         context_tokens: int = 768,
         cache_dir: Path | None = None,
         retrieved_examples: int = 2,
+        route_tools: int = 0,
     ) -> None:
         self.runtime = runtime
         self.entry = entry
@@ -77,7 +87,9 @@ class LocalOrchestrator:
         )
         self.fixed = fixed_turns(catalog)
         self.retrieved_examples = retrieved_examples
-        self.examples = ExampleRetriever(catalog, (*EXAMPLES, *BANK))
+        self.examples = ExampleRetriever(catalog, EXAMPLES)
+        self.route_tools = route_tools
+        self.router = IntentRouter(e for e in EXAMPLES if e[1] in catalog)
         prefix = split_prompt(self.template, self.fixed, _PLACEHOLDER).prefix
         self.prefix_tokens = runtime.tokenize(prefix, add_special=True)
         started = time.perf_counter()
@@ -108,10 +120,21 @@ class LocalOrchestrator:
             )
         return CompiledGrammar(schema, constraint, max_tokens(schema), time.perf_counter() - started, hit)
 
-    def grammar_for(self, conversation: Sequence[dict[str, str]]) -> CompiledGrammar:
-        """The grammar grounded on the addresses the (bounded) conversation mentions."""
-        grounding = Grounding.from_texts([turn["content"] for turn in conversation])
-        return self.compile(tool_call_schema(self.catalog, grounding))
+    def grammar_for(self, conversation: Sequence[dict[str, str]], mentions: Mentions | None = None) -> CompiledGrammar:
+        """The grammar grounded on what the (bounded) conversation mentions: sorted by kind by the directory
+        when `mentions` is given, else every address and name may be a user or a group. With
+        `route_tools`, only that many tools survive: the allowed ones the router ranks best for the
+        newest message (`router.py`)."""
+        if mentions is not None:
+            grounding = Grounding.from_mentions(mentions)
+        else:
+            grounding = Grounding.from_texts([turn["content"] for turn in conversation])
+        schema = tool_call_schema(self.catalog, grounding)
+        if self.route_tools and len(schema["anyOf"]) > self.route_tools:
+            allowed = [variant["properties"]["tool"]["const"] for variant in schema["anyOf"]]
+            keep = set(self.router.top(conversation[-1]["content"], self.route_tools, allowed))
+            schema = {"anyOf": [v for v in schema["anyOf"] if v["properties"]["tool"]["const"] in keep]}
+        return self.compile(schema)
 
     # -- the one use -------------------------------------------------------------------------
     def conversation(self, messages: Sequence[ContextMessage]) -> list[dict[str, str]]:
@@ -121,11 +144,20 @@ class LocalOrchestrator:
             safe, self.context_tokens, lambda text: len(self.runtime.tokenize(text)), self._shorten
         )
 
-    def propose(self, messages: Sequence[ContextMessage]) -> Proposal:
+    def propose(self, messages: Sequence[ContextMessage], mentions: Mentions | None = None) -> Proposal:
         """Return the one catalog tool call the model proposes (validated twice)."""
+        turn = self.prepare(messages, mentions)
+        self.runtime.truncate(len(self.prefix_tokens))
+        generation = generate(self.runtime, turn.suffix, turn.grammar.max_tokens, turn.grammar.constraint.start())
+        return self.proposal(turn, generation)
+
+    def prepare(self, messages: Sequence[ContextMessage], mentions: Mentions | None = None) -> PreparedTurn:
+        """Everything before decoding: the bounded conversation, its grammar grounded on `mentions` (see
+        `grammar_for`), the retrieved examples and the prompt suffix (after the cached prefix). Raises
+        ModelError if it cannot fit."""
         started = time.perf_counter()
         conversation = self.conversation(messages)
-        grammar = self.grammar_for(conversation)  # grounded on the real conversation, never on examples
+        grammar = self.grammar_for(conversation, mentions)  # grounded on the real conversation, never on examples
         possible = frozenset(v["properties"]["tool"]["const"] for v in grammar.schema["anyOf"])
         examples = self.examples.turns(conversation[-1]["content"], self.retrieved_examples, possible)
         shown = [*conversation[:-1], *examples, conversation[-1]]  # the nearest pattern right before the message
@@ -136,20 +168,22 @@ class LocalOrchestrator:
                 f"prompt + longest tool call need {needed} tokens, the context has {self.runtime.n_ctx}",
                 hint="Lower engine.context_tokens in appliance.toml.",
             )
-        self.runtime.truncate(len(self.prefix_tokens))
-        generation = generate(self.runtime, suffix, grammar.max_tokens, grammar.constraint.start())
-        call = self._validated(generation, grammar.schema)
+        return PreparedTurn(suffix, grammar, started)
+
+    def proposal(self, turn: PreparedTurn, generation: Generation) -> Proposal:
+        """The validated proposal for a prepared turn and what the model generated for it."""
+        call = self._validated(generation, turn.grammar.schema)
         return Proposal(
             call=call,
             raw_text=generation.text,
             model=self.entry.name,
             model_sha256=self.entry.sha256,
             backend=self.backend,
-            prompt_tokens=len(self.prefix_tokens) + len(suffix),
+            prompt_tokens=len(self.prefix_tokens) + len(turn.suffix),
             generated_tokens=len(generation.tokens),
             forced_tokens=generation.forced,
-            compile_seconds=grammar.seconds,
-            seconds=time.perf_counter() - started,
+            compile_seconds=turn.grammar.seconds,
+            seconds=time.perf_counter() - turn.started,
         )
 
     def _validated(self, generation: Generation, schema: dict[str, Any]) -> Any:
@@ -181,11 +215,17 @@ def open_local(
     n_gpu_layers: int = 0,
     cache_dir: Path | None = None,
     retrieved_examples: int = 2,
+    route_tools: int = 0,
+    batch_size: int = 1,
 ) -> LocalOrchestrator:
-    """Verify the model's hash (a mismatch never loads), load it, and build the orchestrator."""
+    """Verify the model's hash (a mismatch never loads), load it, and build the orchestrator.
+    `batch_size` > 1 opens that many extra sequences for conversations decoded together (`batch.py`)."""
     path = verify_model(entry, models_dir)
-    runtime = LlamaRuntime(path, n_ctx=entry.context_length, n_threads=n_threads, n_gpu_layers=n_gpu_layers)
+    sequences = 1 + (batch_size if batch_size > 1 else 0)
+    runtime = LlamaRuntime(
+        path, n_ctx=entry.context_length, n_threads=n_threads, n_gpu_layers=n_gpu_layers, sequences=sequences
+    )
     return LocalOrchestrator(
         runtime, entry, catalog, backend=backend, context_tokens=context_tokens, cache_dir=cache_dir,
-        retrieved_examples=retrieved_examples,
+        retrieved_examples=retrieved_examples, route_tools=route_tools,
     )

@@ -69,7 +69,7 @@ async def _target_ids(gw: GraphGateway, tool: str, arguments: Mapping[str, Any],
 
 
 async def find_entry(gw: GraphGateway, crid: str, *, aid_id: str | None, tool: str, arguments: Mapping[str, Any],
-                     client_request_id: str, since: datetime, until: datetime) -> AuditMatch | None:  # fmt: skip
+                     client_request_id: str, since: datetime, until: datetime) -> AuditMatch | None:
     """The entry that settles this write, or None (not readable yet, not resolvable, or ambiguous)."""
     safe = client_request_id.replace("'", "''")
     by_correlation = await _entries(gw, crid, f"correlationId eq '{safe}'")
@@ -83,10 +83,10 @@ async def find_entry(gw: GraphGateway, crid: str, *, aid_id: str | None, tool: s
     if not ids:
         return None
     expression = (f"activityDisplayName eq '{activity}' and activityDateTime ge {_stamp(since)} and "
-                  f"activityDateTime le {_stamp(until)} and targetResources/any(t: t/id eq '{ids[0]}')")  # fmt: skip
+                  f"activityDateTime le {_stamp(until)} and targetResources/any(t: t/id eq '{ids[0]}')")
     found = [
         e for e in await _entries(gw, crid, expression)
         if e.initiated_by and e.initiated_by.user and str(e.initiated_by.user.id) == aid_id
         and set(ids) <= {str(t.id) for t in (e.target_resources or [])}
-    ]  # fmt: skip
+    ]
     return _settles(found[0], "activity") if len(found) == 1 else None

@@ -59,5 +59,5 @@ def connect(
         validate_authority=endpoints.host_map is None,
     )
     gateway = GraphGateway(identity.access_token, allowlist=endpoints.allowlist, host_map=endpoints.host_map, tls=tls,
-                           timeout=graph_timeout)  # fmt: skip
+                           timeout=graph_timeout)
     return identity, gateway

@@ -168,7 +168,7 @@ class GraphGateway:
                     continue
                 if write and status is not None and status >= 500:
                     raise GraphWriteUncertain(status, self._failure(exc, client_request_id).code,
-                                              self.wire(client_request_id)[1]) from exc  # fmt: skip
+                                              self.wire(client_request_id)[1]) from exc
                 raise self._failure(exc, client_request_id) from exc
 
     async def _transport_error(self, exc: httpx.TransportError, *, write: bool, attempt: int) -> None:

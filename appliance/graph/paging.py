@@ -33,7 +33,7 @@ def _getter(request: Any) -> Callable[[Any], Awaitable[Any]]:
 
 
 async def every_page(gw: GraphGateway, crid: str, builder: Any, *, query: Any = None,
-                     max_pages: int = MAX_PAGES) -> Pages:  # fmt: skip
+                     max_pages: int = MAX_PAGES) -> Pages:
     """GET `builder` (a msgraph request builder) and then each `@odata.nextLink`, up to `max_pages` pages."""
     page = await gw.call(crid, lambda c: builder.get(request_configuration=c), query=query)
     items = list(getattr(page, "value", None) or [])

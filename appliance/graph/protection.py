@@ -24,7 +24,7 @@ from appliance.graph.gateway import GraphCallFailed, GraphGateway
 from appliance.graph.paging import every_page
 
 SENSITIVE_USER_TOOLS = frozenset({"m365_user_disable", "m365_user_enable", "m365_password_reset",
-                                  "m365_sessions_revoke"})  # fmt: skip
+                                  "m365_sessions_revoke"})
 """Tools whose action Entra treats as sensitive on a user (or, for revoking sessions, as an account takeover)."""
 GROUP_TOOLS = frozenset({"m365_group_add_member", "m365_group_remove_member"})
 
@@ -54,7 +54,7 @@ async def privileged_reason(gw: GraphGateway, user_id: str, upn: str, crid: str)
     principal = f"principalId eq '{user_id}'"
     query = builder.RoleEligibilityScheduleInstancesRequestBuilderGetQueryParameters(filter=principal)
     eligible = await every_page(gw, crid, gw.client.role_management.directory.role_eligibility_schedule_instances,
-                                query=query)  # fmt: skip
+                                query=query)
     if eligible.items:
         return f"{upn} is eligible for an administrator role (Privileged Identity Management)"
     if not (memberships.complete and owned.complete and eligible.complete):
@@ -76,11 +76,11 @@ async def refusal(gw: GraphGateway, tool: str, arguments: Mapping[str, Any], cri
             group = await get_group_by_mail(gw, str(arguments["group"]), crid)
             if group.is_assignable_to_role:
                 return (f"{arguments['group']} can carry administrator roles; the Aid does not change its membership. "
-                        "Nothing was changed.")  # fmt: skip
+                        "Nothing was changed.")
     except GraphCallFailed as exc:
         if exc.status == 404:
             return None  # the executor says it cannot find the target
         target = arguments.get("user") or arguments.get("group")
         return (f"I couldn't check whether {target} is a privileged account (Microsoft 365 answered "
-                f"{exc.status or 'nothing'}), so I won't propose this. Nothing was changed.")  # fmt: skip
+                f"{exc.status or 'nothing'}), so I won't propose this. Nothing was changed.")
     return None

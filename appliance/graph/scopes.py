@@ -18,7 +18,7 @@ from appliance.catalog import Catalog
 from appliance.errors import ConfigError
 
 DIRECTORY_PERMISSIONS = ("User.Read.All", "GroupMember.Read.All", "AuditLog.Read.All", "Directory.Read.All",
-                         "RoleEligibilitySchedule.Read.Directory")  # fmt: skip
+                         "RoleEligibilitySchedule.Read.Directory")
 """What the appliance itself reads whatever tools are enabled: who is asking and their groups (the requester
 list), the M365 directory audit entries its records join to (`directoryAudits` needs AuditLog.Read.All and
 Directory.Read.All), and PIM role eligibility (it refuses targets that may become administrators)."""
@@ -40,10 +40,10 @@ class ScopeReport:
         if self.missing:
             out.append("missing consent for " + "; ".join(
                 f"{scope} (needed by {', '.join(self.needed_by.get(scope, ('the appliance',)))})"
-                for scope in sorted(self.missing)))  # fmt: skip
+                for scope in sorted(self.missing)))
         if self.extra:
             out.append(f"the Aid holds consented scopes nothing needs: {', '.join(sorted(self.extra))} "
-                       "(remove them from the admin app registration and its consent)")  # fmt: skip
+                       "(remove them from the admin app registration and its consent)")
         return out
 
 
@@ -64,7 +64,7 @@ def compare_scopes(
             needed_by.setdefault(scope, []).append(name)
     needed = set(needed_by)
     report = ScopeReport(frozenset(needed), frozenset(consented), frozenset(needed - consented),
-                         frozenset(consented - needed), {k: tuple(v) for k, v in needed_by.items()})  # fmt: skip
+                         frozenset(consented - needed), {k: tuple(v) for k, v in needed_by.items()})
     if report.missing:
         where = f" at {consent_url}" if consent_url else ""
         raise ConfigError(

@@ -18,16 +18,13 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from appliance import gate, ops_log
-from appliance.audit import join_audit_entries, record_for, utc_stamp
-from appliance.catalog import Catalog
+from appliance.audit import join_audit_entries, record_for
 from appliance.orchestrator import outcomes
-from appliance.orchestrator.approvals import Approvals
 from appliance.orchestrator.policy import AidPolicy
+from appliance.orchestrator.shared import EXPIRED_LINE, CardUpdates, OutboxFor
 from appliance.ports import Directory, Ledger, Outbox, ToolRunner
-from appliance.types import AuditMatch, ExecutionResult, PendingAction
+from appliance.types import ActionState, AuditMatch, DecidedStatus, ExecutionResult, PendingAction
 
-OutboxFor = Callable[[str], Awaitable[Outbox | None]]
-"""The outbox of a conversation by its ref, for proactive messages (None if it cannot be reached)."""
 CLOCK_SKEW = timedelta(seconds=60)
 WRITE_WINDOW = timedelta(minutes=10)
 """A write's directory audit entry is dated between EXECUTING - CLOCK_SKEW and EXECUTING + WRITE_WINDOW."""
@@ -54,57 +51,22 @@ class RecoveryReport:
 
 
 class Executor:
-    """Confirmation, cancellation, execution, expiry and recovery of pending actions."""
+    """Execution, expiry and recovery of confirmed and waiting actions."""
 
     def __init__(
-        self, *, catalog: Catalog, ledger: Ledger, tools: ToolRunner, directory: Directory, policy: AidPolicy,
-        clock: Callable[[], datetime], sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
-    ) -> None:  # fmt: skip
-        self.catalog, self.ledger, self.tools = catalog, ledger, tools
-        self.directory, self.policy, self.clock, self.sleep = directory, policy, clock, sleep
-        self.outbox_for: OutboxFor | None = None  # set by wiring once Teams is up (proactive messages)
+        self,
+        *,
+        ledger: Ledger,
+        tools: ToolRunner,
+        directory: Directory,
+        policy: AidPolicy,
+        clock: Callable[[], datetime],
+        cards: CardUpdates,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+    ) -> None:
+        self.ledger, self.tools, self.directory = ledger, tools, directory
+        self.policy, self.clock, self.cards, self.sleep = policy, clock, cards, sleep
         self._running: set[str] = set()  # EXECUTING here and now: never settled as "interrupted"
-        self.approvals = Approvals(self, directory)
-
-    # -- decisions ---------------------------------------------------------------------------------
-    async def confirm(self, action: PendingAction | None, actor_id: str, presented_hash: str, outbox: Outbox) -> None:
-        """Confirm `action` for `actor_id` if the gate allows it, then run it."""
-        verdict = gate.judge_confirmation(action, actor_id=actor_id, presented_hash=presented_hash,
-                                          moment=self.clock())  # fmt: skip
-        if action is None or not verdict.allowed:
-            ops_log.event("action.confirm_refused", reason=verdict.reason, action=action.id if action else None)
-            if action is not None and verdict.reason == "expired":
-                await self._expire(action, outbox)
-            await outbox.say(verdict.message)
-            return
-        if action.tool in self.policy.two_person_tools:
-            await self.approvals.requester_confirmed(action, presented_hash, outbox)
-            return
-        moment = self.clock()
-        if not await self.ledger.confirm(action.id, requester_id=actor_id, action_hash=presented_hash, moment=moment):
-            now_state = await self.ledger.get_action(action.id)
-            again = gate.judge_confirmation(now_state, actor_id=actor_id, presented_hash=presented_hash,
-                                            moment=self.clock())  # fmt: skip
-            await outbox.say(again.message or "That confirmation could not be applied; nothing ran.")
-            return
-        confirmed = await self.ledger.get_action(action.id)
-        assert confirmed is not None
-        ops_log.event("action.confirmed", tool=confirmed.tool, action=confirmed.id)
-        await self.update_card(confirmed, outbox, "confirmed", f"Confirmed at {utc_stamp(moment)}; running now.")
-        await self.execute(confirmed, outbox)
-
-    async def cancel(self, action: PendingAction | None, actor_id: str, outbox: Outbox) -> None:
-        """Cancel `action` for `actor_id` if the gate allows it."""
-        verdict = gate.judge_cancellation(action, actor_id=actor_id, moment=self.clock())
-        if action is None or not verdict.allowed:
-            await outbox.say(verdict.message)
-            return
-        if not await self.ledger.transition(action.id, action.state, "CANCELLED"):
-            await outbox.say("That request changed while you answered; nothing was cancelled. Check its card.")
-            return
-        ops_log.event("action.cancelled", tool=action.tool, action=action.id)
-        await self.update_card(action, outbox, "cancelled", f"Cancelled at {utc_stamp(self.clock())}.")
-        await outbox.say(f"Cancelled: {action.summary}. Nothing was changed.")
 
     # -- running -----------------------------------------------------------------------------------
     async def execute(self, action: PendingAction, outbox: Outbox | None) -> None:
@@ -113,7 +75,10 @@ class Executor:
         A write whose answer was lost is never sent again: the person is told it is being checked, and the
         directory audit log settles it (here for a few seconds, then in the upkeep loop)."""
         client_request_id = str(uuid.uuid4())
-        if not await self.ledger.transition(action.id, "CONFIRMED", "EXECUTING", client_request_id=client_request_id):
+        moved = await self.ledger.transition(
+            action.id, ActionState.CONFIRMED, ActionState.EXECUTING, client_request_id=client_request_id
+        )
+        if not moved:
             return  # another turn is already running it
         ops_log.event("action.executing", tool=action.tool, action=action.id, client_request_id=client_request_id)
         self._running.add(action.id)
@@ -140,7 +105,7 @@ class Executor:
             await self.sleep(delay)
             waited, delay = waited + delay, min(delay * 2, 4.0)
             running = await self.ledger.get_action(action.id)
-            if running is None or running.state != "EXECUTING":
+            if running is None or running.state != ActionState.EXECUTING:
                 return
             match = await self._match(running)
             if match is not None:
@@ -153,17 +118,17 @@ class Executor:
             return None
         started = datetime.fromisoformat(action.executing_at or action.updated_at)
         return await self.directory.audit_match(action.tool, action.arguments, crid, started - CLOCK_SKEW,
-                                                started + WRITE_WINDOW)  # fmt: skip
+                                                started + WRITE_WINDOW)
 
     async def _settle(self, action: PendingAction, match: AuditMatch, outbox: Outbox | None, *, late: bool,
-                      sent: ExecutionResult | None = None) -> None:  # fmt: skip
+                      sent: ExecutionResult | None = None) -> None:
         """Finish `action` as its audit entry says; `sent` (the lost answer, if this process saw it) keeps Graph's
         status and request-id on the record."""
         result = ExecutionResult(action.tool, "done" if match.succeeded else "failed", action.client_request_id or "",
                                  sent.status if sent else None, sent.request_id if sent else None,
-                                 {"matchedBy": match.matched_by})  # fmt: skip
+                                 {"matchedBy": match.matched_by})
         await self._finish(action, result, outbox, detail=outcomes.settled(action, match, late=late),
-                           audit_entry_id=match.entry_id)  # fmt: skip
+                           audit_entry_id=match.entry_id)
 
     async def tell(self, conversation_ref: str, outbox: Outbox | None, text: str) -> None:
         """Say `text`; if Teams will not take it (after the retries it documents), keep it to send again
@@ -195,25 +160,26 @@ class Executor:
         return sent
 
     async def _finish(self, action: PendingAction, result: ExecutionResult, outbox: Outbox | None,
-                      detail: str | None = None, audit_entry_id: str | None = None) -> None:  # fmt: skip
+                      detail: str | None = None, audit_entry_id: str | None = None) -> None:
         running = await self.ledger.get_action(action.id) or action
         record = record_for(
             running, result, executed_at=self.clock(), implementer=self.policy.implementer,
             implementer_name=self.policy.implementer_name, detail=detail, audit_entry_id=audit_entry_id,
-        )  # fmt: skip
-        final = {"done": "DONE", "unknown": "UNKNOWN"}.get(result.outcome, "FAILED")
+        )
+        final = {"done": ActionState.DONE, "unknown": ActionState.UNKNOWN}.get(result.outcome, ActionState.FAILED)
         tool_turn = result_shape(action.tool, action.arguments, final)
         stored = await self.ledger.finish_action(action.id, final, record.fields(), tool_turn)
         if stored is None:
             return  # finished elsewhere (recovery raced a late reply): its record already exists
         ops_log.event("action.finished", tool=action.tool, action=action.id, outcome=record.Outcome,
-                      status=result.status)  # fmt: skip
+                      status=result.status)
         if outbox is not None:
-            status = {"DONE": "done", "UNKNOWN": "unknown"}.get(final, "failed")
-            await self.update_card(running, outbox, status, f"{record.Outcome} at {record.ExecutedAt}.")
+            statuses: dict[ActionState, DecidedStatus] = {ActionState.DONE: "done", ActionState.UNKNOWN: "unknown"}
+            status: DecidedStatus = statuses.get(final, "failed")
+            await self.cards.show(running, outbox, status, f"{record.Outcome} at {record.ExecutedAt}.")
         await self.tell(action.conversation_ref, outbox,
-                        f"{detail or result.message} (audit record {str(stored['Hash'])[:12]})")  # fmt: skip
-        if audit_entry_id is None and final == "DONE":
+                        f"{detail or result.message} (audit record {str(stored['Hash'])[:12]})")
+        if audit_entry_id is None and final == ActionState.DONE:
             try:
                 await join_audit_entries(self.ledger, self.directory, limit=5)
             except Exception as exc:  # the upkeep loop joins it later; the action itself is finished
@@ -226,26 +192,26 @@ class Executor:
         for action in expired:
             outbox = await outbox_for(action.conversation_ref)
             if outbox is not None:
-                await self.update_card(action, outbox, "expired", "Expired before it was confirmed; nothing ran.")
+                await self.cards.show(action, outbox, "expired", EXPIRED_LINE)
         return len(expired)
 
     async def recover(self, outbox_for: OutboxFor) -> RecoveryReport:
         """At start-up: finish what was confirmed but not started; settle what was running."""
         report = RecoveryReport()
-        for action in await self.ledger.actions_in_state("CONFIRMED"):
+        for action in await self.ledger.actions_in_state(ActionState.CONFIRMED):
             outbox = await outbox_for(action.conversation_ref)
             if gate.is_expired(action, self.clock()):
-                await self.ledger.transition(action.id, "CONFIRMED", "FAILED")
+                await self.ledger.transition(action.id, ActionState.CONFIRMED, ActionState.FAILED)
                 report.failed.append(action.id)
                 if outbox is not None:
                     await outbox.say(f"Not carried out: {action.summary}. The Aid restarted before it ran and the "
-                                     "confirmation has expired; nothing was changed. Ask again if needed.")  # fmt: skip
+                                     "confirmation has expired; nothing was changed. Ask again if needed.")
             else:
                 report.resumed.append(action.id)
                 await self.execute(action, outbox)
         await self.settle_interrupted(outbox_for, report)
         ops_log.event("recovery.done", count=len(report.done) + len(report.failed) + len(report.resumed),
-                      pending=len(report.waiting))  # fmt: skip
+                      pending=len(report.waiting))
         return report
 
     async def settle_interrupted(self, outbox_for: OutboxFor, report: RecoveryReport | None = None) -> RecoveryReport:
@@ -254,10 +220,10 @@ class Executor:
         becomes UNKNOWN. The upkeep loop calls this every few seconds; an action whose Graph call is still in
         flight here is left alone."""
         report = report or RecoveryReport()
-        for action in await self.ledger.actions_in_state("EXECUTING"):
+        for action in await self.ledger.actions_in_state(ActionState.EXECUTING):
             if action.id not in self._running:
                 await self._settle_executing(action, report, outbox_for)
-        for action in await self.ledger.actions_in_state("UNKNOWN"):
+        for action in await self.ledger.actions_in_state(ActionState.UNKNOWN):
             started = datetime.fromisoformat(action.executing_at or action.updated_at)
             if self.clock() - started < UNKNOWN_RECHECK:
                 match = await self._match(action)
@@ -281,16 +247,3 @@ class Executor:
         report.unknown.append(action.id)
         result = ExecutionResult(action.tool, "unknown", action.client_request_id or "")
         await self._finish(action, result, outbox, detail=outcomes.unknown(action, int(waited.total_seconds())))
-
-    async def _expire(self, action: PendingAction, outbox: Outbox) -> None:
-        if await self.ledger.transition(action.id, action.state, "EXPIRED"):
-            await self.update_card(action, outbox, "expired", "Expired before it was confirmed; nothing ran.")
-
-    async def update_card(self, action: PendingAction, outbox: Outbox, status: str, line: str) -> None:
-        if not action.card_activity_id:
-            return
-        card = gate.decided(gate.card_for(action, self.catalog[action.tool]), status, line)
-        try:
-            await outbox.update_card(action.card_activity_id, card)
-        except Exception as exc:  # an old card that can't be updated must not stop the action's own path
-            ops_log.event("card.update_failed", error=type(exc).__name__, action=action.id)

@@ -8,13 +8,13 @@ from __future__ import annotations
 from appliance.types import AuditMatch, PendingAction
 
 CHECKING = ("I lost track of that change while it ran. It will not be sent again: I'm checking the Microsoft 365 "
-            "audit log for what happened and will tell you.")  # fmt: skip
+            "audit log for what happened and will tell you.")
 
 
 def checking(action: PendingAction) -> str:
     """The write was sent once and no clear answer came back (a timeout, a lost connection, a 5xx)."""
     return (f"I sent this change to Microsoft 365 but got no clear answer: {action.summary}. It will not be sent "
-            "again: I'm checking the Microsoft 365 audit log for what happened and will tell you.")  # fmt: skip
+            "again: I'm checking the Microsoft 365 audit log for what happened and will tell you.")
 
 
 def settled(action: PendingAction, match: AuditMatch, *, late: bool) -> str:
@@ -30,4 +30,4 @@ def unknown(action: PendingAction, waited_seconds: int) -> str:
     """No audit entry after the wait: say so, without guessing either way."""
     return (f"I can't confirm yet whether this happened: {action.summary}. Microsoft 365's audit log has no entry "
             f"for it after {waited_seconds} s (entries can take minutes to appear), and it was not sent again. "
-            "I'll keep checking and tell you when it shows up; its audit record says Unknown until then.")  # fmt: skip
+            "I'll keep checking and tell you when it shows up; its audit record says Unknown until then.")

@@ -18,6 +18,7 @@ from appliance.store import audit_records, conversations, pending_actions
 from appliance.store.connection import Connection, transaction
 from appliance.store.errors import ActionTransitionError
 from appliance.store.pending_actions import PendingAction
+from appliance.types import ActionState
 
 
 def propose_action(db: Connection, *, user_text: str, **action: Any) -> PendingAction:
@@ -29,19 +30,21 @@ def propose_action(db: Connection, *, user_text: str, **action: Any) -> PendingA
 
 
 def finish_action(
-    db: Connection, action_id: str, final_state: str, audit_record: Mapping[str, Any], tool_turn: str | None = None
+    db: Connection, action_id: str, final_state: ActionState, audit_record: Mapping[str, Any],
+    tool_turn: str | None = None,
 ) -> dict[str, Any] | None:
     """EXECUTING (or UNKNOWN) -> `final_state` (DONE, FAILED or UNKNOWN), plus the audit record and the
     tool-result turn, atomically. An UNKNOWN action can only move on to DONE or FAILED.
 
     Returns the stored audit record, or None (and nothing written) if the action was in neither state.
     """
-    if final_state not in ("DONE", "FAILED", "UNKNOWN"):
+    finals = (ActionState.DONE, ActionState.FAILED, ActionState.UNKNOWN)
+    if final_state not in finals:
         raise ActionTransitionError(f"an executed action ends DONE, FAILED or UNKNOWN, not {final_state}")
     with transaction(db):
-        moved = pending_actions.transition(db, action_id, "EXECUTING", final_state)
-        if not moved and final_state != "UNKNOWN":
-            moved = pending_actions.transition(db, action_id, "UNKNOWN", final_state)
+        moved = pending_actions.transition(db, action_id, ActionState.EXECUTING, final_state)
+        if not moved and final_state != ActionState.UNKNOWN:
+            moved = pending_actions.transition(db, action_id, ActionState.UNKNOWN, final_state)
         if not moved:
             return None
         action = pending_actions.get_action(db, action_id)

@@ -16,10 +16,11 @@ from appliance.store import (
     conversation_references,
     conversations,
     pending_actions,
+    pending_choices,
     undelivered,
 )
 from appliance.store.tenant_store import TenantStore
-from appliance.types import ContextMessage, PendingAction
+from appliance.types import ActionState, ContextMessage, PendingAction, PendingChoice
 
 
 class StoreLedger:
@@ -84,7 +85,7 @@ class StoreLedger:
         )
 
     async def transition(
-        self, action_id: str, expected: str, new_state: str, *, client_request_id: str | None = None
+        self, action_id: str, expected: ActionState, new_state: ActionState, *, client_request_id: str | None = None
     ) -> bool:
         """Compare-and-set one state move."""
         return await self.store.arun(
@@ -94,12 +95,12 @@ class StoreLedger:
         )
 
     async def finish_action(
-        self, action_id: str, final_state: str, record: Mapping[str, Any], tool_turn: str | None
+        self, action_id: str, final_state: ActionState, record: Mapping[str, Any], tool_turn: str | None
     ) -> dict[str, Any] | None:
         """EXECUTING -> DONE/FAILED/UNKNOWN (or UNKNOWN -> DONE/FAILED) plus the audit record and the tool turn."""
         return await self.store.arun(action_steps.finish_action, action_id, final_state, record, tool_turn)
 
-    async def actions_in_state(self, state: str) -> list[PendingAction]:
+    async def actions_in_state(self, state: ActionState) -> list[PendingAction]:
         """Every action in `state`."""
         return await self.store.arun(pending_actions.actions_in_state, state)
 
@@ -122,6 +123,14 @@ class StoreLedger:
     async def set_audit_entry_id(self, client_request_id: str, audit_entry_id: str) -> bool:
         """Fill AuditEntryId once."""
         return await self.store.arun(audit_records.set_audit_entry_id, client_request_id, audit_entry_id)
+
+    async def save_choice(self, choice: PendingChoice) -> None:
+        """Keep a request that waits for the person to pick who they meant."""
+        await self.store.arun(pending_choices.save_choice, choice)
+
+    async def take_choice(self, choice_id: str, requester_id: str, moment: datetime) -> PendingChoice | None:
+        """The choice, once, for its requester, before it expires."""
+        return await self.store.arun(pending_choices.take_choice, choice_id, requester_id, moment)
 
     async def save_reference(self, conversation_ref: str, reference_json: str, person_id: str | None = None) -> None:
         """Keep the Teams conversation reference (and whose 1:1 chat it is)."""

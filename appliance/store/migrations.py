@@ -114,9 +114,74 @@ ALTER TABLE pending_actions ADD COLUMN approver_upn TEXT;
 ALTER TABLE conversation_references ADD COLUMN person_id TEXT;
 CREATE INDEX ix_references_person ON conversation_references (person_id);
 """),
-    (4, "UNKNOWN outcomes (a write whose answer was lost), when EXECUTING began, undelivered messages", """
--- SQLite cannot change a CHECK constraint in place: the table is rebuilt with UNKNOWN allowed.
-CREATE TABLE pending_actions_v4 (
+    (4, "when EXECUTING began (the audit-log search window of a write); messages Teams would not take", """
+ALTER TABLE pending_actions ADD COLUMN executing_at TEXT;
+UPDATE pending_actions SET executing_at = updated_at WHERE state = 'EXECUTING';
+
+-- A message Teams would not take after the documented retries (e.g. 403 ConversationBlockedByUser): kept
+-- so the upkeep loop can try again later and `appliance audit verify` can say it was not delivered.
+CREATE TABLE undelivered_messages (
+    id INTEGER PRIMARY KEY,
+    conversation_ref TEXT NOT NULL,
+    text TEXT NOT NULL,
+    reason TEXT NOT NULL,
+    attempts INTEGER NOT NULL DEFAULT 1,
+    created_at TEXT NOT NULL,
+    next_try_at TEXT NOT NULL,
+    delivered_at TEXT
+);
+CREATE INDEX ix_undelivered_due ON undelivered_messages (delivered_at, next_try_at);
+"""),
+    (5, "Teams activities already handled (at most once, across restarts); the card's typed-confirmation code", """
+-- One row per inbound activity that started a turn: a redelivery of the same id is acknowledged and not
+-- run again. Rows older than handled_activities.KEEP are swept (store/handled_activities.py).
+CREATE TABLE handled_activities (
+    activity_key TEXT PRIMARY KEY,
+    handled_at TEXT NOT NULL
+) WITHOUT ROWID;
+CREATE INDEX ix_handled_activities_at ON handled_activities (handled_at);
+ALTER TABLE pending_actions ADD COLUMN confirm_code TEXT;
+"""),
+    # 6-8 are taken by other branches of this release; 9 is issue 12's; 4 and 10 are the fidelity branch's.
+    (9, "choice cards (which of several people was meant); operator models and their qualification runs", """
+CREATE TABLE pending_choices (
+    id TEXT PRIMARY KEY,
+    conversation_ref TEXT NOT NULL,
+    requester_id TEXT NOT NULL,
+    choice_json TEXT NOT NULL,
+    state TEXT NOT NULL CHECK (state = 'OPEN' OR state = 'TAKEN'),
+    created_at TEXT NOT NULL,
+    expires_at TEXT NOT NULL
+) WITHOUT ROWID;
+
+-- A model the operator placed (`appliance models add`): its pinned sha256 and what its GGUF says.
+CREATE TABLE operator_models (
+    key TEXT PRIMARY KEY,
+    path TEXT NOT NULL,
+    sha256 TEXT NOT NULL,
+    metadata_json TEXT NOT NULL,
+    added_at TEXT NOT NULL
+) WITHOUT ROWID;
+
+-- `appliance models qualify`: one row per run, bound to the model file's sha256 and the sets' sha256.
+CREATE TABLE model_qualifications (
+    id INTEGER PRIMARY KEY,
+    model_key TEXT NOT NULL,
+    model_sha256 TEXT NOT NULL,
+    sets_sha256 TEXT NOT NULL,
+    passed INTEGER NOT NULL CHECK (passed IN (0, 1)),
+    report_json TEXT NOT NULL,
+    qualified_at TEXT NOT NULL
+);
+CREATE INDEX ix_qualifications_model ON model_qualifications (model_sha256, id);
+"""),
+    # A rebuild lists every column, so it must run after every migration that adds one to pending_actions:
+    # it is numbered after them (4 only adds columns, so it may land in any order). A later migration that
+    # adds a column to pending_actions takes a number above this one.
+    (10, "UNKNOWN outcomes: a write whose answer was lost, settled later from the directory audit log", """
+-- SQLite cannot change a CHECK constraint in place: the table is rebuilt with UNKNOWN allowed
+-- (sqlite.org/lang_altertable.html, "Making Other Kinds Of Table Schema Changes").
+CREATE TABLE pending_actions_v10 (
     id TEXT PRIMARY KEY,
     conversation_ref TEXT NOT NULL,
     requester_id TEXT NOT NULL,
@@ -139,35 +204,21 @@ CREATE TABLE pending_actions_v4 (
     card_activity_id TEXT,
     requester_confirmed_at TEXT,
     approver_upn TEXT,
-    executing_at TEXT
+    executing_at TEXT,
+    confirm_code TEXT
 ) WITHOUT ROWID;
-INSERT INTO pending_actions_v4 (id, conversation_ref, requester_id, tool, arguments_json, summary, action_hash, state,
-    client_request_id, confirmed_by, confirmed_at, created_at, expires_at, updated_at, ended_at, requester_upn,
-    orchestrator, card_activity_id, requester_confirmed_at, approver_upn, executing_at)
-SELECT id, conversation_ref, requester_id, tool, arguments_json, summary, action_hash, state,
-    client_request_id, confirmed_by, confirmed_at, created_at, expires_at, updated_at, ended_at, requester_upn,
-    orchestrator, card_activity_id, requester_confirmed_at, approver_upn,
-    CASE WHEN state = 'EXECUTING' THEN updated_at END
+INSERT INTO pending_actions_v10 (id, conversation_ref, requester_id, tool, arguments_json, summary, action_hash,
+    state, client_request_id, confirmed_by, confirmed_at, created_at, expires_at, updated_at, ended_at,
+    requester_upn, orchestrator, card_activity_id, requester_confirmed_at, approver_upn, executing_at, confirm_code)
+SELECT id, conversation_ref, requester_id, tool, arguments_json, summary, action_hash,
+    state, client_request_id, confirmed_by, confirmed_at, created_at, expires_at, updated_at, ended_at,
+    requester_upn, orchestrator, card_activity_id, requester_confirmed_at, approver_upn, executing_at, confirm_code
 FROM pending_actions;
 DROP TABLE pending_actions;
-ALTER TABLE pending_actions_v4 RENAME TO pending_actions;
+ALTER TABLE pending_actions_v10 RENAME TO pending_actions;
 CREATE INDEX ix_pending_requester ON pending_actions (conversation_ref, requester_id);
-
--- A message Teams would not take after the documented retries (e.g. 403 ConversationBlockedByUser): kept
--- so the upkeep loop can try again later and `appliance audit verify` can say it was not delivered.
-CREATE TABLE undelivered_messages (
-    id INTEGER PRIMARY KEY,
-    conversation_ref TEXT NOT NULL,
-    text TEXT NOT NULL,
-    reason TEXT NOT NULL,
-    attempts INTEGER NOT NULL DEFAULT 1,
-    created_at TEXT NOT NULL,
-    next_try_at TEXT NOT NULL,
-    delivered_at TEXT
-);
-CREATE INDEX ix_undelivered_due ON undelivered_messages (delivered_at, next_try_at);
 """),
-)  # fmt: skip
+)
 LATEST = MIGRATIONS[-1][0]
 
 
@@ -182,9 +233,18 @@ def current_version(connection: Connection) -> int:
     return int(row[0] or 0)
 
 
-def migrate(connection: Connection, migrations: Sequence[Migration] = MIGRATIONS) -> int:
-    """Apply, in order, every migration newer than the database, each in its own transaction.
+def applied_versions(connection: Connection) -> set[int]:
+    """Every migration number recorded in the database (empty for an empty database). Reads only."""
+    if current_version(connection) == 0:
+        return set()
+    return {int(row[0]) for row in connection.execute("SELECT version FROM schema_migrations")}
 
+
+def migrate(connection: Connection, migrations: Sequence[Migration] = MIGRATIONS) -> int:
+    """Apply, in order, every migration the database has not recorded, each in its own transaction.
+
+    Numbers may have gaps while branches land (5 before 4): a migration is applied by whether *its*
+    number is recorded, never by comparing with the highest one, so a 4 that lands after 5 still runs.
     Returns the resulting version. A database newer than the last known migration is refused
     before anything is written (SchemaTooNewError).
     """
@@ -195,8 +255,9 @@ def migrate(connection: Connection, migrations: Sequence[Migration] = MIGRATIONS
     version = current_version(connection)
     if version > latest:
         raise SchemaTooNewError(f"the store has schema version {version}; this appliance knows versions up to {latest}")
+    applied = applied_versions(connection)
     for number, name, sql in migrations:
-        if number <= version:
+        if number in applied:
             continue
         with transaction(connection):
             connection.execute(
@@ -209,7 +270,7 @@ def migrate(connection: Connection, migrations: Sequence[Migration] = MIGRATIONS
                 "INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)",
                 (number, name, iso(now())),
             )
-        version = number
+        version = max(version, number)
     return version
 
 

@@ -14,11 +14,13 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
 from appliance.config import StoreSettings
+from appliance.store import handled_activities
 from appliance.store.audit_records import purge_before
 from appliance.store.clock import iso, now
 from appliance.store.connection import Connection, checkpoint
 from appliance.store.key_value_settings import set_setting
 from appliance.store.pending_actions import expire_due
+from appliance.store.pending_choices import purge_choices
 
 if TYPE_CHECKING:
     from appliance.store.tenant_store import TenantStore
@@ -57,6 +59,8 @@ def purge(db: Connection, policy: StoreSettings, moment: datetime | None = None)
         (iso(at - timedelta(days=policy.retention_pending_days)),),
     ).rowcount
     audits = purge_before(db, at - timedelta(days=policy.retention_audit_days))
+    purge_choices(db, at - timedelta(days=policy.retention_pending_days))
+    handled_activities.sweep(db, at)  # redelivery keys past their window (claims sweep a few each time too)
     set_setting(db, LAST_PURGE_SETTING, iso(at))
     if turns or actions or audits:
         checkpoint(db)  # the deleted (and overwritten) pages leave the WAL too

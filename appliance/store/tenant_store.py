@@ -20,13 +20,15 @@ from appliance.config import Settings
 from appliance.store import secrets as secret_repo
 from appliance.store.connection import Connection, checkpoint, open_encrypted, rekey, transaction
 from appliance.store.errors import StoreKeyError, StoreMissingError
-from appliance.store.keys import EnvKeyProvider, FileKeyProvider, KeyProvider
+from appliance.store.key_provider import KeyProvider
+from appliance.store.keys import EnvKeyProvider, FileKeyProvider
 from appliance.store.migrations import migrate
 from appliance.store.token_cache import StoreTokenCache
 
 T = TypeVar("T")
 DB_NAME = "appliance.db"
-TABLES = ("conversation_turns", "pending_actions", "audit_records", "secrets", "settings", "conversation_references")
+TABLES = ("conversation_turns", "pending_actions", "audit_records", "secrets", "settings", "conversation_references",
+          "handled_activities")
 
 
 def key_provider_for(settings: Settings, *, new_key_env: str | None = None) -> KeyProvider:

@@ -9,21 +9,21 @@ The typing indicator is best effort: it is never retried and never fails a turn.
 
 from __future__ import annotations
 
-from botbuilder.core import MessageFactory, TurnContext
+from botbuilder.core import CardFactory, MessageFactory, TurnContext
 from botbuilder.integration.aiohttp import CloudAdapter
 from botbuilder.schema import Activity, ActivityTypes, ConversationReference
 
 from appliance import ops_log
-from appliance.teams.cards import card_attachment
+from appliance.teams.cards import card_attachment, choice_card
 from appliance.teams.pacing import SHARED_PACER, ConversationPacer, deliver
-from appliance.types import ActionCard
+from appliance.types import ActionCard, ChoiceCard
 
 
 class ProactiveOutbox:
     """Implements `ports.Outbox` over a conversation reference."""
 
     def __init__(self, adapter: CloudAdapter, reference: ConversationReference, app_id: str, *,
-                 pacer: ConversationPacer = SHARED_PACER) -> None:  # fmt: skip
+                 pacer: ConversationPacer = SHARED_PACER) -> None:
         self.adapter, self.reference, self.app_id, self.pacer = adapter, reference, app_id, pacer
         conversation = getattr(reference, "conversation", None)
         self.conversation_id = str(getattr(conversation, "id", "") or "")
@@ -58,6 +58,10 @@ class ProactiveOutbox:
     async def show_card(self, card: ActionCard) -> str | None:
         """Send a confirmation card; returns its activity id."""
         return await self._send(MessageFactory.attachment(card_attachment(card)))
+
+    async def show_choices(self, card: ChoiceCard) -> str | None:
+        """Send a choice card (which person or group was meant)."""
+        return await self._send(MessageFactory.attachment(CardFactory.adaptive_card(choice_card(card))))
 
     async def update_card(self, activity_id: str, card: ActionCard) -> None:
         """Replace an earlier card in place."""

@@ -38,7 +38,7 @@ class ConversationPacer:
     """Per-conversation sliding windows; `turn(conversation)` waits until one more send fits all of them."""
 
     def __init__(self, limits: tuple[tuple[float, int], ...] = SEND_LIMITS,
-                 clock: Callable[[], float] = time.monotonic) -> None:  # fmt: skip
+                 clock: Callable[[], float] = time.monotonic) -> None:
         self.limits, self._clock = limits, clock
         self._sent: dict[str, deque[float]] = {}
         self._locks: dict[str, asyncio.Lock] = {}
@@ -90,7 +90,7 @@ def _wait(attempt: int, retry_after: str | None) -> float:
 
 
 async def deliver(conversation: str, send: Callable[[], Awaitable[T]], *, pacer: ConversationPacer = SHARED_PACER,
-                  sleep: Callable[[float], Awaitable[None]] = asyncio.sleep) -> T:  # fmt: skip
+                  sleep: Callable[[float], Awaitable[None]] = asyncio.sleep) -> T:
     """Run `send` in the conversation's turn; retry 429/412/502/504 (3 times); else raise DeliveryFailed."""
     attempt = 0
     while True:

@@ -12,9 +12,9 @@ from typing import Any
 import httpx
 import pytest
 
-from appliance.devtenant import DevTenant
-from appliance.devtenant.clock import AuditLatency
-from appliance.devtenant.state import SEED_PATH
+from appliance_dev.devtenant import DevTenant
+from appliance_dev.devtenant.clock import AuditLatency
+from appliance_dev.devtenant.state import SEED_PATH
 
 CLIENT_ID = "aidizen-admin"
 SEED = json.loads(SEED_PATH.read_text(encoding="utf-8"))
@@ -53,7 +53,7 @@ def graph(tenant: DevTenant, bearer: str | None = None) -> httpx.Client:
     """An HTTPS client for the tenant's Graph routes, as the Aid unless `bearer` says otherwise."""
     tls = ssl.create_default_context(cafile=str(tenant.keys.ca_cert))
     return httpx.Client(base_url=f"{tenant.url}/v1.0", verify=tls, timeout=10.0,
-                        headers={"Authorization": f"Bearer {bearer or token(tenant)}"})  # fmt: skip
+                        headers={"Authorization": f"Bearer {bearer or token(tenant)}"})
 
 
 def entra(tenant: DevTenant) -> httpx.Client:

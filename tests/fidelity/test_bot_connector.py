@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from appliance.devtenant import DevTenant
-from appliance.devtenant.botframework import SERVICE_URL, bot_token
-from appliance.devtenant.connector_limits import ThreadRateLimit
+from appliance_dev.devtenant import DevTenant
+from appliance_dev.devtenant.botframework import SERVICE_URL, bot_token
+from appliance_dev.devtenant.connector_limits import ThreadRateLimit
 from tests.fidelity.conftest import entra
 
 APP_ID = "bot-app-id"
@@ -26,7 +26,7 @@ def _post(tenant: DevTenant, cid: str, bearer: str, text: str = "hello") -> tupl
     region = SERVICE_URL.rstrip("/").rsplit("/", 1)[-1]
     with entra(tenant) as client:
         answer = client.post(f"/{region}/v3/conversations/{cid}/activities", json={"type": "message", "text": text},
-                             headers={"Authorization": f"Bearer {bearer}"})  # fmt: skip
+                             headers={"Authorization": f"Bearer {bearer}"})
     return answer.status_code, answer.json()
 
 
@@ -53,7 +53,7 @@ def test_the_connector_answers_429_throttled_over_the_limit(tenant: DevTenant) -
 
 @pytest.mark.parametrize(("status", "code"), [(403, "ConversationBlockedByUser"), (403, "BotNotInConversationRoster"),
                                               (412, "PreconditionFailed"), (502, "BadGateway"), (504, "GatewayTimeout"),
-                                              (429, "Throttled")])  # fmt: skip
+                                              (429, "Throttled")])
 def test_documented_connector_errors_can_be_injected_with_their_codes(
     tenant: DevTenant, status: int, code: str
 ) -> None:

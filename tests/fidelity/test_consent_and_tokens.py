@@ -6,8 +6,8 @@ from typing import Any
 
 import jwt
 
-from appliance.devtenant import DevTenant
-from appliance.devtenant.botframework import KEYS_PATH, channel_token
+from appliance_dev.devtenant import DevTenant
+from appliance_dev.devtenant.botframework import KEYS_PATH, channel_token
 from tests.fidelity.conftest import AID_SCOPES, CLIENT_ID, entra, graph, uid
 
 TOKEN_PATH = "/contoso.onmicrosoft.com/oauth2/v2.0/token"
@@ -17,7 +17,7 @@ GRAPH_SCOPE = "https://graph.microsoft.com/"
 def _refresh(tenant: DevTenant, refresh_token: str, scopes: str) -> tuple[int, dict[str, Any]]:
     with entra(tenant) as client:
         response = client.post(TOKEN_PATH, data={"grant_type": "refresh_token", "client_id": CLIENT_ID,
-                                                 "refresh_token": refresh_token, "scope": scopes})  # fmt: skip
+                                                 "refresh_token": refresh_token, "scope": scopes})
     return response.status_code, response.json()
 
 
@@ -52,9 +52,9 @@ def test_an_interactive_grant_for_an_unconsented_scope_needs_an_admin_90094(tena
     AdminConsentRequired)."""
     with entra(tenant) as client:
         started = client.post("/contoso.onmicrosoft.com/oauth2/v2.0/devicecode",
-                              data={"client_id": CLIENT_ID, "scope": f"{GRAPH_SCOPE}Mail.Read"}).json()  # fmt: skip
+                              data={"client_id": CLIENT_ID, "scope": f"{GRAPH_SCOPE}Mail.Read"}).json()
         grant = {"grant_type": "urn:ietf:params:oauth:grant-type:device_code", "client_id": CLIENT_ID,
-                 "device_code": started["device_code"]}  # fmt: skip
+                 "device_code": started["device_code"]}
         answer = client.post(TOKEN_PATH, data=grant)
     assert answer.status_code == 400 and answer.json()["error_codes"] == [90094]
 

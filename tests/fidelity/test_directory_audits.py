@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from appliance.devtenant import DevTenant
-from appliance.devtenant.clock import AuditLatency
+from appliance_dev.devtenant import DevTenant
+from appliance_dev.devtenant.clock import AuditLatency
 from tests.fidelity.conftest import entries, graph, sku, token, uid
 
 
@@ -11,13 +11,13 @@ def _remove_unheld_license(tenant: DevTenant, crid: str) -> int:
     body = {"addLicenses": [], "removeLicenses": [sku(tenant, "SPE_E5")]}
     with graph(tenant) as client:
         return client.post(f"/users/{uid(tenant, 'sarah.lin@contoso.com')}/assignLicense", json=body,
-                           headers={"client-request-id": crid}).status_code  # fmt: skip
+                           headers={"client-request-id": crid}).status_code
 
 
 def _disable(tenant: DevTenant, upn: str, crid: str) -> int:
     with graph(tenant) as client:
         return client.patch(f"/users/{uid(tenant, upn)}", json={"accountEnabled": False},
-                            headers={"client-request-id": crid}).status_code  # fmt: skip
+                            headers={"client-request-id": crid}).status_code
 
 
 def _listed(tenant: DevTenant, expression: str | None = None) -> list[dict]:  # type: ignore[type-arg]
@@ -91,7 +91,7 @@ def test_the_documented_filters_find_an_entry_by_activity_target_initiator_and_t
     moment = entry["activityDateTime"][:19] + "Z"
     expression = (f"activityDisplayName eq 'Disable account' and activityDateTime ge {moment} and "
                   f"initiatedBy/user/id eq '{uid(tenant, 'aid@contoso.com')}' and "
-                  f"targetResources/any(t: t/id eq '{uid(tenant, 'leaver@contoso.com')}')")  # fmt: skip
+                  f"targetResources/any(t: t/id eq '{uid(tenant, 'leaver@contoso.com')}')")
     assert [e["correlationId"] for e in _listed(tenant, expression)] == ["doc-1"]
     assert _listed(tenant, "activityDateTime le 2000-01-01T00:00:00Z") == []
     with graph(tenant) as client:

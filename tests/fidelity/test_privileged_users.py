@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from appliance.devtenant import DevTenant
+from appliance_dev.devtenant import DevTenant
 from tests.fidelity.conftest import entries, graph, token, uid
 
 USERS_MD = "microsoftgraph/microsoft-graph-docs-contrib api-reference/v1.0/resources/users.md"
@@ -63,9 +63,9 @@ def test_an_eligible_role_is_not_held_until_activated(tenant: DevTenant) -> None
     eli = uid(tenant, "eli.eligible@contoso.com")
     with graph(tenant) as client:
         listed = client.get("/roleManagement/directory/roleEligibilityScheduleInstances",
-                            params={"$filter": f"principalId eq '{eli}'"}).json()["value"]  # fmt: skip
+                            params={"$filter": f"principalId eq '{eli}'"}).json()["value"]
         roles = [o for o in client.get(f"/users/{eli}/transitiveMemberOf").json()["value"]
-                 if o["@odata.type"].endswith("directoryRole")]  # fmt: skip
+                 if o["@odata.type"].endswith("directoryRole")]
     assert [e["principalId"] for e in listed] == [eli] and roles == []
     assert _patch(tenant, "eli.eligible@contoso.com", {"accountEnabled": False}) == 204
 

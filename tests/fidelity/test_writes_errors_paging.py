@@ -5,8 +5,8 @@ from __future__ import annotations
 import httpx
 import pytest
 
-from appliance.devtenant import DevTenant
-from appliance.devtenant.faults import write_fault_profile
+from appliance_dev.devtenant import DevTenant
+from appliance_dev.devtenant.faults import write_fault_profile
 from tests.fidelity.conftest import entries, graph, sku, uid
 
 
@@ -15,7 +15,7 @@ def test_removing_a_license_the_user_does_not_hold_is_a_400(tenant: DevTenant) -
     an unassigned license: 400 "User does not have a corresponding license.")."""
     with graph(tenant) as client:
         answer = client.post(f"/users/{uid(tenant, 'sarah.lin@contoso.com')}/assignLicense",
-                             json={"addLicenses": [], "removeLicenses": [sku(tenant, "SPE_E5")]})  # fmt: skip
+                             json={"addLicenses": [], "removeLicenses": [sku(tenant, "SPE_E5")]})
     assert answer.status_code == 400
     assert answer.json()["error"]["message"] == "User does not have a corresponding license."
 
@@ -39,7 +39,7 @@ def test_a_write_can_commit_and_then_lose_its_answer(tenant: DevTenant, profile:
     with graph(tenant) as client:
         try:
             status: int | None = client.patch(f"/users/{uid(tenant, 'leaver@contoso.com')}", json={
-                "accountEnabled": False}, headers={"client-request-id": "c-1"}).status_code  # fmt: skip
+                "accountEnabled": False}, headers={"client-request-id": "c-1"}).status_code
         except httpx.TransportError:
             status = None
     assert status == (504 if profile == "commit_then_504" else None)
@@ -51,7 +51,7 @@ def test_error_bodies_carry_inner_error_ids_and_throttled_and_5xx_answers_carry_
     """Source: microsoftgraph/microsoft-graph-docs-contrib concepts/errors.md ("Error resource type": innerError
     with request-id, client-request-id and date) and concepts/throttling.md (429 with Retry-After)."""
     tenant.context.faults.set([{"path": "/subscribedSkus$", "status": 429, "retry_after": 3, "times": 1},
-                               {"path": "/subscribedSkus$", "status": 503, "times": 1}])  # fmt: skip
+                               {"path": "/subscribedSkus$", "status": 503, "times": 1}])
     with graph(tenant) as client:
         throttled = client.get("/subscribedSkus", headers={"client-request-id": "mine-1"})
         unavailable = client.get("/subscribedSkus")
@@ -67,7 +67,7 @@ def test_error_bodies_carry_inner_error_ids_and_throttled_and_5xx_answers_carry_
 @pytest.mark.parametrize("path", ["/users/{hana}/memberOf", "/users/{hana}/transitiveMemberOf",
                                   "/groups/{helpdesk}/members", "/users?$filter=startswith(displayName,'')",
                                   "/auditLogs/signIns?$filter=userPrincipalName eq 'doug@contoso.com'",
-                                  "/auditLogs/directoryAudits"])  # fmt: skip
+                                  "/auditLogs/directoryAudits"])
 def test_collections_page_with_a_next_link_followed_as_it_is(tenant: DevTenant, path: str) -> None:
     """Source: microsoftgraph/microsoft-graph-docs-contrib concepts/paging.md (server-side pages; the whole URL in
     @odata.nextLink is requested as it is until no nextLink comes back)."""

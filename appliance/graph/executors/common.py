@@ -67,7 +67,7 @@ def failure(tool: str, crid: str, exc: GraphCallFailed, target: str) -> Executio
     elif exc.status == 403 and tool in SENSITIVE_USER_TOOLS:
         message = (f"Microsoft 365 refused to change {target}: it protects administrators and members of "
                    "role-assignable groups from this action. Nothing was changed; a privileged administrator "
-                   "must do it.")  # fmt: skip
+                   "must do it.")
     elif exc.status == 403:
         message = "I'm not allowed to do that: the Aid lacks the permission or role for it. An admin can grant it."
     elif exc.status in (429, 503, 504) or exc.status is None:
@@ -84,7 +84,7 @@ def uncertain(tool: str, crid: str, exc: GraphWriteUncertain, target: str) -> Ex
     answer = exc.status or "no answer"
     message = (f"I sent the change for {target} to Microsoft 365 but got no clear answer ({answer}). "
                "It will not be sent again: I'm checking the Microsoft 365 audit log for what happened and will tell "
-               "you.")  # fmt: skip
+               "you.")
     return ExecutionResult(tool, "unknown", crid, exc.status, exc.request_id, {"reason": exc.reason}, message)
 
 

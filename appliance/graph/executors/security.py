@@ -46,4 +46,4 @@ async def signins_recent(gw: GraphGateway, args: dict[str, Any], crid: str) -> E
         {"signIns": len(entries), "failed": failed, "complete": pages.complete,
          "last": last.isoformat() if last else None},
         f"{args['user']}: {counted} sign-ins in {args['days']} days, {failed} failed.",
-    )  # fmt: skip
+    )

@@ -7,12 +7,12 @@ from __future__ import annotations
 import uuid
 from datetime import UTC, datetime, timedelta
 
-from appliance.devtenant import DevTenant
-from appliance.devtenant.clock import AuditLatency
 from appliance.graph.auth import AidIdentity
 from appliance.graph.directory import GraphDirectory
 from appliance.graph.executors import execute
 from appliance.graph.gateway import GraphGateway
+from appliance_dev.devtenant import DevTenant
+from appliance_dev.devtenant.clock import AuditLatency
 
 DISABLE = ("m365_user_disable", {"user": "leaver@contoso.com"})
 

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from appliance.cli.bench_writes import WRITE_TOOLS, markdown, matrix
-from appliance.devtenant.faults import WRITE_FAULT_PROFILES, WRITES_GRAPH_DID
+from appliance_dev.bench.writes import WRITE_TOOLS, markdown, matrix
+from appliance_dev.devtenant.faults import WRITE_FAULT_PROFILES, WRITES_GRAPH_DID
 
 
 def test_every_write_tool_under_every_fault_profile_writes_at_most_once_and_is_settled_truthfully(

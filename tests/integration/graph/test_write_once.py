@@ -16,10 +16,10 @@ from typing import Any
 import httpx
 import pytest
 
-from appliance.devtenant import DevTenant
 from appliance.graph.auth import AidIdentity
 from appliance.graph.executors import execute
 from appliance.graph.gateway import GraphGateway
+from appliance_dev.devtenant import DevTenant
 
 CASES: dict[str, tuple[dict[str, Any], str, str]] = {
     "m365_password_reset": ({"user": "priya.n@contoso.com"}, r"^/v1\.0/users/[^/]+$", "PATCH"),
@@ -27,7 +27,7 @@ CASES: dict[str, tuple[dict[str, Any], str, str]] = {
     "m365_group_add_member": ({"group": "finance@contoso.com", "user": "mike.chan@contoso.com"},
                               r"/members/\$ref$", "POST"),
     "m365_sessions_revoke": ({"user": "mike.chan@contoso.com"}, r"/revokeSignInSessions$", "POST"),
-}  # fmt: skip
+}
 FAULTS = {
     "commit_then_504": {"commit": True, "status": 504},
     "commit_then_drop": {"commit": True, "drop": True},

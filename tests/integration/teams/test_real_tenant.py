@@ -19,17 +19,17 @@ from typing import Any
 import pytest
 
 from appliance.config import CONFIG_FILE_NAME, load_settings
-from appliance.devtenant.clock import AuditLatency
-from appliance.devtenant.faults import write_fault_profile
-from appliance.devtenant.teams_client import DevTeamsClient, button_data
 from appliance.store import TenantStore, audit_records, pending_actions
 from appliance.wiring.dev import DEV_CLIENT_ID
-from appliance.wiring.dev_stack import DevStack
+from appliance_dev.dev_stack import DevStack
+from appliance_dev.devtenant.clock import AuditLatency
+from appliance_dev.devtenant.faults import write_fault_profile
+from appliance_dev.devtenant.teams_client import DevTeamsClient, button_data
 from tests.conftest import SHARED_MODELS_DIR
 from tests.integration.teams.conftest import cards, texts
 
 GATE = ('[gate]\nrequester_groups = ["helpdesk@contoso.com"]\nreconcile_after_seconds = 4\nupkeep_seconds = 1\n'
-        "confirmation_minutes = 10\n")  # fmt: skip
+        "confirmation_minutes = 10\n")
 
 
 @pytest.fixture(scope="module")
@@ -121,7 +121,7 @@ def _card(teams: DevTeamsClient, upn: str, message: str) -> dict[str, Any]:
 
 
 def _confirm(teams: DevTeamsClient, upn: str, card: dict[str, Any], until: Callable[[list[str]], bool],
-             timeout: float = 90.0) -> list[str]:  # fmt: skip
+             timeout: float = 90.0) -> list[str]:
     conversation = teams.conversation_of(upn)
     after = teams.last_seq(conversation)
     teams.send(upn, value=button_data(card, "Confirm"))
@@ -132,7 +132,7 @@ def _confirm(teams: DevTeamsClient, upn: str, card: dict[str, Any], until: Calla
 def _verify(stack: DevStack) -> str:
     env = {**os.environ, "APPLIANCE_HOME": str(stack.home)}
     done = subprocess.run([sys.executable, "-m", "appliance", "audit", "verify"], env=env, capture_output=True,
-                          text=True, timeout=120)  # fmt: skip
+                          text=True, timeout=120)
     assert done.returncode == 0, done.stdout + done.stderr
     return done.stdout
 
@@ -143,7 +143,7 @@ def _verify(stack: DevStack) -> str:
     ("Disable the account of owen.owner@contoso.com", "owns Privileged Helpers"),
     ("Disable the account of eli.eligible@contoso.com", "eligible for an administrator role"),
     ("Enable eli.eligible@contoso.com again", "eligible for an administrator role"),
-])  # fmt: skip
+])
 def test_each_privileged_target_is_refused_before_any_card(
     stack: DevStack, teams: DevTeamsClient, message: str, why: str
 ) -> None:
@@ -170,7 +170,7 @@ def test_a_requester_group_on_page_two_of_the_memberships_is_found(teams: DevTea
      r"/members/\$ref$"),
     ("jo.kim@contoso.com", "finance@contoso.com: remove sarah.lin@contoso.com from this group",
      r"/members/[^/]+/\$ref$"),
-])  # fmt: skip
+])
 def test_a_write_graph_committed_before_answering_504_is_sent_once_and_told_truthfully(
     stack: DevStack, teams: DevTeamsClient, upn: str, message: str, route: str
 ) -> None:
@@ -228,7 +228,7 @@ def test_a_failure_entry_settles_the_action_failed_with_graphs_reason(stack: Dev
     # Graph refuses the removal (Sarah holds no SPE_E5) and logs a failure entry; the answer itself is lost
     stack.tenant.context.faults.set(write_fault_profile("commit_then_504", r"/assignLicense$", "POST"))
     said = _confirm(teams, "ivo.petrov@contoso.com", card,
-                    lambda found: any("recorded it as failed" in t for t in found))  # fmt: skip
+                    lambda found: any("recorded it as failed" in t for t in found))
     stack.tenant.context.faults.set([])
     assert any("User does not have a corresponding license." in text for text in said), said
     crid = _action(stack, action_id).client_request_id
@@ -245,7 +245,7 @@ def test_a_throttled_or_refused_outcome_message_is_retried_until_the_person_hear
     card = _card(teams, upn, "Reset the password of priya.n@contoso.com")
     conversation = teams.conversation_of(upn)
     fault = {"path": f"/v3/conversations/{conversation}/activities$", "method": "POST", "status": status,
-             "code": code, "times": 2, **({"retry_after": 1} if status == 429 else {})}  # fmt: skip
+             "code": code, "times": 2, **({"retry_after": 1} if status == 429 else {})}
     stack.tenant.context.faults.set([fault])
     said = _confirm(teams, upn, card, lambda found: any("Reset the password" in t for t in found))
     stack.tenant.context.faults.set([])
@@ -259,7 +259,7 @@ def test_an_outcome_teams_will_not_deliver_is_kept_then_delivered(stack: DevStac
     action_id = str(button_data(card, "Confirm")["action_id"])  # type: ignore[index]
     conversation = teams.conversation_of(upn)
     blocked = {"path": f"/v3/conversations/{conversation}/activities$", "method": "POST", "status": 403,
-               "code": "ConversationBlockedByUser"}  # fmt: skip
+               "code": "ConversationBlockedByUser"}
     stack.tenant.context.faults.set([blocked])
     teams.send(upn, value=button_data(card, "Confirm"))
     _wait(lambda: _action(stack, action_id).state == "DONE", "the action to finish")

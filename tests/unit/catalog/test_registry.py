@@ -15,7 +15,7 @@ from appliance.errors import CatalogError, ToolArgumentsError, UnknownToolError
 REPLY = DEFAULT_CATALOG["reply"]
 GET = DEFAULT_CATALOG["m365_user_get"]
 
-# From REFERENCE.md: tool -> (least-privileged delegated scope, Aid's Entra role)
+# Microsoft's permissions reference: tool -> (least-privileged delegated scope, Aid's Entra role)
 EXPECTED_PERMISSIONS = {
     "m365_user_get": ("User.Read.All", None),
     "m365_user_search": ("User.Read.All", None),
@@ -49,7 +49,8 @@ class TwoUsers(ToolArguments):
 
 
 def test_the_issue_catalog_is_complete() -> None:
-    assert set(DEFAULT_CATALOG) == {"reply", "m365_audit_query", *EXPECTED_PERMISSIONS}
+    assert set(DEFAULT_CATALOG) == {"reply", "m365_audit_query", "aid_pending_list", "aid_pending_cancel",
+                                    *EXPECTED_PERMISSIONS}
 
 
 @pytest.mark.parametrize("name", sorted(EXPECTED_PERMISSIONS))
@@ -63,6 +64,21 @@ def test_every_state_changing_tool_has_a_summary_naming_its_target() -> None:
     assert len(changing) == 9
     for spec in changing:
         assert spec.summary_template and "{user}" in spec.summary_template
+
+
+def test_target_keys_name_arguments_the_card_shows_and_failures_name_the_first() -> None:
+    membership = DEFAULT_CATALOG["m365_group_add_member"]
+    shown = membership.target({"group": "hr@contoso.com", "user": "ann@contoso.com"})
+    assert shown == "ann@contoso.com in hr@contoso.com"
+    assert DEFAULT_CATALOG["m365_user_search"].target({"query": "Ann"}) == "-"
+    with pytest.raises(CatalogError, match="target_keys of m365_user_get name unknown arguments"):
+        Catalog([REPLY, dataclasses.replace(GET, target_keys=("victim",))])
+
+
+def test_the_audit_query_filters_on_exactly_the_state_changing_tools() -> None:
+    schema = DEFAULT_CATALOG["m365_audit_query"].arguments_schema()
+    changing = [name for name, spec in DEFAULT_CATALOG.items() if spec.changes_state]
+    assert schema["properties"]["tool"]["enum"] == ["any", *changing]
 
 
 def test_duplicate_names_are_refused() -> None:
@@ -123,14 +139,16 @@ def test_validate_call_accepts_a_good_call_in_canonical_form() -> None:
     ("tool", "arguments", "error"),
     [
         ("m365_shell", {}, UnknownToolError),
-        ("m365_user_get", {"user": "not-an-address"}, ToolArgumentsError),
+        ("m365_user_get", {"user": "not;an address"}, ToolArgumentsError),
+        ("m365_user_get", {"user": "x" * 255}, ToolArgumentsError),
         ("m365_user_get", {"user": "a@b.com", "extra": 1}, ToolArgumentsError),
         ("m365_user_get", {}, ToolArgumentsError),
         ("m365_user_get", ["a@b.com"], ToolArgumentsError),
         ("m365_license_assign", {"user": "a@b.com", "sku": "e3; drop"}, ToolArgumentsError),
         ("m365_signins_recent", {"user": "a@b.com", "days": 365}, ToolArgumentsError),
         ("m365_signins_recent", {"user": "a@b.com", "days": "7"}, ToolArgumentsError),
-        ("reply", {"text": "x" * 281}, ToolArgumentsError),
+        ("reply", {"text": "any words the model likes"}, ToolArgumentsError),
+        ("reply", {"intent": "say_anything", "about": "none"}, ToolArgumentsError),
     ],
 )
 def test_validate_call_refuses_bad_calls(tool: str, arguments: object, error: type[Exception]) -> None:

@@ -57,7 +57,8 @@ def test_grounding_narrows_directory_arguments_to_mentioned_addresses() -> None:
 def test_a_message_naming_nobody_leaves_only_tools_without_directory_targets() -> None:
     schema = tool_call_schema(DEFAULT_CATALOG, Grounding.from_texts(["reset the password please"]))
     tools = {v["properties"]["tool"]["const"] for v in schema["anyOf"]}
-    assert tools == {"reply", "m365_user_search", "m365_license_list", "m365_audit_query"}
+    assert tools == {"reply", "m365_user_search", "m365_license_list", "m365_audit_query", "aid_pending_list",
+                     "aid_pending_cancel"}
 
 
 def test_grounding_keeps_the_newest_sixteen_addresses() -> None:
@@ -68,9 +69,6 @@ def test_grounding_keeps_the_newest_sixteen_addresses() -> None:
 
 def test_max_tokens_covers_the_longest_valid_output() -> None:
     schema = tool_call_schema(DEFAULT_CATALOG)
-    longest_reply = {"tool": "reply", "arguments": {"text": "\u00e9" * 280}}
-    encoded = json.dumps(longest_reply, separators=(",", ":"), ensure_ascii=False).encode()
-    assert len(encoded) <= max_output_bytes(schema)
     long_user = "a" * 64 + "@" + "b" * 189
     two = {"tool": "m365_group_add_member", "arguments": {"group": long_user, "user": long_user}}
     jsonschema.validate(two, schema)
@@ -82,7 +80,7 @@ def test_pattern_dialect_parses_catalog_patterns_and_refuses_others() -> None:
     atoms = parse_pattern(r"^[a-z]{1,3}@[0-9]{2,2}$")
     assert [(a.char_class, a.min, a.max, a.literal) for a in atoms] == [
         ("a-z", 1, 3, None), (None, 1, 1, "@"), ("0-9", 2, 2, None)
-    ]  # fmt: skip
+    ]
     assert max_encoded_bytes(r"^[a-z]{1,3}$") == 18
     assert max_encoded_bytes(r"^[^a]{1,3}$") == 36
     for bad in (r"[a-z]{1,3}", r"^[a-z]+$", r"^(a|b)$", r"^[a-z]{3,1}$"):
@@ -97,11 +95,11 @@ def test_gbnf_has_a_rule_per_tool_and_bounded_repetitions() -> None:
     assert root.count("call-") == len(DEFAULT_CATALOG)
     outside_classes = re.sub(r'\[(?:\\.|[^\]\\])*\]|"(?:\\.|[^"\\])*"', "", gbnf)
     assert "+" not in outside_classes and "*" not in outside_classes  # every repetition is bounded
-    assert '[A-Za-z0-9._%+\'-]{1,64} "@" [A-Za-z0-9.-]{1,189}' in gbnf
+    assert "[A-Za-z0-9 ._%+'@\\u00c0-\\u024f-]{1,254}" in gbnf  # a user or group: an address or a name
 
 
 def test_gbnf_refuses_a_class_that_admits_a_quote() -> None:
     schema = {"anyOf": [{"type": "object", "properties": {"tool": {"const": "reply"}, "arguments": {
-        "type": "object", "properties": {"text": {"type": "string", "pattern": r"^[^\x00]{1,5}$"}}}}}]}  # fmt: skip
+        "type": "object", "properties": {"text": {"type": "string", "pattern": r"^[^\x00]{1,5}$"}}}}}]}
     with pytest.raises(GrammarError, match="quote"):
         to_gbnf(schema)

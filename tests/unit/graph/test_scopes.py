@@ -44,3 +44,11 @@ def test_extra_consent_is_reported_or_refused_when_strict() -> None:
     assert report.extra == {"Directory.ReadWrite.All"} and "Directory.ReadWrite.All" in report.lines()[0]
     with pytest.raises(ConfigError, match=r"Directory\.ReadWrite\.All"):
         compare_scopes(DEFAULT_CATALOG, ALL | {"Directory.ReadWrite.All"}, strict=True)
+
+
+def test_the_read_only_tools_need_no_write_scope() -> None:
+    reads = {"User.Read.All", "Organization.Read.All", "GroupMember.Read.All", "UserAuthenticationMethod.Read.All",
+             "AuditLog.Read.All", "Directory.Read.All", *DIRECTORY_PERMISSIONS}
+    read_only = DEFAULT_CATALOG.without([t for t in DEFAULT_CATALOG if DEFAULT_CATALOG[t].changes_state])
+    report = compare_scopes(read_only, reads)
+    assert not report.missing and not {s for s in report.needed if "ReadWrite" in s}

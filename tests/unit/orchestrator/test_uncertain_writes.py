@@ -8,7 +8,7 @@ from datetime import timedelta
 from typing import Any
 
 from appliance.store import audit_records
-from appliance.testing.outbox import RecordingOutbox
+from appliance_dev.testing.outbox import RecordingOutbox
 from tests.unit.orchestrator.conftest import DOUG, Aid
 
 TOOL = "m365_license_assign"
@@ -28,7 +28,7 @@ async def _confirm_with_lost_answer(aid: Aid, outbox: RecordingOutbox) -> str:
 
 async def _records(aid: Aid) -> list[dict[str, Any]]:
     return await aid.ledger.audit_records(since=aid.clock() - timedelta(days=1), requested_by=None, tool=None,
-                                          limit=10)  # fmt: skip
+                                          limit=10)
 
 
 async def _find(outbox: RecordingOutbox) -> Any:
@@ -108,7 +108,7 @@ async def test_an_outcome_teams_would_not_take_is_kept_and_sent_again(aid: Aid) 
     card = next(iter(outbox.cards.values()))
     outbox.refuse = True
     await aid.handler.executor.confirm(await aid.ledger.get_action(card.action_id), DOUG.object_id,
-                                       card.action_hash, outbox)  # fmt: skip
+                                       card.action_hash, outbox)
     action = await aid.ledger.get_action(card.action_id)
     assert action is not None and action.state == "DONE" and len(aid.tools.runs) == 1
     assert await aid.handler.executor.redeliver(await _find(outbox)) == 0  # not due yet (5 min)

@@ -66,7 +66,7 @@ async def test_retry_after_is_honoured_and_retries_are_bounded() -> None:
 
 
 @pytest.mark.parametrize(("status", "code"), [(403, "ConversationBlockedByUser"), (403, "BotNotInConversationRoster"),
-                                              (413, "MessageSizeTooBig")])  # fmt: skip
+                                              (413, "MessageSizeTooBig")])
 async def test_final_answers_are_not_retried(status: int, code: str) -> None:
     """Source: MicrosoftDocs/msteams-docs msteams-platform/bots/build-conversational-capability.md (status codes:
     403 blocked / not in roster and 413 are not retryable)."""
@@ -114,7 +114,7 @@ async def test_an_unknown_key_id_refetches_the_keys_at_once_but_rate_limited() -
     may be added at any time). botbuilder's own cache raised IndexError on a new kid until its daily refresh."""
     published = _Keys()
     metadata = GuardedOpenIdMetadata("https://login.botframework.com/v1/.well-known/openidconfiguration",
-                                     published.fetch)  # fmt: skip
+                                     published.fetch)
     assert await metadata.get("old") is not None and published.fetches == 1
     published.keys.append({"kid": "new", "kty": "RSA", "n": "sXch", "e": "AQAB"})
     metadata.last_updated = datetime.now() - timedelta(seconds=30)
