@@ -9,7 +9,7 @@ from typing import Any
 
 from appliance.store import audit_records
 from appliance_dev.testing.outbox import RecordingOutbox
-from tests.unit.orchestrator.conftest import DOUG, Aid
+from tests.unit.orchestrator.conftest import DOUG, Aid, yes
 
 TOOL = "m365_license_assign"
 
@@ -22,7 +22,7 @@ async def _confirm_with_lost_answer(aid: Aid, outbox: RecordingOutbox) -> str:
     aid.handler.executor.sleep = _no_wait
     aid.tools.outcomes[TOOL] = "unknown"
     await aid.say(DOUG, "assign E3 to sarah.lin@contoso.com", outbox)
-    await aid.say(DOUG, "yes", outbox)
+    await aid.say(DOUG, yes(outbox), outbox)
     return next(iter(outbox.cards.values())).action_id
 
 
@@ -61,7 +61,7 @@ async def test_a_failure_entry_settles_failed_with_graphs_reason(aid: Aid) -> No
         return await original(tool, arguments, client_request_id)
 
     aid.tools.run = run_and_fail  # type: ignore[method-assign]
-    await aid.say(DOUG, "yes", outbox)
+    await aid.say(DOUG, yes(outbox), outbox)
     action = await aid.ledger.get_action(next(iter(outbox.cards.values())).action_id)
     assert action is not None and action.state == "FAILED"
     assert "recorded it as failed: Subscription has no more available licenses." in outbox.last
@@ -107,8 +107,10 @@ async def test_an_outcome_teams_would_not_take_is_kept_and_sent_again(aid: Aid) 
     outbox.refuse = False
     card = next(iter(outbox.cards.values()))
     outbox.refuse = True
-    await aid.handler.executor.confirm(await aid.ledger.get_action(card.action_id), DOUG.object_id,
-                                       card.action_hash, outbox)
+    waiting = await aid.ledger.get_action(card.action_id)
+    assert waiting is not None
+    await aid.handler.decisions.confirm(waiting, DOUG.object_id, card.action_hash, outbox,
+                                        conversation_ref=waiting.conversation_ref)
     action = await aid.ledger.get_action(card.action_id)
     assert action is not None and action.state == "DONE" and len(aid.tools.runs) == 1
     assert await aid.handler.executor.redeliver(await _find(outbox)) == 0  # not due yet (5 min)
