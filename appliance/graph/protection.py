@@ -41,11 +41,14 @@ async def privileged_reason(gw: GraphGateway, user_id: str, upn: str, crid: str)
     """Why `upn` is a privileged account, or None. Refuses (answers a reason) when it cannot read every page."""
     users = gw.client.users.by_user_id(user_id)
     memberships = await every_page(gw, crid, users.transitive_member_of)
-    for obj in memberships.items:
-        if _kind(obj) == "directoryRole":
-            return f"{upn} holds the {obj.display_name or 'an administrator'} role"
-        if _kind(obj) == "group" and getattr(obj, "is_assignable_to_role", False):
-            return f"{upn} is a member of {obj.display_name}, a group that can carry administrator roles"
+    # Graph does not order transitiveMemberOf, and an administrator is often both a role holder and a member of
+    # the role-assignable group that carries the role: the reason names both, whatever the order.
+    held = [f"holds the {obj.display_name or 'an administrator'} role" for obj in memberships.items
+            if _kind(obj) == "directoryRole"]
+    carried = [f"is a member of {obj.display_name}, a group that can carry administrator roles"
+               for obj in memberships.items if _kind(obj) == "group" and getattr(obj, "is_assignable_to_role", False)]
+    if held or carried:
+        return f"{upn} " + " and ".join(held[:1] + carried[:1])
     owned = await every_page(gw, crid, users.owned_objects)
     for obj in owned.items:
         if _kind(obj) == "group" and getattr(obj, "is_assignable_to_role", False):
