@@ -297,6 +297,9 @@ class AuditSettings(BaseModel):
     reviewers: list[str] = Field(
         default_factory=list, description="UPNs who may see every audit record through m365_audit_query"
     )
+    anchor_key_file: Path | None = Field(
+        default=None, description="The Ed25519 key that signs audit checkpoints (default: beside the store key)"
+    )
 
 
 class EgressSettings(BaseModel):

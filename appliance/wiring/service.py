@@ -37,7 +37,8 @@ from appliance.graph.scopes import admin_consent_url, compare_scopes
 from appliance.orchestrator import AidPolicy, CatalogRequests, TurnHandler
 from appliance.orchestrator.handler import utc_now
 from appliance.store import TenantStore, retention
-from appliance.store.ledger import StoreLedger
+from appliance.store.anchor_key import ensure_anchor_key
+from appliance.store.audit_anchor import AnchoredLedger
 from appliance.wiring.catalog_check import check_catalog
 from appliance.wiring.components import (
     build_proposer,
@@ -190,7 +191,8 @@ async def _start(settings: Settings, store: TenantStore, step: Step) -> Service:
     ops_log.event("service.tools", tool=None, count=len(catalog))
     proposer = await asyncio.to_thread(build_proposer, settings, catalog, entry)
     step(f"model: {proposer.name} ({settings.llm.mode} mode)")
-    ledger = StoreLedger(store)
+    anchor_key, created = await asyncio.to_thread(ensure_anchor_key, settings)
+    ledger = AnchoredLedger(store, anchor_key)  # each audit record is followed by a signed checkpoint
     bot_tokens = BotTokenSource(
         app_id=settings.teams.app_id, secret=bot_secret,
         authority=f"{endpoints.authority_host}/{settings.teams.app_tenant_id or settings.teams.allowed_tenant_id}",
@@ -218,6 +220,8 @@ async def _start(settings: Settings, store: TenantStore, step: Step) -> Service:
     step(f"recovery: {len(report_recovery.done)} done, {len(report_recovery.failed)} failed, "
          f"{len(report_recovery.resumed)} resumed, {len(report_recovery.waiting)} waiting for Graph, "
          f"{len(report_recovery.unknown)} unknown")
+    head = await ledger.checkpoint()
+    step(f"audit anchor: checkpoint of record {head.count} signed{' (new anchor key)' if created else ''}")
     runner = web.AppRunner(teams.app, access_log=None)
     await runner.setup()
     server_tls = None
