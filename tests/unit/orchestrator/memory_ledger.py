@@ -23,6 +23,9 @@ class MemoryLedger:
     turns: list[tuple[str, str]] = field(default_factory=list)
     calls: list[str] = field(default_factory=list)
     refuse_confirm: bool = False  # play a confirmation that lost a race inside the store
+    undelivered: list[tuple[str, str, str]] = field(default_factory=list)
+    """Messages Teams would not take, kept to send again: (conversation, text, reason)."""
+    delivered: list[tuple[int, bool, str]] = field(default_factory=list)
 
     def add(self, action: PendingAction) -> PendingAction:
         self.actions[action.id] = action
@@ -92,3 +95,13 @@ class MemoryLedger:
                 record["AuditEntryId"] = audit_entry_id
                 return True
         return False
+
+    async def keep_undelivered(self, conversation_ref: str, text: str, reason: str) -> None:
+        self.undelivered.append((conversation_ref, text, reason))
+
+    async def undelivered_due(self, limit: int) -> list[dict[str, Any]]:
+        kept = [{"id": n, "conversation_ref": c, "text": t} for n, (c, t, _) in enumerate(self.undelivered)]
+        return kept[:limit]
+
+    async def mark_delivered(self, message_id: int, delivered: bool, reason: str = "") -> None:
+        self.delivered.append((message_id, delivered, reason))

@@ -16,17 +16,18 @@ import pytest
 
 from appliance import gate
 from appliance.catalog import DEFAULT_CATALOG
-from appliance.orchestrator import AidPolicy
+from appliance.orchestrator import AidPolicy, outcomes
 from appliance.orchestrator.execution import Executor, RecoveryReport, result_shape
 from appliance.orchestrator.requester_decisions import RequesterDecisions
 from appliance.orchestrator.shared import CardUpdates
 from appliance.ports import Outbox
-from appliance.types import ActionCard, PendingAction
+from appliance.types import ActionCard, AuditMatch, PendingAction
 from appliance_dev.testing.fake_graph import FakeDirectory, FakeTools
 from appliance_dev.testing.outbox import RecordingOutbox
 from tests.unit.orchestrator.memory_ledger import MemoryLedger
 
 NOW = datetime(2026, 11, 24, 10, 0, tzinfo=UTC)
+UNREACHABLE = "the conversation cannot be reached (no stored reference)"
 ARGS = {"sku": "ENTERPRISEPACK", "user": "sarah.lin@contoso.com"}
 SUMMARY = "Assign ENTERPRISEPACK to sarah.lin@contoso.com"
 HASH = gate.action_hash("m365_license_assign", ARGS, SUMMARY)
@@ -224,13 +225,15 @@ async def test_a_lost_graph_call_stays_executing_and_is_never_guessed() -> None:
     rig.tools.raises.add("m365_license_assign")
     await rig.executor.execute(rig.action("CONFIRMED"), rig.outbox)
     assert rig.state() == "EXECUTING" and rig.ledger.records == [] and len(rig.tools.runs) == 1
-    assert rig.outbox.said == ["I lost track of that change while it ran. I'll check the Microsoft 365 audit log "
-                               "and tell you whether it happened; it will not be run twice."]
+    assert rig.outbox.said == ["I lost track of that change while it ran. It will not be sent again: I'm checking "
+                               "the Microsoft 365 audit log for what happened and will tell you."]
+    assert rig.outbox.said == [outcomes.CHECKING] and rig.ledger.undelivered == []
     assert rig.executor._running == set()  # not "running here" any more: upkeep may settle it
     quiet = Rig()
     quiet.tools.raises.add("m365_license_assign")
     await quiet.executor.execute(quiet.action("CONFIRMED"), None)  # no chat to tell: still no guess
-    assert quiet.state() == "EXECUTING"
+    assert quiet.state() == "EXECUTING" and quiet.ledger.records == []
+    assert quiet.ledger.undelivered == [("teams://msg/c1", outcomes.CHECKING, UNREACHABLE)]  # kept to send later
 
 
 async def test_a_failed_graph_call_is_recorded_failed_without_a_join() -> None:
@@ -244,10 +247,13 @@ async def test_a_failed_graph_call_is_recorded_failed_without_a_join() -> None:
     assert rig.ledger.turns[0][1].endswith("-> FAILED")
 
 
-async def test_without_a_chat_the_action_still_finishes_silently() -> None:
+async def test_without_a_chat_the_action_still_finishes_and_its_message_is_kept_for_later() -> None:
     rig = Rig()
     await rig.executor.execute(rig.action("CONFIRMED"), None)
-    assert rig.state() == "DONE" and len(rig.ledger.records) == 1 and rig.outbox.said == []
+    [record] = rig.ledger.records
+    assert rig.state() == "DONE" and rig.outbox.said == [] and rig.outbox.updates == []
+    assert rig.ledger.undelivered == [
+        ("teams://msg/c1", f"m365_license_assign done (audit record {record['Hash'][:12]})", UNREACHABLE)]
 
 
 async def test_a_card_that_cannot_be_updated_does_not_stop_the_action() -> None:
@@ -297,11 +303,11 @@ async def test_an_interrupted_action_graph_recorded_is_done_with_its_entry() -> 
     assert report.done == ["a1"] and rig.state() == "DONE" and rig.tools.runs == []
     [record] = rig.ledger.records
     assert record["AuditEntryId"] == "Directory_7" and record["Outcome"] == "Success"
-    assert record["Detail"] == f"Done: {SUMMARY}. (Confirmed from the Microsoft 365 audit log after an interruption.)"
+    assert record["Detail"] == f"Done: {SUMMARY}. (Confirmed from the Microsoft 365 audit log.)"
     assert rig.outbox.said == [f"{record['Detail']} (audit record {record['Hash'][:12]})"]
 
 
-async def test_an_interrupted_action_graph_never_recorded_waits_then_fails_without_a_rerun() -> None:
+async def test_an_interrupted_action_graph_never_recorded_waits_then_is_unknown_without_a_rerun() -> None:
     rig = Rig()
     rig.action("EXECUTING", client_request_id="crid-1", updated_at=NOW.isoformat())
     rig.clock.moment = NOW + timedelta(seconds=59)
@@ -309,18 +315,22 @@ async def test_an_interrupted_action_graph_never_recorded_waits_then_fails_witho
     assert rig.state() == "EXECUTING" and rig.outbox.said == []
     rig.clock.moment = NOW + timedelta(seconds=60)  # reconcile_after_seconds has passed
     report = await rig.executor.settle_interrupted(rig.outbox_for())
-    assert report.failed == ["a1"] and rig.state() == "FAILED" and rig.tools.runs == []
-    [record] = rig.ledger.records
-    assert record["Outcome"] == "Failure" and record["Detail"] == (
-        f"Not carried out: {SUMMARY}. It was interrupted before Microsoft 365 recorded it, and it was not run "
-        "again. Ask again if you still need it.")
+    assert report == RecoveryReport(unknown=["a1"]) and rig.state() == "UNKNOWN" and rig.tools.runs == []
+    [record] = rig.ledger.records  # never "nothing was changed": it may have reached Graph
+    assert record["Outcome"] == "Unknown" and record["Detail"] == (
+        f"I can't confirm yet whether this happened: {SUMMARY}. Microsoft 365's audit log has no entry for it "
+        "after 60 s (entries can take minutes to appear), and it was not sent again. I'll keep checking and tell "
+        "you when it shows up; its audit record says Unknown until then.")
+    assert rig.outbox.said == [f"{record['Detail']} (audit record {record['Hash'][:12]})"]
+    assert rig.card_updates() == [("card-1", "unknown", "Unknown at 2026-11-24T10:01:00Z.")]
 
 
-async def test_an_interrupted_action_without_a_client_request_id_is_failed_once_old() -> None:
+async def test_an_interrupted_action_without_a_client_request_id_is_unknown_once_old() -> None:
     rig = Rig()
     rig.action("EXECUTING", client_request_id=None)
     rig.clock.moment = NOW + timedelta(minutes=5)
-    assert (await rig.executor.settle_interrupted(rig.outbox_for())).failed == ["a1"]
+    assert await rig.executor.settle_interrupted(rig.outbox_for()) == RecoveryReport(unknown=["a1"])
+    assert rig.state() == "UNKNOWN" and rig.tools.runs == [] and rig.ledger.records[-1]["Outcome"] == "Unknown"
 
 
 async def test_upkeep_leaves_an_action_running_here_alone() -> None:
@@ -365,8 +375,10 @@ async def test_a_lost_graph_call_is_logged_with_its_error_type(ops: pytest.LogCa
     rig = Rig()
     rig.tools.raises.add("m365_license_assign")
     await rig.executor.execute(rig.action("CONFIRMED"), None)
-    assert _events(ops)[-1] == ("action.outcome_unknown", {"tool": "m365_license_assign", "action": "a1",
-                                                           "error": "ConnectionResetError"})
+    assert _events(ops)[-2:] == [
+        ("action.outcome_unknown", {"tool": "m365_license_assign", "action": "a1", "error": "ConnectionResetError"}),
+        ("message.undelivered", {"conversation": "teams://msg/c1"}),
+    ]
 
 
 async def test_recovery_settles_everything_tells_each_chat_and_logs_the_counts(ops: pytest.LogCaptureFixture) -> None:
@@ -380,7 +392,7 @@ async def test_recovery_settles_everything_tells_each_chat_and_logs_the_counts(o
     assert report == RecoveryReport(done=["landed"], failed=["stale"], waiting=["in-flight"], resumed=["fresh"])
     said = "\n".join(rig.outbox.said)
     assert "m365_license_assign done (audit record" in said  # the resumed action's outcome reaches its chat
-    assert f"Done: {SUMMARY}. (Confirmed from the Microsoft 365 audit log after an interruption.)" in said
+    assert f"Done: {SUMMARY}. (Confirmed from the Microsoft 365 audit log.)" in said
     assert _events(ops)[-1] == ("recovery.done", {"count": 3, "pending": 1})
 
 
@@ -393,7 +405,8 @@ async def test_the_record_is_written_from_the_ledgers_row_not_the_callers_copy()
 
 
 def _unjoined(rig: Rig, count: int) -> list[dict[str, Any]]:
-    earlier = [{"Outcome": "Success", "ClientRequestId": f"crid-{n}", "AuditEntryId": None} for n in range(count)]
+    earlier = [{"Outcome": "Success", "ClientRequestId": f"crid-{n}", "AuditEntryId": None,
+                "ExecutedAt": "2026-11-24T09:59:00Z"} for n in range(count)]  # the join searches around it
     for record in earlier:
         rig.tools.audit_entries[record["ClientRequestId"]] = f"Directory_{record['ClientRequestId']}"
     rig.ledger.records.extend(earlier)
@@ -426,16 +439,19 @@ async def test_a_settled_action_is_recorded_with_the_entry_it_was_settled_by_in_
     rig = Rig()
     rig.action("EXECUTING", client_request_id="crid-1")
     rig.tools.audit_entries["crid-1"] = "Directory_7"
-    lookups: list[str] = []
-    find = rig.directory.audit_entry_for
+    lookups: list[tuple[str, dict[str, Any], str, datetime, datetime]] = []
+    find = rig.directory.audit_match
 
-    async def counted(correlation_id: str) -> str | None:
-        lookups.append(correlation_id)
-        return await find(correlation_id)
+    async def counted(tool: str, arguments: Any, crid: str, since: datetime, until: datetime) -> AuditMatch | None:
+        lookups.append((tool, dict(arguments), crid, since, until))
+        return await find(tool, arguments, crid, since, until)
 
-    rig.directory.audit_entry_for = counted  # type: ignore[method-assign]
+    rig.directory.audit_match = counted  # type: ignore[method-assign]
     await rig.executor.settle_interrupted(rig.outbox_for())
-    assert lookups == ["crid-1"] and rig.ledger.records[-1]["AuditEntryId"] == "Directory_7"
+    # searched from a minute before EXECUTING (clock skew) to ten minutes after it (the write's window)
+    window = (NOW - timedelta(seconds=60), NOW + timedelta(minutes=10))
+    assert lookups == [("m365_license_assign", ARGS, "crid-1", *window)]
+    assert rig.ledger.records[-1]["AuditEntryId"] == "Directory_7"
 
 
 # -- the requester's decisions, typed and logged (kills requester_decisions.py's and cancellation.py's mutants) --
