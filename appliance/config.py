@@ -53,6 +53,10 @@ class EngineSettings(BaseModel):
     route_tools: int = Field(
         default=3, ge=0, le=32, description="Keep only this many allowed tools, ranked by the intent router (0 = off)"
     )
+    route_margin: float | None = Field(
+        default=None, ge=0.0, le=1.0,
+        description="Keep only the router's best tool when its score leads the next one's by this much (unset = off)",
+    )
     batch_size: int = Field(
         default=8, ge=1, le=64, description="Conversations decoded together in one llama.cpp batch (1 = one at a time)"
     )
