@@ -51,11 +51,9 @@ class EngineSettings(BaseModel):
         default=1.0, ge=0.0, le=1.0, description="`models qualify`: the right-tool rate on emergencies needed"
     )
     route_tools: int = Field(
-        default=3, ge=0, le=32, description="Keep only this many allowed tools, ranked by the intent router (0 = off)"
-    )
-    route_margin: float | None = Field(
-        default=None, ge=0.0, le=1.0,
-        description="Keep only the router's best tool when its score leads the next one's by this much (unset = off)",
+        default=1, ge=0, le=32,
+        description="Keep only this many allowed tools, ranked by the intent router (0 = off; 1 = the router chooses "
+        "the tool and the model fills its arguments)",
     )
     batch_size: int = Field(
         default=8, ge=1, le=64, description="Conversations decoded together in one llama.cpp batch (1 = one at a time)"

@@ -75,7 +75,6 @@ class LocalOrchestrator:
         cache_dir: Path | None = None,
         retrieved_examples: int = 2,
         route_tools: int = 0,
-        route_margin: float | None = None,
     ) -> None:
         self.runtime = runtime
         self.entry = entry
@@ -90,7 +89,6 @@ class LocalOrchestrator:
         self.retrieved_examples = retrieved_examples
         self.examples = ExampleRetriever(catalog, EXAMPLES)
         self.route_tools = route_tools
-        self.route_margin = route_margin
         self.router = IntentRouter(e for e in EXAMPLES if e[1] in catalog)
         prefix = split_prompt(self.template, self.fixed, _PLACEHOLDER).prefix
         self.prefix_tokens = runtime.tokenize(prefix, add_special=True)
@@ -126,15 +124,15 @@ class LocalOrchestrator:
         """The grammar grounded on what the (bounded) conversation mentions: sorted by kind by the directory
         when `mentions` is given, else every address and name may be a user or a group. With
         `route_tools`, only that many tools survive: the allowed ones the router ranks best for the
-        newest message (`router.py`); only the best one when it leads the next by `route_margin`."""
+        newest message (`router.py`)."""
         if mentions is not None:
             grounding = Grounding.from_mentions(mentions, [turn["content"] for turn in conversation])
         else:
             grounding = Grounding.from_texts([turn["content"] for turn in conversation])
         schema = tool_call_schema(self.catalog, grounding)
-        if self.route_tools and len(schema["anyOf"]) > 1:
+        if self.route_tools and len(schema["anyOf"]) > self.route_tools:
             allowed = [variant["properties"]["tool"]["const"] for variant in schema["anyOf"]]
-            keep = set(self.router.top(conversation[-1]["content"], self.route_tools, allowed, self.route_margin))
+            keep = set(self.router.top(conversation[-1]["content"], self.route_tools, allowed))
             schema = {"anyOf": [v for v in schema["anyOf"] if v["properties"]["tool"]["const"] in keep]}
         return self.compile(schema)
 
@@ -218,7 +216,6 @@ def open_local(
     cache_dir: Path | None = None,
     retrieved_examples: int = 2,
     route_tools: int = 0,
-    route_margin: float | None = None,
     batch_size: int = 1,
 ) -> LocalOrchestrator:
     """Verify the model's hash (a mismatch never loads), load it, and build the orchestrator.
@@ -230,5 +227,5 @@ def open_local(
     )
     return LocalOrchestrator(
         runtime, entry, catalog, backend=backend, context_tokens=context_tokens, cache_dir=cache_dir,
-        retrieved_examples=retrieved_examples, route_tools=route_tools, route_margin=route_margin,
+        retrieved_examples=retrieved_examples, route_tools=route_tools,
     )

@@ -85,12 +85,8 @@ class IntentRouter:
         scores = {tool: _nearest_mean(values) for tool, values in similarities.items()}
         return sorted(scores.items(), key=lambda item: item[1], reverse=True)
 
-    def top(self, text: str, k: int, allowed: Sequence[str], margin: float | None = None) -> list[str]:
-        """The `k` best-ranked of `allowed` (tools the bank has no example of are ranked last, in order);
-        only the best one when its score leads the runner-up's by at least `margin` (a confident route)."""
-        scored = self.rank(text, allowed)
-        if margin is not None and scored and scored[0][1] - (scored[1][1] if len(scored) > 1 else 0.0) >= margin:
-            return [scored[0][0]]
-        ranked = [tool for tool, _ in scored]
+    def top(self, text: str, k: int, allowed: Sequence[str]) -> list[str]:
+        """The `k` best-ranked of `allowed` (tools the bank has no example of are ranked last, in order)."""
+        ranked = [tool for tool, _ in self.rank(text, allowed)]
         ranked += [tool for tool in allowed if tool not in ranked]
         return ranked[:k]

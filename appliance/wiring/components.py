@@ -51,7 +51,6 @@ def build_local_orchestrator(
         cache_dir=settings.cache_dir,
         retrieved_examples=settings.engine.retrieved_examples,
         route_tools=settings.engine.route_tools,
-        route_margin=settings.engine.route_margin,
         batch_size=batch_size,
     )
 
