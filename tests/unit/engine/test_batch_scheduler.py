@@ -10,6 +10,7 @@ from concurrent.futures import Future
 import pytest
 
 from appliance.engine.batch import BatchDecoder
+from appliance.engine.local import kv_cells
 from appliance.engine.scheduler import BatchingProposer, BatchScheduler
 from appliance.errors import ConstraintViolation, EngineBusy, ModelError
 from appliance.types import Proposal
@@ -152,6 +153,22 @@ def test_a_turn_preempted_for_kv_cells_runs_again_first_and_still_equals_serial(
     collapsed = [t for i, t in enumerate(starts) if i == 0 or starts[i - 1] != t]
     assert collapsed == texts  # the preempted turn ran again before the one that arrived after it
     scheduler.close()
+
+
+def test_a_context_sized_by_kv_cells_decodes_a_full_batch_of_full_turns_together() -> None:
+    """Turns that each fill the conversation budget: in a context of only the model's length (the old
+    sizing) the batch is cut short; sized by `kv_cells` every one runs at once and none is preempted."""
+    budget, batch = 24, 4
+    texts = [turn_text(prompt=budget, length=10, seed=40 + i) for i in range(batch)]
+    context_length = len(PREFIX) + budget + 64  # one full turn fits, as the model's own context allows
+    peaks = {}
+    for sizing, n_ctx in (("model only", context_length), ("kv_cells", kv_cells(context_length, budget, batch))):
+        futures, _runtime, scheduler = batched(texts, sequences=batch + 1, n_ctx=n_ctx)
+        assert results(futures) == serial(texts)
+        scheduler.close()
+        peaks[sizing] = (scheduler.decoder.peak, scheduler.decoder.preemptions)
+    assert peaks["kv_cells"] == (batch, 0)
+    assert peaks["model only"][0] < batch
 
 
 def test_generating_sequences_take_turns_when_the_batch_is_tight() -> None:
