@@ -5,6 +5,7 @@ arrival order and never overtakes a waiting turn, the queue is bounded, and clos
 from __future__ import annotations
 
 import asyncio
+import itertools
 from concurrent.futures import Future
 
 import pytest
@@ -188,6 +189,32 @@ def test_generating_sequences_take_turns_when_the_batch_is_tight() -> None:
             fed_at[seq] = len(runtime.steps)
         running = [seq for seq in fed_at if seq in runtime.histories]
         assert all(len(runtime.steps) - fed_at[seq] < 3 for seq in running), f"left behind: {runtime.steps[-4:]}"
+    assert {f.tag: f.generation.text for f in finished if f.generation} == dict(zip(texts, serial(texts), strict=True))
+
+
+def test_prompts_are_fed_oldest_first_one_after_another_not_round_robin() -> None:
+    """With room for less than one prompt a step, the oldest prompt gets the whole budget until it is in,
+    so its turn starts generating (and can finish) before the next prompt takes cells and compute."""
+    runtime = ScriptedModel(sequences=4, n_batch=4)
+    orchestrator = ScriptedOrchestrator(runtime)
+    decoder = BatchDecoder(runtime, len(PREFIX))
+    texts = [turn_text(prompt=10, length=3, seed=60 + i) for i in range(3)]
+    for text in texts:
+        turn = orchestrator.prepare(message(text))
+        decoder.add(text, turn.suffix, turn.grammar.max_tokens, turn.grammar.constraint.start())
+    first_seen: dict[int, int] = {}
+    last_prompt_chunk: dict[int, int] = {}
+    finished = []
+    while decoder.active:
+        finished += decoder.step()
+        step = len(runtime.steps)
+        for seq, start, _tokens, _want in runtime.steps[-1]:
+            first_seen.setdefault(seq, step)
+            if start < len(PREFIX) + 10:
+                last_prompt_chunk[seq] = step
+    by_admission = sorted(first_seen, key=first_seen.__getitem__)
+    for earlier, later in itertools.pairwise(by_admission):
+        assert last_prompt_chunk[earlier] <= first_seen[later], (last_prompt_chunk, first_seen)
     assert {f.tag: f.generation.text for f in finished if f.generation} == dict(zip(texts, serial(texts), strict=True))
 
 
