@@ -69,6 +69,7 @@ class Approvals:
                                       presented_hash=presented_hash, moment=ex.clock())  # fmt: skip
         if action is None or not verdict.allowed:
             ops_log.event("action.approval_refused", reason=verdict.reason, action=action.id if action else None)
+            await ex.record_refused_answer(action, approver.object_id, verdict.reason, verdict.message)
             await outbox.say(verdict.message)
             return
         if not await ex.ledger.confirm_second(action.id, approver_id=approver.object_id, approver_upn=approver.upn,

@@ -16,6 +16,7 @@ from typing import Any
 
 from appliance import gate, ops_log
 from appliance.audit import join_audit_entries, record_for, utc_stamp
+from appliance.audit.closures import ClosedOutcome, closed_action_record, refused_request_record
 from appliance.catalog import Catalog
 from appliance.orchestrator.approvals import Approvals
 from appliance.orchestrator.policy import AidPolicy
@@ -56,6 +57,11 @@ class Executor:
         self._running: set[str] = set()  # EXECUTING here and now: never settled as "interrupted"
         self.approvals = Approvals(self, directory)
 
+    @property
+    def in_flight(self) -> set[str]:
+        """Ids of the actions whose Graph call this process is making right now."""
+        return set(self._running)
+
     # -- decisions ---------------------------------------------------------------------------------
     async def confirm(self, action: PendingAction | None, actor_id: str, presented_hash: str, outbox: Outbox) -> None:
         """Confirm `action` for `actor_id` if the gate allows it, then run it."""
@@ -65,6 +71,8 @@ class Executor:
             ops_log.event("action.confirm_refused", reason=verdict.reason, action=action.id if action else None)
             if action is not None and verdict.reason == "expired":
                 await self._expire(action, outbox)
+            else:
+                await self.record_refused_answer(action, actor_id, verdict.reason, verdict.message)
             await outbox.say(verdict.message)
             return
         if action.tool in self.policy.two_person_tools:
@@ -87,9 +95,11 @@ class Executor:
         """Cancel `action` for `actor_id` if the gate allows it."""
         verdict = gate.judge_cancellation(action, actor_id=actor_id, moment=self.clock())
         if action is None or not verdict.allowed:
+            await self.record_refused_answer(action, actor_id, verdict.reason, verdict.message)
             await outbox.say(verdict.message)
             return
-        if not await self.ledger.transition(action.id, action.state, "CANCELLED"):
+        cancelled = self.closed_record("Cancelled", f"Cancelled by the requester: {action.summary}. Nothing ran.")
+        if await self.ledger.close_action(action.id, action.state, "CANCELLED", cancelled) is None:
             await outbox.say("That request changed while you answered; nothing was cancelled. Check its card.")
             return
         ops_log.event("action.cancelled", tool=action.tool, action=action.id)
@@ -141,8 +151,11 @@ class Executor:
     # -- upkeep ------------------------------------------------------------------------------------
     async def expire_due(self, outbox_for: OutboxFor) -> int:
         """Expire overdue waiting actions and update their cards in place."""
-        expired = await self.ledger.expire_due(self.clock())
+        expired = await self.ledger.expire_due(
+            self.clock(), self.closed_record("Expired", "Expired before it was confirmed; nothing ran.")
+        )
         for action in expired:
+            ops_log.event("action.expired", tool=action.tool, action=action.id)
             outbox = await outbox_for(action.conversation_ref)
             if outbox is not None:
                 await self.update_card(action, outbox, "expired", "Expired before it was confirmed; nothing ran.")
@@ -154,7 +167,8 @@ class Executor:
         for action in await self.ledger.actions_in_state("CONFIRMED"):
             outbox = await outbox_for(action.conversation_ref)
             if gate.is_expired(action, self.clock()):
-                await self.ledger.transition(action.id, "CONFIRMED", "FAILED")
+                detail = "Not carried out: the Aid restarted before it ran and the confirmation expired."
+                await self.ledger.close_action(action.id, "CONFIRMED", "FAILED", self.closed_record("Failure", detail))
                 report.failed.append(action.id)
                 if outbox is not None:
                     await outbox.say(f"Not carried out: {action.summary}. The Aid restarted before it ran and the "
@@ -197,8 +211,36 @@ class Executor:
         await self._finish(action, result, outbox, detail=detail, audit_entry_id=entry)
 
     async def _expire(self, action: PendingAction, outbox: Outbox) -> None:
-        if await self.ledger.transition(action.id, action.state, "EXPIRED"):
+        expired = self.closed_record("Expired", "Expired before it was confirmed; nothing ran.")
+        if await self.ledger.close_action(action.id, action.state, "EXPIRED", expired) is not None:
+            ops_log.event("action.expired", tool=action.tool, action=action.id)
             await self.update_card(action, outbox, "expired", "Expired before it was confirmed; nothing ran.")
+
+    # -- records of what never reached Graph (audit/closures.py) --------------------------------------
+    def closed_record(self, outcome: ClosedOutcome, detail: str, actor_id: str | None = None,
+                      reason: str | None = None) -> Callable[[PendingAction], dict[str, Any]]:  # fmt: skip
+        """The audit record of an action that ends (or is refused) without a Graph call, built from the
+        action as the store holds it at that moment."""
+
+        def record_of(action: PendingAction) -> dict[str, Any]:
+            return closed_action_record(
+                action, outcome, moment=self.clock(), implementer=self.policy.implementer,
+                implementer_name=self.policy.implementer_name, detail=detail, actor_id=actor_id, reason=reason,
+            )  # fmt: skip
+
+        return record_of
+
+    async def record_refused_answer(self, action: PendingAction | None, actor_id: str, reason: str,
+                                    message: str) -> None:  # fmt: skip
+        """A refused confirmation, cancellation or approval leaves a record (who pressed, which action, why)."""
+        if action is None:
+            record = refused_request_record(
+                requester_id=actor_id, requester_upn=None, conversation_ref="", reason=reason, moment=self.clock(),
+                implementer=self.policy.implementer, implementer_name=self.policy.implementer_name, detail=message,
+            )  # fmt: skip
+        else:
+            record = self.closed_record("Refused", message, actor_id=actor_id, reason=reason)(action)
+        await self.ledger.append_record(record)
 
     async def update_card(self, action: PendingAction, outbox: Outbox, status: str, line: str) -> None:
         if not action.card_activity_id:

@@ -16,6 +16,7 @@ from datetime import UTC, datetime, timedelta
 
 from appliance import gate, ops_log
 from appliance.audit import chat_answer
+from appliance.audit.closures import refused_request_record
 from appliance.catalog import REPLY_TOOL, Catalog
 from appliance.errors import ApplianceError
 from appliance.orchestrator.cards import parse_card_decision
@@ -90,13 +91,26 @@ class TurnHandler:
     async def _allowed_person(self, turn: Turn, outbox: Outbox) -> Person | None:
         person = await self.directory.person(turn.requester_id)
         if person is None or not person.enabled:
-            await outbox.say("I can't find an enabled account for you in this tenant, so I can't help here.")
+            message = "I can't find an enabled account for you in this tenant, so I can't help here."
+            await self._refuse(turn, person, "unknown_person", message, outbox)
             return None
         if not gate.may_use_tools(person, self.policy.requesters, self.policy.requester_groups):
-            ops_log.event("turn.refused", reason="not_a_requester", requester=turn.requester_id)
-            await outbox.say("You're not on the list of people the Aid works for. Your IT team can add you.")
+            message = "You're not on the list of people the Aid works for. Your IT team can add you."
+            await self._refuse(turn, person, "not_a_requester", message, outbox)
             return None
         return person
+
+    async def _refuse(self, turn: Turn, person: Person | None, reason: str, message: str, outbox: Outbox,
+                      call: ToolCall | None = None) -> None:  # fmt: skip
+        """Refuse a request: the ops log, a hash-chained audit record (nothing reached Graph), the answer."""
+        ops_log.event("turn.refused", reason=reason, requester=turn.requester_id, tool=call.tool if call else None)
+        await self.ledger.append_record(refused_request_record(
+            requester_id=turn.requester_id, requester_upn=person.upn if person else None,
+            conversation_ref=turn.conversation_ref, reason=reason, moment=self.clock(),
+            implementer=self.policy.implementer, implementer_name=self.policy.implementer_name,
+            tool=call.tool if call else None, arguments=call.arguments if call else None, detail=message,
+        ))  # fmt: skip
+        await outbox.say(message)
 
     async def _request(self, turn: Turn, text: str, person: Person, outbox: Outbox) -> None:
         await outbox.typing()
@@ -149,7 +163,7 @@ class TurnHandler:
         refusal = gate.protected_target(call.arguments, self.policy.aid_upn)
         if refusal:
             await self._remember(turn, text, result_shape(call.tool, call.arguments, "refused"))
-            await outbox.say(refusal)
+            await self._refuse(turn, person, "protected_target", refusal, outbox, call)
             return
         spec = self.catalog[call.tool]
         summary = spec.summary(call.arguments)

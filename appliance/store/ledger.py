@@ -11,6 +11,7 @@ from datetime import datetime
 from typing import Any
 
 from appliance.store import action_steps, audit_records, conversation_references, conversations, pending_actions
+from appliance.store.action_steps import RecordOf
 from appliance.store.tenant_store import TenantStore
 from appliance.types import ContextMessage, PendingAction
 
@@ -96,9 +97,21 @@ class StoreLedger:
         """Every action in `state`."""
         return await self.store.arun(pending_actions.actions_in_state, state)
 
-    async def expire_due(self, moment: datetime) -> list[PendingAction]:
-        """Expire overdue waiting actions."""
-        return await self.store.arun(pending_actions.expire_due, moment)
+    async def expire_due(self, moment: datetime, record_of: RecordOf | None = None) -> list[PendingAction]:
+        """Expire overdue waiting actions (each with its audit record when `record_of` is given)."""
+        if record_of is None:
+            return await self.store.arun(pending_actions.expire_due, moment)
+        return await self.store.arun(action_steps.expire_due_recorded, moment, record_of)
+
+    async def close_action(
+        self, action_id: str, expected: str, new_state: str, record_of: RecordOf
+    ) -> dict[str, Any] | None:
+        """End an action without a Graph call, with its audit record, atomically."""
+        return await self.store.arun(action_steps.close_action, action_id, expected, new_state, record_of)
+
+    async def append_record(self, record: Mapping[str, Any]) -> dict[str, Any]:
+        """Chain and append one audit record."""
+        return await self.store.arun(audit_records.append_record, record)
 
     async def audit_records(
         self, *, since: datetime, requested_by: str | None, tool: str | None, limit: int

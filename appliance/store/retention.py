@@ -11,14 +11,17 @@ from __future__ import annotations
 import asyncio
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
-from appliance.config import StoreSettings
+from appliance.audit.closures import closed_action_record
+from appliance.config import AuditSettings, StoreSettings
+from appliance.store.action_steps import expire_due_recorded
 from appliance.store.audit_records import purge_before
 from appliance.store.clock import iso, now
 from appliance.store.connection import Connection, checkpoint
 from appliance.store.key_value_settings import set_setting
-from appliance.store.pending_actions import expire_due
+from appliance.store.operator_log import record_operation
+from appliance.types import PendingAction
 
 if TYPE_CHECKING:
     from appliance.store.tenant_store import TenantStore
@@ -45,10 +48,21 @@ class PurgeReport:
         )
 
 
-def purge(db: Connection, policy: StoreSettings, moment: datetime | None = None) -> PurgeReport:
-    """Expire overdue actions, then delete old turns, long-ended actions and audit records past retention."""
+def purge(
+    db: Connection, policy: StoreSettings, moment: datetime | None = None, *, audit: AuditSettings | None = None,
+    operator: str | None = None,
+) -> PurgeReport:  # fmt: skip
+    """Expire overdue actions (each with its audit record), then delete old turns, long-ended actions and
+    audit records past retention; the purge itself leaves an operator record (`operator`, default the OS user)."""
     at = moment or now()
-    expired = len(expire_due(db, at))
+    audit = audit or AuditSettings()
+
+    def expired_record(action: PendingAction) -> dict[str, Any]:
+        return closed_action_record(action, "Expired", moment=at, implementer=audit.implementer,
+                                    implementer_name=audit.implementer_name,
+                                    detail="Expired before it was confirmed; nothing ran.")  # fmt: skip
+
+    expired = len(expire_due_recorded(db, at, expired_record))
     conversation_cutoff = iso(at - timedelta(days=policy.retention_conversation_days))
     turns = db.execute("DELETE FROM conversation_turns WHERE created_at < ?", (conversation_cutoff,)).rowcount
     db.execute("DELETE FROM conversation_references WHERE updated_at < ?", (conversation_cutoff,))
@@ -58,9 +72,13 @@ def purge(db: Connection, policy: StoreSettings, moment: datetime | None = None)
     ).rowcount
     audits = purge_before(db, at - timedelta(days=policy.retention_audit_days))
     set_setting(db, LAST_PURGE_SETTING, iso(at))
+    report = PurgeReport(turns, actions, audits, expired)
+    record_operation(db, "retention.purge", report.describe(policy), operator=operator,
+                     facts={"conversation_turns": turns, "pending_actions": actions, "audit_records": audits,
+                            "actions_expired": expired})  # fmt: skip
     if turns or actions or audits:
         checkpoint(db)  # the deleted (and overwritten) pages leave the WAL too
-    return PurgeReport(turns, actions, audits, expired)
+    return report
 
 
 async def purge_periodically(
