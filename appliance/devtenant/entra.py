@@ -14,6 +14,7 @@ from aiohttp import web
 
 from appliance.devtenant.botframework import BOT_CONNECTOR_AUDIENCE, bot_token
 from appliance.devtenant.context import CONTEXT_KEY, GRAPH_AUDIENCE, LOGIN_HOST, DevTenantContext
+from appliance.devtenant.entra_apps import client_credentials_token
 
 DEVICE_GRANT = "urn:ietf:params:oauth:grant-type:device_code"
 OIDC_SCOPES = {"openid", "profile", "offline_access", "email"}
@@ -165,6 +166,9 @@ async def token(request: web.Request) -> web.Response:
         bot = ctx.state.data.get("bots", {}).get(client_id)
         if bot is not None:
             return _bot_token(ctx, request, bot, client_id, form)
+        app_token = client_credentials_token(ctx, client_id, form)
+        if app_token is not None:
+            return app_token
         return _oauth_error(
             "unauthorized_client",
             "AADSTS700016: app-only tokens are not issued for the Aid; the Aid acts with delegated permissions only.",

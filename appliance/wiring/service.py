@@ -12,6 +12,7 @@ import asyncio
 import contextlib
 import secrets
 import ssl
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -34,7 +35,7 @@ from appliance.graph.directory import GraphDirectory
 from appliance.graph.executors import GraphTools
 from appliance.graph.scopes import DIRECTORY_PERMISSIONS, compare_scopes
 from appliance.orchestrator import AidPolicy, TurnHandler
-from appliance.store import TenantStore, retention
+from appliance.store import TenantStore, retention, serve_lock
 from appliance.store.ledger import StoreLedger
 from appliance.wiring import (
     build_proposer,
@@ -43,7 +44,9 @@ from appliance.wiring import (
     graph_endpoints,
     graph_permissions,
 )
+from appliance.wiring.audit_api import mount_audit_api
 from appliance.wiring.dev import BOT_SECRET, dev_host_map
+from appliance.wiring.observability import Observability, start_metrics, watch
 from appliance.wiring.teams import TeamsSide, build_teams
 
 OPS_SALT = "ops.log_salt"
@@ -64,14 +67,21 @@ class Service:
     url: str
     tasks: list[asyncio.Task[None]] = field(default_factory=list)
     health: dict[str, Any] = field(default_factory=dict)
+    observability: Observability | None = None
+    lock: Any = None  # the serve lock (store/serve_lock.py), held until the process ends
+    audit_api_client: httpx.AsyncClient | None = None
 
     async def stop(self) -> None:
         """Stop listening, let running turns finish (10 s), then close the model and the store."""
         for task in self.tasks:
             task.cancel()
+        if self.observability is not None:
+            await self.observability.stop()
         await self.runner.cleanup()
         await self.teams.bot.drain(10.0)
         await self.teams.metadata_client.aclose()
+        if self.audit_api_client is not None:
+            await self.audit_api_client.aclose()
         await asyncio.to_thread(self.proposer.close)
         await asyncio.to_thread(self.store.close)
         ops_log.event("service.stopped")
@@ -140,12 +150,16 @@ def _check_teams(settings: Settings) -> None:
 async def start_service(settings: Settings, step: Step = lambda message: None) -> Service:
     """Start everything and listen on [teams] host:port. Raises ApplianceError with what to do."""
     _check_teams(settings)
+    lock = serve_lock.hold(settings.home)  # released by the kernel when this process ends, however it ends
     store = await asyncio.to_thread(TenantStore.open, settings)
     try:
-        return await _start(settings, store, step)
+        service = await _start(settings, store, step)
     except BaseException:
         await asyncio.to_thread(store.close)
+        lock.close()
         raise
+    service.lock = lock
+    return service
 
 
 async def _start(settings: Settings, store: TenantStore, step: Step) -> Service:
@@ -193,6 +207,9 @@ async def _start(settings: Settings, store: TenantStore, step: Step) -> Service:
     teams = build_teams(settings, ledger=ledger, handler=handler, token_for=bot_tokens.token, host_map=host_map,
                         tls=tls, ready=ready)  # fmt: skip
     handler.executor.outbox_for = teams.outbox_for
+    audit_api_client = mount_audit_api(settings, store, teams.app, host_map, tls)
+    if audit_api_client is not None:
+        step(f"audit API: GET /api/audit/records and /api/audit/verify for holders of {settings.audit_api.role}")
     report_recovery = await handler.executor.recover(teams.outbox_for)
     step(f"recovery: {len(report_recovery.done)} done, {len(report_recovery.failed)} failed, "
          f"{len(report_recovery.resumed)} resumed, {len(report_recovery.waiting)} waiting for Graph")  # fmt: skip
@@ -207,7 +224,12 @@ async def _start(settings: Settings, store: TenantStore, step: Step) -> Service:
     scheme = "https" if server_tls else "http"
     url = f"{scheme}://{settings.teams.host}:{settings.teams.port}/api/messages"
     service = Service(settings, store, proposer, handler, teams, runner, url, health=health)
+    service.audit_api_client = audit_api_client
+    service.observability = await start_metrics(settings, store, catalog, lambda: handler.executor.in_flight)
+    if service.observability.url:
+        step(f"metrics: {service.observability.url}")
     service.tasks.append(asyncio.create_task(_upkeep(service, identity.access_token)))
+    service.tasks.append(asyncio.create_task(watch(service.observability, store, settings, identity.claims)))
     ops_log.event("service.started", tool=None, count=len(catalog))
     step(f"listening on {url}")
     return service
@@ -240,9 +262,12 @@ async def _upkeep(service: Service, token: Callable[[], str]) -> None:
             service.health["token"] = await _probe(lambda: asyncio.to_thread(token), "token unavailable")
             service.health["store"] = await _probe(lambda: service.store.arun(_touch), "store unavailable")
             if datetime.now(UTC) - last_purge > timedelta(days=1):
-                await service.store.arun(retention.purge, service.settings.store)
+                await service.store.arun(retention.purge, service.settings.store, audit=service.settings.audit,
+                                         operator="appliance serve (daily upkeep)")
                 last_purge = datetime.now(UTC)
             reconciled = len(settled.done) + len(settled.failed)
+            if service.observability is not None:
+                service.observability.metrics.upkeep_done(time.time())
             if expired or joined or reconciled:
                 ops_log.event("upkeep", expired=expired, joined=joined, reconciled=reconciled)
         except asyncio.CancelledError:
