@@ -36,6 +36,14 @@ def key_provider_for(settings: Settings, *, new_key_env: str | None = None) -> K
     """
     if settings.store.key_provider == "env":
         return EnvKeyProvider(settings.store.key_env, next_variable=new_key_env)
+    if settings.store.key_provider == "pkcs11":
+        from appliance.store.pkcs11_keys import Pkcs11Config, Pkcs11KeyProvider
+
+        store = settings.store
+        wrapped = store.key_file or settings.home.parent / f"{settings.home.name}.key.wrapped"
+        config = Pkcs11Config(store.pkcs11_module, store.pkcs11_token_label, store.pkcs11_key_label,
+                              store.pkcs11_pin_env)
+        return Pkcs11KeyProvider(config, wrapped, settings.home)
     return FileKeyProvider(default_key_file(settings), settings.home)
 
 
