@@ -220,6 +220,10 @@ class GraphSettings(BaseModel):
     strict_scopes: bool = Field(
         default=False, description="Refuse to start when the Aid holds scopes no enabled tool needs"
     )
+    accept_supersets: list[str] = Field(
+        default_factory=list, description="Scopes (e.g. User.ReadUpdate.All) that a documented broader scope "
+        "may stand in for, when the tenant cannot consent to the least-privileged one (docs/GRAPH.md)"
+    )
 
 
 class TeamsSettings(BaseModel):

@@ -40,7 +40,7 @@ def check_identity(settings: Settings) -> str:
     with TenantStore.open(settings) as store:
         identity, _ = connect(graph_endpoints(settings), graph_permissions(settings), store.token_cache)
         granted = identity.granted_scopes()
-    report = compare_scopes(enabled_catalog(settings), granted)
+    report = compare_scopes(enabled_catalog(settings), granted, accept_supersets=settings.graph.accept_supersets)
     problems = report.lines()
     if report.missing:
         raise ApplianceError("; ".join(problems), hint="Grant the missing scopes to the admin app registration.")

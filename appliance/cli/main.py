@@ -35,6 +35,7 @@ COMMANDS: dict[str, str] = {
     "teams": "appliance.cli.teams_cmd:teams",
     "backup": "appliance.cli.backup_cmd:backup",
     "restore": "appliance.cli.backup_cmd:restore",
+    "release": "appliance.cli.release_cmd:release",
 }
 
 

@@ -6,6 +6,7 @@ warning, or a refusal to start when `strict` is set.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from appliance.catalog import Catalog
@@ -14,6 +15,25 @@ from appliance.errors import ConfigError
 DIRECTORY_PERMISSIONS = ("User.Read.All", "GroupMember.Read.All", "AuditLog.Read.All")
 """What the appliance itself reads whatever tools are enabled: who is asking, their groups (the requester
 list), and the M365 directory audit entries its records join to."""
+
+
+DOCUMENTED_SUPERSETS: dict[str, tuple[str, ...]] = {
+    # microsoftgraph/microsoft-graph-docs-contrib api-reference/v1.0/api/user-update.md ("Permissions", 2026-07):
+    # least privileged User.ReadUpdate.All; higher privileged User.ReadWrite.All, Directory.ReadWrite.All.
+    # Microsoft's provisioning data still marks User.ReadUpdate.All's id as not deployed (permission_ids.py),
+    # so a tenant may be unable to consent to it; the operator can then allow a documented superset.
+    "User.ReadUpdate.All": ("User.ReadWrite.All", "Directory.ReadWrite.All"),
+}
+"""Scopes whose documented higher-privileged alternatives the scope check may accept, when told to."""
+
+
+def satisfied(scope: str, granted: set[str], accept_supersets: Iterable[str] = ()) -> str | None:
+    """The granted scope that covers `scope` (itself, or an allowed documented superset), or None."""
+    if scope in granted:
+        return scope
+    if scope in set(accept_supersets):
+        return next((s for s in DOCUMENTED_SUPERSETS.get(scope, ()) if s in granted), None)
+    return None
 
 
 @dataclass(frozen=True)
@@ -25,10 +45,12 @@ class ScopeReport:
     disabled_tools: tuple[str, ...]
     missing: frozenset[str]
     extra: frozenset[str]
+    substituted: tuple[tuple[str, str], ...] = ()
 
     def lines(self) -> list[str]:
         """Operator-facing sentences (empty when everything matches)."""
-        out = []
+        out = [f"{needed} is covered by the broader {used} ([graph] accept_supersets)" for needed, used in
+               self.substituted]  # fmt: skip
         if self.missing:
             out.append(f"missing consent for {', '.join(sorted(self.missing))}: "
                        f"disabled {', '.join(self.disabled_tools)}")  # fmt: skip
@@ -38,12 +60,23 @@ class ScopeReport:
         return out
 
 
-def compare_scopes(catalog: Catalog, granted: set[str], *, strict: bool = False) -> ScopeReport:
-    """Tools whose permissions are not all granted are disabled; extra grants warn (or refuse if strict)."""
+def compare_scopes(
+    catalog: Catalog, granted: set[str], *, strict: bool = False, accept_supersets: Iterable[str] = ()
+) -> ScopeReport:
+    """Tools whose permissions are not all granted are disabled; extra grants warn (or refuse if strict).
+
+    A scope named in `accept_supersets` (`[graph] accept_supersets`, the operator's explicit choice) also
+    counts as granted when one of its documented supersets (`DOCUMENTED_SUPERSETS`) is; never otherwise.
+    """
+    accepted = set(accept_supersets)
     needed = set(catalog.permissions()) | set(DIRECTORY_PERMISSIONS)
-    disabled = tuple(name for name, spec in catalog.items() if not set(spec.permissions) <= granted)
-    report = ScopeReport(frozenset(needed), frozenset(granted), disabled, frozenset(needed - granted),
-                         frozenset(granted - needed))  # fmt: skip
+    cover = {scope: satisfied(scope, granted, accepted) for scope in needed}
+    disabled = tuple(name for name, spec in catalog.items() if any(cover[p] is None for p in spec.permissions))
+    substituted = tuple(sorted((scope, used) for scope, used in cover.items() if used and used != scope))
+    in_use = {used for used in cover.values() if used}
+    report = ScopeReport(frozenset(needed), frozenset(granted), disabled,
+                         frozenset(scope for scope, used in cover.items() if used is None),
+                         frozenset(granted - needed - in_use), substituted)  # fmt: skip
     if strict and report.extra:
         raise ConfigError(
             f"the Aid's token carries scopes beyond what the enabled tools need: {', '.join(sorted(report.extra))}",

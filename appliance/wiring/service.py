@@ -178,7 +178,8 @@ async def _start(settings: Settings, store: TenantStore, step: Step) -> Service:
     if missing_core:
         raise ConfigError(f"the Aid lacks {', '.join(sorted(missing_core))}, which the appliance itself needs",
                           hint="Grant them to the admin app registration (`appliance permissions`).")  # fmt: skip
-    report = compare_scopes(enabled_catalog(settings), granted, strict=settings.graph.strict_scopes)
+    report = compare_scopes(enabled_catalog(settings), granted, strict=settings.graph.strict_scopes,
+                            accept_supersets=settings.graph.accept_supersets)
     for line in report.lines():
         step(f"scopes: {line}")
     catalog = enabled_catalog(settings).without(report.disabled_tools)

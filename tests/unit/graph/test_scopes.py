@@ -34,3 +34,18 @@ def test_the_read_only_tools_need_no_write_scope() -> None:
              "AuditLog.Read.All", "Directory.Read.All"}  # fmt: skip
     report = compare_scopes(DEFAULT_CATALOG, reads)
     assert not {t for t in report.disabled_tools if not DEFAULT_CATALOG[t].changes_state}
+
+
+def test_a_documented_superset_stands_in_only_when_the_operator_allows_it() -> None:
+    # user-update.md: User.ReadUpdate.All least privileged; User.ReadWrite.All is a documented superset.
+    tenant = (ALL - {"User.ReadUpdate.All"}) | {"User.ReadWrite.All"}
+    refused = compare_scopes(DEFAULT_CATALOG, tenant)
+    assert refused.disabled_tools == ("m365_user_update",) and refused.missing == {"User.ReadUpdate.All"}
+    assert "User.ReadWrite.All" in refused.extra
+    allowed = compare_scopes(DEFAULT_CATALOG, tenant, accept_supersets=["User.ReadUpdate.All"])
+    assert allowed.disabled_tools == () and not allowed.missing and not allowed.extra
+    assert allowed.substituted == (("User.ReadUpdate.All", "User.ReadWrite.All"),)
+    assert "covered by the broader User.ReadWrite.All" in allowed.lines()[0]
+    unrelated = compare_scopes(DEFAULT_CATALOG, (ALL - {"GroupMember.ReadWrite.All"}) | {"Group.ReadWrite.All"},
+                               accept_supersets=["GroupMember.ReadWrite.All"])  # fmt: skip
+    assert "m365_group_add_member" in unrelated.disabled_tools  # no documented superset listed: never guessed
