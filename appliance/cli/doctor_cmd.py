@@ -6,6 +6,7 @@ from collections.abc import Callable
 
 import click
 
+from appliance.cli.doctor_checks import check_bot, check_llm, check_requesters, check_tls
 from appliance.config import Settings, load_settings
 from appliance.errors import ApplianceError
 
@@ -96,6 +97,10 @@ CHECKS: tuple[tuple[str, Check], ...] = (
     ("store", check_store),
     ("egress", check_egress),
     ("identity", check_identity),
+    ("requesters", check_requesters),
+    ("bot", check_bot),
+    ("tls", check_tls),
+    ("llm", check_llm),
 )
 
 
