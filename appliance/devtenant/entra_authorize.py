@@ -43,7 +43,8 @@ async def authorize(request: web.Request) -> web.Response:
     query = request.query
     redirect_uri, challenge = query.get("redirect_uri", ""), query.get("code_challenge", "")
     if query.get("response_type") != "code" or not query.get("client_id"):
-        return _error("invalid_request", "AADSTS900144: The request body must contain response_type=code and client_id.")
+        return _error("invalid_request",
+                      "AADSTS900144: The request body must contain response_type=code and client_id.")
     if not _loopback(redirect_uri):
         return _error("invalid_request", "AADSTS50011: The redirect URI specified in the request does not match the "
                       "redirect URIs configured for the application (public clients: http://localhost).")
