@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import json
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Protocol
 from urllib.parse import urlencode
@@ -24,29 +23,17 @@ from urllib.parse import urlencode
 from aiohttp import web
 
 from appliance import ops_log
+from appliance.audit.filters import RecordFilter
 from appliance.identity import EntraPrincipal, EntraTokenValidator, TokenRejected
 
 OUTCOMES = frozenset({"Success", "Failure", "Refused", "Unknown", "Cancelled", "Expired"})
 NDJSON = "application/x-ndjson"
 
 
-@dataclass(frozen=True)
-class RecordQuery:
-    """The filters and cursor of one page (see the module docstring)."""
-
-    since: datetime | None = None
-    until: datetime | None = None
-    requester: str | None = None
-    tool: str | None = None
-    outcome: str | None = None
-    after: int = 0
-    limit: int = 100
-
-
 class AuditSource(Protocol):
     """Where the records come from (the wiring binds it to the encrypted store)."""
 
-    async def page(self, query: RecordQuery) -> tuple[list[dict[str, Any]], int | None]:
+    async def page(self, query: RecordFilter) -> tuple[list[dict[str, Any]], int | None]:
         """Matching records after `query.after`, oldest first, and the next cursor (None on the last page)."""
         ...
 
@@ -85,8 +72,8 @@ def _text(name: str, text: str | None, limit: int = 320) -> str | None:
     return text
 
 
-def parse_query(params: Any, max_page: int) -> RecordQuery:
-    """A `RecordQuery` from request parameters; BadParameter names what is wrong."""
+def parse_query(params: Any, max_page: int) -> RecordFilter:
+    """A `RecordFilter` from request parameters; BadParameter names what is wrong."""
     known = {"since", "until", "requester", "tool", "outcome", "after", "limit"}
     unknown = sorted(set(params) - known)
     if unknown:
@@ -94,7 +81,7 @@ def parse_query(params: Any, max_page: int) -> RecordQuery:
     outcome = _text("outcome", params.get("outcome"), 20)
     if outcome is not None and outcome not in OUTCOMES:
         raise BadParameter(f"`outcome` must be one of {', '.join(sorted(OUTCOMES))}")
-    return RecordQuery(
+    return RecordFilter(
         since=_time("since", params.get("since")), until=_time("until", params.get("until")),
         requester=_text("requester", params.get("requester")), tool=_text("tool", params.get("tool"), 100),
         outcome=outcome, after=_int("after", params.get("after"), 0, 0, 2**62),

@@ -3,28 +3,14 @@
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
-from datetime import datetime
 from typing import Any
 
+from appliance.audit.filters import RecordFilter
 from appliance.store.clock import iso
 from appliance.store.connection import Connection
 
 
-@dataclass(frozen=True)
-class AuditFilter:
-    """Which records: recorded in [since, until), by requester (UPN, any case), tool, outcome; after `seq`."""
-
-    since: datetime | None = None
-    until: datetime | None = None
-    requester: str | None = None
-    tool: str | None = None
-    outcome: str | None = None
-    after: int = 0
-    limit: int = 100
-
-
-def audit_page(db: Connection, query: AuditFilter) -> tuple[list[dict[str, Any]], int | None]:
+def audit_page(db: Connection, query: RecordFilter) -> tuple[list[dict[str, Any]], int | None]:
     """Up to `limit` records oldest first, each with its `Seq`; and the cursor of the next page (None: last)."""
     clauses: list[str] = ["seq > ?"]
     params: list[Any] = [query.after]

@@ -26,6 +26,7 @@ from pathlib import Path
 from appliance.store import audit_records, secrets
 from appliance.store.audit_chain import ChainReport
 from appliance.store.connection import DATABASE_ERRORS, Connection, checkpoint, open_encrypted, rekey, transaction
+from appliance.store.durable_files import fsync_directory, fsync_file
 from appliance.store.errors import StoreError
 from appliance.store.migrations import current_version
 from appliance.store.shred import SIDE_FILES
@@ -80,7 +81,7 @@ def backup(source: Path, key: bytes, key_source: str, dest: Path, *, dest_key: b
         _remove_files(partial)
         raise BackupError(f"the backup copy did not verify: {report.describe()}")
     os.replace(partial, dest)
-    _fsync_directory(dest.parent)
+    fsync_directory(dest.parent)
     return BackupReport(dest, report.schema_version, report.audit_records, report.chain, report.integrity,
                         time.perf_counter() - started)  # fmt: skip
 
@@ -133,7 +134,7 @@ def restore(backup_path: Path, backup_key: bytes, backup_key_source: str, store_
             if old.exists():
                 os.replace(old, Path(f"{kept}{suffix}"))
     os.replace(restoring, store_path)
-    _fsync_directory(store_path.parent)
+    fsync_directory(store_path.parent)
     return report, kept
 
 
@@ -148,7 +149,7 @@ def _copy(source: Connection, dest: Path, key: bytes) -> None:
         target.execute("PRAGMA journal_mode = DELETE")
     finally:
         target.close()
-    _fsync_file(dest)
+    fsync_file(dest)
 
 
 def _rekey_file(path: Path, old_key: bytes, new_key: bytes) -> None:
@@ -163,7 +164,7 @@ def _rekey_file(path: Path, old_key: bytes, new_key: bytes) -> None:
         db.execute("PRAGMA journal_mode = DELETE")
     finally:
         db.close()
-    _fsync_file(path)
+    fsync_file(path)
 
 
 def _check_new_file(dest: Path) -> None:
@@ -176,19 +177,3 @@ def _check_new_file(dest: Path) -> None:
 def _remove_files(path: Path) -> None:
     for suffix in SIDE_FILES:
         Path(f"{path}{suffix}").unlink(missing_ok=True)
-
-
-def _fsync_file(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
-def _fsync_directory(directory: Path) -> None:
-    fd = os.open(directory, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)

@@ -36,6 +36,7 @@ from pkcs11 import Attribute, KeyType, Mechanism, ObjectClass
 from pkcs11.exceptions import NoSuchKey, NoSuchToken, PinIncorrect, PKCS11Error
 from pkcs11.mechanisms import GCMParams
 
+from appliance.store.durable_files import fsync_directory
 from appliance.store.errors import KeyFileError, KeyRotationError
 
 KEY_BYTES = 32
@@ -116,7 +117,7 @@ class Pkcs11KeyProvider:
         """Make the pending wrapped key the current one (atomic rename)."""
         if self.next_path.exists():
             os.replace(self.next_path, self.path)
-            _fsync_directory(self.path.parent)
+            fsync_directory(self.path.parent)
 
     def destroy(self) -> None:
         """Destroy every wrapping key named by the wrapped files in the HSM, then shred the files."""
@@ -132,7 +133,7 @@ class Pkcs11KeyProvider:
                     handle.flush()
                     os.fsync(handle.fileno())
                 path.unlink()
-        _fsync_directory(self.path.parent)
+        fsync_directory(self.path.parent)
 
     # -- wrapping-key rotation ----------------------------------------------------------------------
     def rotate_wrapping_key(self) -> str:
@@ -236,12 +237,4 @@ def _write_atomic(path: Path, envelope: dict[str, str], *, exclusive: bool = Fal
         partial.unlink()
         raise KeyFileError(f"{path} appeared while it was being created; refusing to overwrite it")
     os.replace(partial, path)
-    _fsync_directory(path.parent)
-
-
-def _fsync_directory(directory: Path) -> None:
-    fd = os.open(directory, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
+    fsync_directory(path.parent)

@@ -5,20 +5,19 @@ from __future__ import annotations
 
 import ssl
 from collections.abc import Mapping
-from dataclasses import asdict
 from typing import Any
 
 import httpx
 from aiohttp import web
 
-from appliance.auditapi import AuditApi, RecordQuery
+from appliance.auditapi import AuditApi, RecordFilter
 from appliance.config import Settings
 from appliance.egress.allowlist import Allowlist
 from appliance.egress.httpx_transport import AsyncGuardedTransport
 from appliance.errors import ConfigError
 from appliance.identity import EntraTokenPolicy, EntraTokenValidator
 from appliance.store import TenantStore, audit_records
-from appliance.store.audit_pages import AuditFilter, audit_page
+from appliance.store.audit_pages import audit_page
 
 
 class StoreAuditSource:
@@ -27,9 +26,9 @@ class StoreAuditSource:
     def __init__(self, store: TenantStore) -> None:
         self.store = store
 
-    async def page(self, query: RecordQuery) -> tuple[list[dict[str, Any]], int | None]:
+    async def page(self, query: RecordFilter) -> tuple[list[dict[str, Any]], int | None]:
         """One page of records."""
-        return await self.store.arun(audit_page, AuditFilter(**asdict(query)))
+        return await self.store.arun(audit_page, query)
 
     async def verify(self) -> dict[str, Any]:
         """The chain check."""
