@@ -71,7 +71,11 @@ def test_a_license_assignment_runs_once_after_the_requesters_confirmation(
     changes = _audits(stack, "Change user license", "sarah.lin@contoso.com")
     assert len(changes) == 1 and changes[0]["initiatedBy"]["user"]["userPrincipalName"] == "aid@contoso.com"
 
-    record = next(r for r in _records(stack) if r["ToolName"] == "m365_license_assign")
+    records = [r for r in _records(stack) if r["ToolName"] == "m365_license_assign"]
+    (refusal,) = [r for r in records if r.get("Reason") == "not_requester"]  # Mike's press is on the chain too
+    assert refusal["Outcome"] == "Refused" and refusal["ClientRequestId"] is None and refusal["ActorObjectId"] != (
+        refusal["RequesterObjectId"])
+    record = next(r for r in records if r["ClientRequestId"])  # the executed action
     assert record["RequestedBy"] == DOUG and record["Outcome"] == "Success" and record["ConfirmedAt"]
     assert record["ActionSummary"] == "Assign ENTERPRISEPACK to sarah.lin@contoso.com"
     assert record["ClientRequestId"] == changes[0]["correlationId"]  # joined to the M365 entry
