@@ -8,14 +8,16 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 export APPLIANCE_HOME ?= $(CURDIR)/var
 
-.PHONY: venv model lint test demo bench grammars sbom clean
+.PHONY: venv model lint test demo bench grammars sbom clean node
 
 # llama-cpp-python comes from deploy/build-llama-cpp.sh, the same script Dockerfile.gpu runs with --cuda.
-$(VENV)/.installed: pyproject.toml deploy/build-llama-cpp.sh
+# ./dev is the dev world (dev tenant, fakes, benchmark harnesses): installed here, never in the image.
+$(VENV)/.installed: pyproject.toml dev/pyproject.toml deploy/build-llama-cpp.sh
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --upgrade pip
 	bash deploy/build-llama-cpp.sh --python $(BIN)/python
 	$(BIN)/python -m pip install -e '.[dev]'
+	$(BIN)/python -m pip install -e ./dev
 	touch $@
 
 venv: $(VENV)/.installed
@@ -27,11 +29,17 @@ grammars: venv
 	$(BIN)/appliance grammar build
 
 lint: venv
-	$(BIN)/ruff check appliance tests
+	$(BIN)/ruff check appliance dev tests
 	$(BIN)/lint-imports
 	$(BIN)/mypy
 
-test: model lint
+# The MCP Inspector test (tests/integration/mcp/test_inspector.py) installs its pinned npm packages into
+# .mcp-inspector/ at test set-up; it needs npm. A fresh machine without it gets Debian's nodejs + npm.
+node:
+	@command -v npm >/dev/null 2>&1 || { apt-get update -qq && apt-get install -y -qq nodejs npm; } \
+		|| echo "warning: npm could not be installed; the MCP Inspector test will be skipped"
+
+test: model lint node
 	$(BIN)/pytest
 
 demo: model
@@ -48,4 +56,4 @@ sbom: venv
 	@echo "wrote $(SBOM)"
 
 clean:
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .mcp-inspector

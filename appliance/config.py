@@ -41,6 +41,12 @@ class EngineSettings(BaseModel):
     retrieved_examples: int = Field(
         default=2, ge=0, le=8, description="Worked examples most like the message, shown right before it (0 = off)"
     )
+    batch_size: int = Field(
+        default=8, ge=1, le=64, description="Conversations decoded together in one llama.cpp batch (1 = one at a time)"
+    )
+    queue_limit: int = Field(
+        default=64, ge=1, le=10_000, description="Turns that may wait for the model; more are told to try again"
+    )
 
 
 class LLMSettings(BaseModel):
@@ -244,6 +250,13 @@ class TeamsSettings(BaseModel):
     tls_key: Path | None = None
     max_activity_bytes: int = Field(default=256 * 1024, ge=4096, le=4 * 1024 * 1024)
     max_concurrent_turns: int = Field(default=64, ge=1, le=10_000)
+    turns_per_minute: int = Field(default=12, ge=1, le=600, description="Messages one person may send per minute")
+    conversations_per_sender: int = Field(
+        default=3, ge=1, le=100, description="Conversations with the Aid stored per person (a 1:1 chat is one)"
+    )
+    waiting_turns_per_sender: int = Field(
+        default=3, ge=1, le=100, description="One person's messages that may wait for an answer at once"
+    )
 
 
 class GateSettings(BaseModel):
@@ -316,6 +329,36 @@ class MetricsSettings(BaseModel):
     audit_check_minutes: int = Field(default=60, ge=1, le=24 * 60, description="How often the audit chain is verified")
 
 
+class MCPSettings(BaseModel):
+    """The MCP server (`appliance/mcp/`): any MCP orchestrator may propose catalog calls; confirmations
+    stay in the requester's Teams chat. An OAuth 2.1 resource server: only Entra access tokens of
+    `tenant_id` for this app registration, with the scope or app role below, are accepted."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    enabled: bool = False
+    host: str = "0.0.0.0"
+    port: int = Field(default=3979, ge=1, le=65535, description="Its own port (the Teams endpoint keeps [teams] port)")
+    public_url: str = Field(
+        default="", description="The URL agents use, e.g. https://aid.yourco.com:3979/mcp (the OAuth resource)"
+    )
+    app_id: str = Field(default="", description="The MCP app registration's application (client) id")
+    app_id_uri: str = Field(default="", description="Its Application ID URI (default api://<app_id>)")
+    tenant_id: str = Field(default="", description="The Entra tenant id tokens must come from (default [teams] "
+                           "allowed_tenant_id)")
+    scope: str = Field(default="Aid.Request", pattern=r"^[A-Za-z0-9._-]{1,64}$",
+                       description="The delegated scope the API exposes (admin consent)")
+    app_role: str = Field(default="Aid.Requester", pattern=r"^[A-Za-z0-9._-]{1,64}$",
+                          description="The app role an admin assigns to people (accepted instead of the scope)")
+    tls_cert: Path | None = Field(default=None, description="Serve HTTPS with this certificate (default [teams] one)")
+    tls_key: Path | None = None
+
+    @property
+    def audience_uri(self) -> str:
+        """The Application ID URI tokens are issued for."""
+        return self.app_id_uri or (f"api://{self.app_id}" if self.app_id else "")
+
+
 class DevTenantSettings(BaseModel):
     """The embedded dev tenant (Entra + Graph + Bot Connector emulators over HTTPS)."""
 
@@ -342,6 +385,7 @@ class Settings(BaseModel):
     egress: EgressSettings = Field(default_factory=EgressSettings)
     metrics: MetricsSettings = Field(default_factory=MetricsSettings)
     audit_api: AuditApiSettings = Field(default_factory=AuditApiSettings)
+    mcp: MCPSettings = Field(default_factory=MCPSettings)
     devtenant: DevTenantSettings = Field(default_factory=DevTenantSettings)
 
     @property

@@ -67,6 +67,12 @@ class ModelIntegrityError(ModelError):
     hint = "Delete the file and run `appliance models fetch` again; never edit the pinned sha256 to match."
 
 
+class EngineBusy(ApplianceError):
+    """Too many turns already wait for the model; this one was not queued (nothing was changed)."""
+
+    hint = "Send the message again in a minute. Operators: raise engine.queue_limit or engine.batch_size."
+
+
 class ConstraintViolation(ApplianceError):
     """The decoder produced output the catalog does not accept. This is a bug, never a model error."""
 

@@ -31,7 +31,7 @@ SAFE_FIELDS = frozenset({
     "tool", "state", "outcome", "reason", "ms", "status", "count", "backend", "model", "route", "method",
     "host", "port", "tokens", "forced", "attempt", "kind", "phase", "version", "mode", "joined", "expired",
     "reconciled", "pending", "ready", "size", "limit", "channel", "scope", "error",
-})  # fmt: skip
+})
 ID_FIELDS = frozenset({"conversation", "requester", "action", "client_request_id", "activity", "tenant", "person"})
 TOKEN_RE = re.compile(r"^[A-Za-z0-9_.:/-]{0,64}$")
 SCRUBBERS = (

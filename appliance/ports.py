@@ -1,8 +1,9 @@
-"""The Protocols the orchestrator reaches out through. Adapters implement them; wiring joins them.
+"""The Protocols the use case (`appliance.orchestrator`) reaches out through. Adapters implement them;
+wiring joins them.
 
-The orchestrator (the one use case) never imports an adapter: it gets a `Proposer` (the model), a
-`Ledger` (the encrypted store), a `ToolRunner` and a `Directory` (Graph as the Aid) and, per
-conversation, an `Outbox` (Teams).
+The use case never imports an adapter: it gets a `Proposer` (the model, a `ToolCallModel` on its own
+thread), a `Ledger` (the encrypted store), a `ToolRunner` and a `Directory` (Graph as the Aid) and, per
+conversation, an `Outbox` (the channel, e.g. Teams).
 """
 
 from __future__ import annotations
@@ -11,11 +12,12 @@ from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
 from typing import Any, Protocol
 
-from appliance.types import ActionCard, ContextMessage, ExecutionResult, PendingAction, Person, Proposal
+from appliance.types import ActionCard, ActionState, ContextMessage, ExecutionResult, PendingAction, Person, Proposal
 
 
-class Orchestrator(Protocol):
-    """Turns a bounded conversation into exactly one valid catalog tool call (blocking; one call at a time)."""
+class ToolCallModel(Protocol):
+    """The model: turns a bounded conversation into exactly one valid catalog tool call (blocking; one call
+    at a time). The local llama.cpp engine and every BYO LLM implement it."""
 
     def propose(self, messages: Sequence[ContextMessage]) -> Proposal:
         """Return the one tool call the model proposes for the conversation so far."""
@@ -23,7 +25,7 @@ class Orchestrator(Protocol):
 
 
 class Proposer(Protocol):
-    """An `Orchestrator` made awaitable (wiring runs the blocking model on its own thread)."""
+    """A `ToolCallModel` made awaitable (wiring runs the blocking model on its own thread)."""
 
     @property
     def name(self) -> str:
@@ -129,18 +131,18 @@ class Ledger(Protocol):
         ...
 
     async def transition(
-        self, action_id: str, expected: str, new_state: str, *, client_request_id: str | None = None
+        self, action_id: str, expected: ActionState, new_state: ActionState, *, client_request_id: str | None = None
     ) -> bool:
         """Compare-and-set one state move; False if the action was not in `expected`."""
         ...
 
     async def finish_action(
-        self, action_id: str, final_state: str, record: Mapping[str, Any], tool_turn: str | None
+        self, action_id: str, final_state: ActionState, record: Mapping[str, Any], tool_turn: str | None
     ) -> dict[str, Any] | None:
         """EXECUTING -> DONE/FAILED with its audit record (and the tool-result turn), atomically."""
         ...
 
-    async def actions_in_state(self, state: str) -> list[PendingAction]:
+    async def actions_in_state(self, state: ActionState) -> list[PendingAction]:
         """Every action in `state`, oldest first."""
         ...
 
@@ -151,7 +153,8 @@ class Ledger(Protocol):
         ...
 
     async def close_action(
-        self, action_id: str, expected: str, new_state: str, record_of: Callable[[PendingAction], Mapping[str, Any]]
+        self, action_id: str, expected: ActionState, new_state: ActionState,
+        record_of: Callable[[PendingAction], Mapping[str, Any]],
     ) -> dict[str, Any] | None:
         """`expected` -> `new_state` without a Graph call, with its audit record, atomically; None if it moved."""
         ...

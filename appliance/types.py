@@ -4,11 +4,37 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
+from enum import StrEnum
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
 Role = Literal["user", "tool"]
+
+
+class ActionState(StrEnum):
+    """Where a pending action stands. `gate.lifecycle.LIFECYCLE` says which moves exist between them;
+    the value is what the store keeps (a `StrEnum`, so it compares equal to its stored text)."""
+
+    PROPOSED = "PROPOSED"
+    AWAITING = "AWAITING"
+    CONFIRMED = "CONFIRMED"
+    EXECUTING = "EXECUTING"
+    DONE = "DONE"
+    FAILED = "FAILED"
+    CANCELLED = "CANCELLED"
+    EXPIRED = "EXPIRED"
+
+
+CardStatus = Literal["awaiting", "approval", "waiting", "confirmed", "cancelled", "expired", "done", "failed"]
+"""What a confirmation card shows. `awaiting` (the requester's Confirm / Cancel) and `approval` (a second
+approver's Approve / Decline) carry buttons; every other status is a decision shown without buttons."""
+
+DecidedStatus = Literal["waiting", "confirmed", "cancelled", "expired", "done", "failed"]
+"""The statuses a card is updated to once someone decided (no buttons)."""
+
+Decision = Literal["confirm", "cancel", "approve", "decline"]
+"""What a card button asks for: the requester's Confirm / Cancel, an approver's Approve / Decline."""
 
 
 class ContextMessage(BaseModel):
@@ -87,7 +113,7 @@ class PendingAction:
     arguments_json: str
     summary: str
     action_hash: str
-    state: str
+    state: ActionState
     client_request_id: str | None
     confirmed_by: str | None
     confirmed_at: str | None
@@ -100,6 +126,10 @@ class PendingAction:
     card_activity_id: str | None = None
     requester_confirmed_at: str | None = None
     approver_upn: str | None = None
+    confirm_code: str | None = None
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "state", ActionState(self.state))  # typed, whatever text the store read
 
     @property
     def arguments(self) -> dict[str, Any]:
@@ -140,6 +170,7 @@ class ActionCard:
 
     `status` is `awaiting` while buttons are live; afterwards the card is updated in place with the
     decision (`confirmed`, `cancelled`, `expired`, `done`, `failed`) and `status_line` says who and when.
+    `confirm_code` is what a typed confirmation must carry ("yes 482913"); only a waiting card shows it.
     """
 
     action_id: str
@@ -149,5 +180,6 @@ class ActionCard:
     target: str
     graph_operation: str
     expires_at: str
-    status: str = "awaiting"
+    status: CardStatus = "awaiting"
     status_line: str = ""
+    confirm_code: str = ""

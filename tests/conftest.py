@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import socket
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -23,3 +24,24 @@ def appliance_home_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Itera
     monkeypatch.setenv("APPLIANCE_HOME", str(home))
     monkeypatch.setenv("APPLIANCE_MODELS_DIR", str(SHARED_MODELS_DIR))
     yield home
+
+
+@pytest.fixture
+def listener() -> Iterator[socket.socket]:
+    """A real TCP listener on loopback that nothing is allowed to reach (see `saw_a_connection`)."""
+    server = socket.socket()
+    server.bind(("127.0.0.1", 0))
+    server.listen(1)
+    server.setblocking(False)
+    yield server
+    server.close()
+
+
+def saw_a_connection(server: socket.socket) -> bool:
+    """Whether anything connected to `listener` (accepts and closes one pending connection)."""
+    try:
+        connection, _ = server.accept()
+    except BlockingIOError:
+        return False
+    connection.close()
+    return True

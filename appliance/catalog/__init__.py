@@ -2,5 +2,6 @@
 
 from appliance.catalog.registry import DEFAULT_CATALOG, REPLY_TOOL, Catalog, describe
 from appliance.catalog.spec import ToolArguments, ToolSpec
+from appliance.catalog.tools.audit import AUDIT_QUERY_TOOL
 
-__all__ = ["DEFAULT_CATALOG", "REPLY_TOOL", "Catalog", "ToolArguments", "ToolSpec", "describe"]
+__all__ = ["AUDIT_QUERY_TOOL", "DEFAULT_CATALOG", "REPLY_TOOL", "Catalog", "ToolArguments", "ToolSpec", "describe"]

@@ -28,6 +28,9 @@ class ToolSpec:
     `graph_operation` is the single Graph call the executor makes, `permission` the least-privileged
     delegated scope, `admin_role` the Entra role the Aid needs for it (None where none is needed).
     A state-changing tool must have a `summary_template`: the exact sentence the requester confirms.
+    `target_keys` are the arguments that name the directory object it acts on, the most specific first
+    (a membership: the user, then the group); the card shows them and failures name the first.
+    `runs_on_graph` is False only for tools the appliance answers itself (`reply`, the audit query).
     """
 
     name: str
@@ -39,6 +42,8 @@ class ToolSpec:
     changes_state: bool
     summary_template: str | None = None
     extra_permissions: tuple[str, ...] = field(default=())
+    target_keys: tuple[str, ...] = field(default=())
+    runs_on_graph: bool = True
 
     def arguments_schema(self) -> dict[str, Any]:
         """The argument model's JSON schema, without pydantic's cosmetic `title` keys."""
@@ -48,6 +53,10 @@ class ToolSpec:
         """Render the action summary (state-changing tools) or a one-line description (read-only)."""
         template = self.summary_template or f"{self.name}: " + ", ".join(f"{k}={{{k}}}" for k in arguments)
         return template.format(**arguments)
+
+    def target(self, arguments: dict[str, Any]) -> str:
+        """What the call acts on, for a card: `user`, `group`, or `user in group`; `-` when it names nothing."""
+        return " in ".join(str(arguments[key]) for key in self.target_keys if arguments.get(key)) or "-"
 
     @property
     def permissions(self) -> tuple[str, ...]:
@@ -68,6 +77,9 @@ class ToolSpec:
             if unknown:
                 raise CatalogError(f"summary template of {self.name} names unknown arguments {sorted(unknown)}")
         check_bounded(self.arguments_schema(), where=self.name)
+        unknown_targets = set(self.target_keys) - set(self.arguments.model_fields)
+        if unknown_targets:
+            raise CatalogError(f"target_keys of {self.name} name unknown arguments {sorted(unknown_targets)}")
 
 
 def strip_titles(schema: Any) -> Any:

@@ -1,1 +1,1 @@
-"""cli room (see DESIGN.md)."""
+"""The operator's command line: one command per module, loaded lazily by `main.py`."""

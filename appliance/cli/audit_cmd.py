@@ -22,7 +22,7 @@ def _records(days: int, tool: str | None, requested_by: str | None) -> list[dict
     since = datetime.now(UTC) - timedelta(days=days)
     with TenantStore.open(load_settings()) as store:
         return store.run(lambda db: audit_records.query(db, since=since, requested_by=requested_by, tool=tool,
-                                                         limit=1_000_000))  # fmt: skip
+                                                         limit=1_000_000))
 
 
 @click.group()
@@ -53,7 +53,7 @@ def query(days: int, tool: str | None, requested_by: str | None, as_json: bool) 
         what = record.get("ActionSummary") or record.get("Detail")
         click.echo(f"{record.get('ExecutedAt')}  {record.get('Outcome'):8} {record.get('ToolName'):26} "
                    f"{what}  | asked by {record.get('RequestedBy')}, confirmed "
-                   f"{record.get('ConfirmedAt') or '-'} | M365 {m365_entry_shown(record)}")  # fmt: skip
+                   f"{record.get('ConfirmedAt') or '-'} | M365 {m365_entry_shown(record)}")
     click.echo(f"{len(records)} record(s)")
 
 
@@ -105,7 +105,7 @@ def join() -> None:
     from appliance.graph.directory import GraphDirectory
     from appliance.store import TenantStore
     from appliance.store.ledger import StoreLedger
-    from appliance.wiring import graph_endpoints, graph_permissions
+    from appliance.wiring.components import graph_endpoints, graph_permissions
 
     settings = load_settings()
     with TenantStore.open(settings) as store:

@@ -24,9 +24,9 @@ def _store_key(settings: Settings) -> tuple[bytes, str]:
 
 def _read_key_file(path: Path, settings: Settings) -> bytes:
     """A backup's key file: 0600, owned by this user, outside $APPLIANCE_HOME (checked like the store key)."""
-    from appliance.store.keys import FileKeyProvider
+    from appliance.store.tenant_store import key_file_at
 
-    return FileKeyProvider(path, settings.home).load()
+    return key_file_at(path, settings).load()
 
 
 class _BackupGroup(click.Group):
@@ -56,12 +56,12 @@ def create(dest: Path, key_file: Path | None) -> None:
     """
     from appliance.store import TenantStore, database_path
     from appliance.store.backup import backup as backup_store
-    from appliance.store.keys import FileKeyProvider
     from appliance.store.operator_log import record_operation
+    from appliance.store.tenant_store import key_file_at
 
     settings = load_settings()
     key, source = _store_key(settings)
-    dest_key = FileKeyProvider(key_file, settings.home).create() if key_file is not None else None
+    dest_key = key_file_at(key_file, settings).create() if key_file is not None else None
     report = backup_store(database_path(settings), key, source, dest, dest_key=dest_key,
                           dest_key_source=f"key file {key_file}")  # fmt: skip
     with TenantStore.open(settings) as store:

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import importlib
-import importlib.util
 import json
 import tempfile
 from datetime import UTC, datetime
@@ -15,20 +13,22 @@ from rich.console import Console
 
 from appliance.config import load_settings
 
-SECTIONS = ("engine", "store", "graph", "e2e")
+SECTIONS = ("engine", "concurrency", "store", "graph", "e2e")
 
 
 @click.command()
 @click.option("--json", "as_json", is_flag=True, help="Print the results as one JSON object on stdout.")
 @click.option("--out", type=click.Path(path_type=Path), default=None, help="Also write the JSON to this file.")
 @click.option("--section", "sections", multiple=True, type=click.Choice(SECTIONS),
-              help="Run only these sections (default: all that are built).")  # fmt: skip
+              help="Run only these sections (default: all that are built).")
 @click.option("--repeats", default=3, show_default=True, help="Repetitions of each engine measurement.")
 def bench(as_json: bool, out: Path | None, sections: tuple[str, ...], repeats: int) -> None:
     """Benchmark the engine (free vs constrained decoding, fast-forward, prefix cache, compile times,
-    RSS, tool accuracy with and without retrieved examples), the encrypted store (SQLCipher vs plain
-    SQLite), the Graph executors (vs the dev tenant) and the whole appliance end to end (message -> card
-    and confirm -> outcome p50/p95, confirmations per second with many conversations at once).
+    RSS, tool accuracy with and without retrieved examples), many conversations at once (turns/s and
+    p95 message -> proposal for 1, 4 and 16 conversations, batched vs serial), the encrypted store
+    (SQLCipher vs plain SQLite), the Graph executors (vs the dev tenant) and the whole appliance end to
+    end (message -> card and confirm -> outcome p50/p95, confirmations per second with many
+    conversations at once).
 
     Ratios are measured within one run on one machine; compare ratios, not lone absolute times.
     """
@@ -43,6 +43,8 @@ def bench(as_json: bool, out: Path | None, sections: tuple[str, ...], repeats: i
 
         if "engine" in chosen:
             results.update(_engine(progress, repeats))
+        if "concurrency" in chosen:
+            results.update(_concurrency(progress))
         for name in ("store", "graph", "e2e"):
             if name in chosen:
                 results.update(_adapter_section(name, progress))
@@ -59,9 +61,10 @@ def bench(as_json: bool, out: Path | None, sections: tuple[str, ...], repeats: i
 
 
 def _engine(progress: Any, repeats: int) -> dict[str, Any]:
-    from appliance.engine import benchmark
-    from appliance.wiring import build_local_orchestrator
+    from appliance.wiring.components import build_local_orchestrator
+    from appliance.wiring.dev_world import bench_section
 
+    benchmark = bench_section("engine")
     progress("loading the model and evaluating the system prefix")
     orchestrator = build_local_orchestrator(load_settings())
     try:
@@ -70,14 +73,25 @@ def _engine(progress: Any, repeats: int) -> dict[str, Any]:
         orchestrator.close()
 
 
+def _concurrency(progress: Any) -> dict[str, Any]:
+    from appliance.wiring.components import build_local_orchestrator
+    from appliance.wiring.dev_world import bench_section
+
+    harness = bench_section("concurrency")
+    progress("loading the model with one sequence per concurrent conversation")
+    orchestrator = build_local_orchestrator(load_settings(), batch_size=max(harness.LEVELS))
+    try:
+        return {**bench_section("engine").machine(), **harness.run(orchestrator, progress)}
+    finally:
+        orchestrator.close()
+
+
 def _adapter_section(name: str, progress: Any) -> dict[str, Any]:
-    # The graph and e2e sections need the dev tenant (and e2e the whole appliance), so they live here,
-    # where adapters may meet.
-    module_name = f"appliance.cli.bench_{name}" if name in ("graph", "e2e") else f"appliance.{name}.benchmark"
-    if importlib.util.find_spec(module_name) is None:
-        return {}
+    # The harnesses live in the dev world (the graph and e2e sections need the dev tenant).
+    from appliance.wiring.dev_world import bench_section
+
+    module = bench_section(name)
     progress(f"{name} section")
-    module = importlib.import_module(module_name)
     with tempfile.TemporaryDirectory(prefix=f"bench-{name}-") as workdir:
         result: dict[str, Any] = module.run(Path(workdir))
     return result

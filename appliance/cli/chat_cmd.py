@@ -16,7 +16,7 @@ HELP = """Type a message for the Aid, or:
 
 
 def _render(events: list[dict[str, Any]], who: str) -> dict[str, Any] | None:
-    from appliance.devtenant.teams_client import card_of, card_text
+    from appliance.wiring.dev_world import card_of, card_text
 
     newest = None
     for event in events:
@@ -49,7 +49,7 @@ def chat(dev: bool, upn: str) -> None:
     """
     import httpx
 
-    from appliance.devtenant.teams_client import DevTeamsClient, button_data
+    from appliance.wiring.dev_world import DevTeamsClient, button_data
 
     settings = load_settings()
     if not settings.graph.dev:

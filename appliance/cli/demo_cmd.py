@@ -25,7 +25,7 @@ DOUG, MIKE = "doug@contoso.com", "mike.chan@contoso.com"
 
 def _show(console: Console, who: str, events: list[dict[str, Any]]) -> dict[str, Any] | None:
     """Print the Aid's messages and cards; return the last card sent."""
-    from appliance.devtenant.teams_client import card_of, card_text
+    from appliance.wiring.dev_world import card_of, card_text
 
     card = None
     for event in events:
@@ -35,7 +35,7 @@ def _show(console: Console, who: str, events: list[dict[str, Any]]) -> dict[str,
         if shown is not None:
             title = "card updated" if event["event"] == "update" else "card"
             console.print(Panel("\n".join(card_text(shown)) + _buttons(shown), title=f"Aid → {who} ({title})",
-                                border_style="cyan", expand=False))  # fmt: skip
+                                border_style="cyan", expand=False))
             card = shown if event["event"] == "message" else card
         elif event["activity"].get("text"):
             console.print(f"[cyan]Aid → {who}:[/] {event['activity']['text']}")
@@ -59,8 +59,7 @@ def demo(keep: bool) -> None:
     Everything runs under $APPLIANCE_HOME/demo (made fresh each time); the model comes from
     $APPLIANCE_HOME/models (`appliance models fetch`). Exit 1 if the appliance did not answer.
     """
-    from appliance.devtenant.teams_client import button_data
-    from appliance.wiring.dev_stack import DevStack
+    from appliance.wiring.dev_world import DevStack, button_data
 
     console = Console()
     settings = load_settings()
@@ -73,7 +72,7 @@ def demo(keep: bool) -> None:
         with console.status("starting `appliance serve --dev` (model load + prefix, about 20-30 s)"):
             stack.start_appliance()
         console.print(f"[green]ready[/]: the Aid listens on {stack.bot_url}; dev tenant at {stack.tenant.url}"  # type: ignore[union-attr]
-                      f"\nappliance log: {stack.log_path}")  # fmt: skip
+                      f"\nappliance log: {stack.log_path}")
         teams = stack.client
         assert teams is not None
 
@@ -113,9 +112,9 @@ def _print_join(console: Console, stack: Any) -> None:
         return
     record = next((r for r in reversed(records) if r.get("ClientRequestId")), records[-1])  # the executed action
     entries = [a for a in stack.tenant.context.state.data["directoryAudits"]
-               if a["correlationId"] == record.get("ClientRequestId")]  # fmt: skip
+               if a["correlationId"] == record.get("ClientRequestId")]
     console.print(Panel(json.dumps(record, indent=1, ensure_ascii=False), title="appliance audit record (SQLCipher)",
-                        expand=False))  # fmt: skip
+                        expand=False))
     if entries:
         console.print(Panel(json.dumps(entries[0], indent=1, ensure_ascii=False),
                             title="M365 directory audit entry (dev tenant), joined by correlationId", expand=False))

@@ -20,8 +20,8 @@ def devtenant() -> None:
 def up(port: int | None) -> None:
     """Serve Entra and Graph emulators over HTTPS until Ctrl-C. State persists under
     $APPLIANCE_HOME/devtenant (seed users, groups and SKUs on first start)."""
-    from appliance.devtenant import DevTenant
     from appliance.wiring.dev_address import remove_address, write_address
+    from appliance.wiring.dev_world import DevTenant
 
     settings = load_settings()
     chosen = port or settings.devtenant.port
@@ -30,7 +30,7 @@ def up(port: int | None) -> None:
     except OSError as exc:
         raise ConfigError(f"the dev tenant cannot listen on {settings.devtenant.host}:{chosen} ({exc.strerror})",
                           hint="Another process (another stack?) uses that port: pick one with --port P; "
-                          "`appliance serve --dev` finds it.") from None  # fmt: skip
+                          "`appliance serve --dev` finds it.") from None
     recorded = write_address(settings.home, tenant.host, tenant.port, tenant.context.state.tenant_id)
     click.echo(f"dev tenant listening on {tenant.url} (tenant {tenant.context.state.tenant_id})")
     click.echo(f"CA certificate: {tenant.keys.ca_cert}; address for `serve --dev`: {recorded}")

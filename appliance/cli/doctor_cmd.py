@@ -13,6 +13,16 @@ from appliance.errors import ApplianceError
 Check = Callable[[Settings], str]
 
 
+def check_catalog(settings: Settings) -> str:
+    """Every enabled tool has what serves it (an executor, a worked example): serve's own start-up check."""
+    from appliance.wiring.catalog_check import check_catalog as check
+    from appliance.wiring.components import enabled_catalog
+
+    catalog = enabled_catalog(settings)
+    check(catalog)
+    return f"{len(catalog)} enabled tools, each with an executor and a worked example"
+
+
 def check_model(settings: Settings) -> str:
     """The configured model file matches its pinned sha256."""
     from appliance.engine.manifest import model_entry, verify_model
@@ -36,7 +46,7 @@ def check_identity(settings: Settings) -> str:
     from appliance.graph.connect import connect
     from appliance.graph.scopes import compare_scopes
     from appliance.store import TenantStore
-    from appliance.wiring import enabled_catalog, graph_endpoints, graph_permissions
+    from appliance.wiring.components import enabled_catalog, graph_endpoints, graph_permissions
 
     with TenantStore.open(settings) as store:
         identity, _ = connect(graph_endpoints(settings), graph_permissions(settings), store.token_cache)
@@ -53,7 +63,7 @@ def check_egress(settings: Settings) -> str:
     entry is a clean https origin (plain http only for a local-server LLM, which config validated)."""
     from appliance.egress.allowlist import entry_problem, redacted
     from appliance.engine.byo import llm_destinations
-    from appliance.wiring import egress_destinations
+    from appliance.wiring.components import egress_destinations
     from appliance.wiring.dev import dev_host_map
 
     entries = egress_destinations(settings)
@@ -93,6 +103,7 @@ def _egress_source(settings: Settings, entry: str) -> str:
 
 
 CHECKS: tuple[tuple[str, Check], ...] = (
+    ("catalog", check_catalog),
     ("model", check_model),
     ("store", check_store),
     ("egress", check_egress),
@@ -106,8 +117,9 @@ CHECKS: tuple[tuple[str, Check], ...] = (
 
 @click.command()
 def doctor() -> None:
-    """Check the model hash, the store key and encryption, the egress allowlist, the Aid's token and
-    its scopes (granted vs needed), and whether this is the dev tenant. Exit 1 if any check fails."""
+    """Check the catalog (every enabled tool can be served), the model hash, the store key and encryption,
+    the egress allowlist, the Aid's token and its scopes (granted vs needed), and whether this is the dev
+    tenant. Exit 1 if any check fails."""
     failed = 0
     settings = load_settings()
     for name, check in CHECKS:

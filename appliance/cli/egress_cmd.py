@@ -33,7 +33,7 @@ def egress() -> None:
 @click.option("--defaults", is_flag=True, help="The default configuration's list (ignore appliance.toml).")
 def list_(defaults: bool) -> None:
     """Print every allowed destination, one `https://host[:port]` a line."""
-    from appliance.wiring import egress_destinations
+    from appliance.wiring.components import egress_destinations
 
     for entry in egress_destinations(_settings(defaults)):
         click.echo(entry)
@@ -66,7 +66,7 @@ def policy(fmt: str, out: Path | None, defaults: bool) -> None:
         appliance egress policy --defaults --format iptables --out deploy/host/egress-iptables.sh
     """
     from appliance.egress.policy import render
-    from appliance.wiring import egress_destinations
+    from appliance.wiring.components import egress_destinations
 
     text = render(egress_destinations(_settings(defaults)), fmt)
     if out is None:

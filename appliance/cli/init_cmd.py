@@ -26,7 +26,7 @@ def sign_in(settings: Settings, *, browser: bool = False, port: int = 0, open_br
     from appliance.graph.connect import connect
     from appliance.graph.errors import GraphAuthError
     from appliance.store import TenantStore
-    from appliance.wiring import graph_endpoints, graph_permissions
+    from appliance.wiring.components import graph_endpoints, graph_permissions
 
     with TenantStore.open(settings) as store:
         identity, _ = connect(graph_endpoints(settings), graph_permissions(settings), store.token_cache)

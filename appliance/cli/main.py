@@ -36,14 +36,22 @@ COMMANDS: dict[str, str] = {
     "backup": "appliance.cli.backup_cmd:backup",
     "restore": "appliance.cli.backup_cmd:restore",
     "release": "appliance.cli.release_cmd:release",
+    "mcp": "appliance.cli.mcp_cmd:mcp",
 }
 
 
+DEV_COMMANDS = frozenset({"devtenant", "demo", "chat", "bench"})
+"""Commands that need the dev world (installed from ./dev in development, never in the production image)."""
+
+
 def _available() -> dict[str, str]:
+    from appliance.wiring.dev import dev_world_installed
+
+    with_dev = dev_world_installed()
     found = {}
     for name, target in COMMANDS.items():
         module = target.split(":")[0]
-        if importlib.util.find_spec(module) is not None:
+        if (with_dev or name not in DEV_COMMANDS) and importlib.util.find_spec(module) is not None:
             found[name] = target
     return found
 

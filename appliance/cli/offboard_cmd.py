@@ -24,9 +24,9 @@ from appliance.config import load_settings
 
 PASSPHRASE_ENV = "APPLIANCE_RECEIPT_KEY_PASSPHRASE"
 MARKS = {"done": "done", "already_done": "already done", "skipped": "skipped", "needs_admin": "ADMIN MUST ACT",
-         "failed": "FAILED", "passed": "passed"}  # fmt: skip
+         "failed": "FAILED", "passed": "passed"}
 EXIT_MEANING = {0: "every step done or already done", 1: "FAILED: at least one step or check failed (see above)",
-                3: "done, but an admin must still act (see above)"}  # fmt: skip
+                3: "done, but an admin must still act (see above)"}
 
 
 @click.group(invoke_without_command=True)
@@ -49,7 +49,7 @@ EXIT_MEANING = {0: "every step done or already done", 1: "FAILED: at least one s
 @click.option("--remove-models", is_flag=True, help="Also remove $APPLIANCE_HOME/models (not customer data).")
 @click.pass_context
 def offboard(ctx: click.Context, yes: bool, receipt_path: Path | None, signing_key: Path | None,
-             remove_models: bool) -> None:  # fmt: skip
+             remove_models: bool) -> None:
     """Tear this tenant's appliance down for good and write a signed receipt. Stop `appliance serve` first.
 
     \b
@@ -121,10 +121,10 @@ def verify(receipt: Path, public_key: Path | None) -> None:
         click.echo("signer: matches the public key you gave")
     else:
         click.echo("signer: NOT checked - this proves the receipt is unchanged since signing, not who signed it "
-                   "(pass --public-key, or compare the fingerprint with the one printed when it was made)")  # fmt: skip
+                   "(pass --public-key, or compare the fingerprint with the one printed when it was made)")
     subject = body["subject"]
     click.echo(f"tenant {subject.get('tenant')} ({subject.get('tenant_guid')}), Aid {subject.get('aid_upn')}, "
-               f"appliance {body['appliance_version']}, {body['started_at']} - {body['finished_at']}")  # fmt: skip
+               f"appliance {body['appliance_version']}, {body['started_at']} - {body['finished_at']}")
     for entry in body["steps"]:
         _line(entry, check=False)
     for entry in body["checks"]:
@@ -170,5 +170,5 @@ def _summary(receipt: dict[str, Any], target: Path, signer: str, operator_key: b
     kind = "your signing key" if operator_key else "a one-time key (embedded; proves integrity only)"
     click.echo(f"signed with {kind}: {signer}")
     click.echo(f"verify it with: appliance offboard verify {target}" + ("" if not operator_key else
-               " --public-key YOUR_PUBLIC_KEY.pem"))  # fmt: skip
+               " --public-key YOUR_PUBLIC_KEY.pem"))
     click.echo("still yours to do: delete the Aid's user and the two app registrations in Entra if you wish.")

@@ -9,8 +9,9 @@ from typing import Any
 
 import click
 
-from appliance.config import load_settings
+from appliance.config import Settings, load_settings
 from appliance.errors import ApplianceError
+from appliance.graph.mcp_registration import McpRegistration, mcp_manifest
 from appliance.graph.registrations import (
     AdminRegistration,
     ChatRegistration,
@@ -18,10 +19,34 @@ from appliance.graph.registrations import (
     admin_registration,
     chat_manifest,
 )
-from appliance.wiring import enabled_catalog
+from appliance.wiring.components import enabled_catalog
 
 CHAT_FILE = "chat-app.json"
 ADMIN_FILE = "admin-app.json"
+MCP_FILE = "mcp-app.json"
+
+
+def _mcp_registration(settings: Settings) -> McpRegistration | None:
+    """The MCP API's registration when `[mcp] enabled = true`, else None."""
+    if not settings.mcp.enabled:
+        return None
+    mcp = settings.mcp
+    host = "localhost" if mcp.host in ("0.0.0.0", "127.0.0.1", "::", "") else mcp.host
+    return McpRegistration(scope=mcp.scope, app_role=mcp.app_role,
+                           app_id_uri=mcp.audience_uri or "api://<the registration's application id>",
+                           resource_url=mcp.public_url or f"https://{host}:{mcp.port}/mcp")
+
+
+def _print_mcp(mcp: McpRegistration) -> None:
+    click.echo()
+    click.secho("3. mcp: the API the MCP endpoint protects ([mcp] enabled)", bold=True)
+    click.echo(f"   Entra app registration: single-tenant ({mcp.sign_in_audience}), "
+               f"Application ID URI {mcp.app_id_uri},")
+    click.echo(f"   v{mcp.token_version} access tokens; no credential and no API permissions of its own")
+    click.echo(f"   exposed delegated scope: {mcp.app_id_uri}/{mcp.scope} (admin consent only)")
+    click.echo(f"   app role: {mcp.app_role} (assign it to the people who may use an agent; set")
+    click.echo("   \"Assignment required\" on the enterprise application so nobody else gets a token)")
+    click.echo(f"   agents connect to {mcp.resource_url}; set [mcp] app_id to the registration's application id")
 
 
 class ManifestExistsError(ApplianceError):
@@ -122,7 +147,7 @@ def _write(out: Path, manifests: dict[str, dict[str, Any]], force: bool) -> list
     "--name", "name_prefix", default="aidizen", show_default=True, help="Display-name prefix of the two registrations."
 )
 def permissions(as_json: bool, out: Path | None, force: bool, skip_unverified: bool, name_prefix: str) -> None:
-    """Print the two Entra app registrations the appliance needs, least privilege first.
+    """Print the Entra app registrations the appliance needs (two; three with [mcp] enabled), least privilege first.
 
     chat: the Teams bot. A single-tenant registration with a credential and NO API permissions: receiving
     DMs and replying as the Aid goes through the Bot Framework, not Microsoft Graph.
@@ -131,22 +156,35 @@ def permissions(as_json: bool, out: Path | None, force: bool, skip_unverified: b
     permissions (a tool in [catalog] disabled_tools drops out) plus the directory reads the appliance
     itself does ("appliance"), and the Entra roles the Aid's user must hold, with which tools need each.
 
-    With --out DIR, also write both as Entra app manifests (Microsoft Graph `application` JSON, Graph
+    mcp ([mcp] enabled = true): the API the MCP endpoint protects: an admin-consent delegated scope and a
+    user-assignable app role; agents get tokens for it from Entra.
+
+    With --out DIR, also write them as Entra app manifests (Microsoft Graph `application` JSON, Graph
     permissions by id). Existing files are kept unless --force. A permission whose id no verified source
     gives is never written: the command stops and says which, unless --skip-unverified.
     """
-    admin = admin_registration(enabled_catalog(load_settings()))
+    settings = load_settings()
+    admin = admin_registration(enabled_catalog(settings))
     chat = ChatRegistration()
+    mcp = _mcp_registration(settings)
     if as_json:
-        click.echo(json.dumps(_describe(admin, chat), indent=2))
+        described = _describe(admin, chat)
+        if mcp is not None:
+            described["mcp"] = {"app_id_uri": mcp.app_id_uri, "scope": mcp.scope, "app_role": mcp.app_role,
+                                "consent": "Admin", "resource": mcp.resource_url}
+        click.echo(json.dumps(described, indent=2))
     else:
         _print_text(admin, chat)
+        if mcp is not None:
+            _print_mcp(mcp)
     if out is None:
         return
     manifests = {
         CHAT_FILE: chat_manifest(display_name=f"{name_prefix}-chat"),
         ADMIN_FILE: admin_manifest(admin, display_name=f"{name_prefix}-admin", skip_unverified=skip_unverified),
     }
+    if mcp is not None:
+        manifests[MCP_FILE] = mcp_manifest(mcp, display_name=f"{name_prefix}-mcp")
     for path in _write(out, manifests, force):
         click.echo(f"wrote {path}", err=as_json)
     if admin.unverified:

@@ -15,7 +15,8 @@ from appliance.errors import ConfigError
 @click.option("--dev", is_flag=True, help="Run against the dev tenant (`appliance devtenant up` must be running).")
 @click.option("--port", type=int, default=None, help="Listen on this port (default: [teams] port, 3978).")
 def serve(dev: bool, port: int | None) -> None:
-    """Serve /api/messages for Teams, plus /healthz and /readyz, until SIGTERM or Ctrl-C.
+    """Serve /api/messages for Teams, plus /healthz and /readyz, until SIGTERM or Ctrl-C. With `[mcp] enabled =
+    true`, also /mcp for MCP orchestrators on [mcp] port (same process, store and gate; docs/MCP.md).
 
     Start-up verifies the model's hash, opens the encrypted store, checks the Aid's token and its scopes
     (tools whose scopes are missing are disabled and named), and finishes or settles any action a crash
@@ -27,7 +28,7 @@ def serve(dev: bool, port: int | None) -> None:
         raise ConfigError("--dev needs a dev configuration", hint="Run `appliance init --dev` first.")
     if not dev and settings.graph.dev:
         raise ConfigError("appliance.toml points at the dev tenant ([graph] dev = true)",
-                          hint="Run `appliance serve --dev`, or configure your real tenant.")  # fmt: skip
+                          hint="Run `appliance serve --dev`, or configure your real tenant.")
     if port is not None:
         settings = settings.model_copy(update={"teams": settings.teams.model_copy(update={"port": port})})
     if dev:
@@ -57,7 +58,7 @@ async def _serve(settings: Settings) -> None:
 
     allowed = install_egress_guard(settings)
     click.echo(f"egress: socket guard installed; {allowed} destinations reachable (`appliance doctor` lists them)",
-               err=True)  # fmt: skip
+               err=True)
     service = await start_service(settings, lambda message: click.echo(message, err=True))
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()

@@ -44,7 +44,7 @@ def rekey(new_key_env: str | None) -> None:
     finished on the next open); keep a backup of the new key file as your policy requires.
     """
     from appliance.store import TenantStore
-    from appliance.store.keys import parse_hex_key
+    from appliance.store.key_provider import parse_hex_key
     from appliance.store.serve_lock import refuse_while_serving
 
     settings = load_settings()

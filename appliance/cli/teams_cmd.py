@@ -39,7 +39,7 @@ def secret(expires: datetime | None) -> None:
     value = sys.stdin.readline().strip() if not sys.stdin.isatty() else click.prompt("client secret", hide_input=True)
     if len(value) < 16:
         raise ApplianceError("that does not look like a client secret (under 16 characters)",
-                             hint="Copy the secret's Value (not its ID) from the app registration.")  # fmt: skip
+                             hint="Copy the secret's Value (not its ID) from the app registration.")
     from appliance.cli.doctor_checks import BOT_SECRET_EXPIRES
     from appliance.store import key_value_settings
 
@@ -64,7 +64,7 @@ def _png(size: int, rgba: tuple[int, int, int, int]) -> bytes:
 
 @teams.command()
 @click.option("--out", type=click.Path(path_type=Path, dir_okay=False), default=Path("aidizen-teams-app.zip"),
-              show_default=True, help="The app package to write (never overwritten).")  # fmt: skip
+              show_default=True, help="The app package to write (never overwritten).")
 @click.option("--publisher", default="aidizen", show_default=True, help="Developer name shown in Teams.")
 @click.option("--website", default="https://example.invalid", show_default=True, help="Your website URL.")
 def manifest(out: Path, publisher: str, website: str) -> None:
@@ -93,7 +93,7 @@ def manifest(out: Path, publisher: str, website: str) -> None:
         "icons": {"color": "color.png", "outline": "outline.png"}, "accentColor": "#2F5597",
         "bots": [{"botId": app_id, "scopes": ["personal"], "supportsFiles": False, "isNotificationOnly": False}],
         "permissions": ["identity"], "validDomains": [],
-    }  # fmt: skip
+    }
     with zipfile.ZipFile(out, "x") as package:
         package.writestr("manifest.json", json.dumps(document, indent=2))
         package.writestr("color.png", _png(192, (47, 85, 151, 255)))

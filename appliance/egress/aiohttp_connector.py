@@ -55,7 +55,7 @@ class MappingResolver(AbstractResolver):
             return [{**result, "hostname": host} for result in found]
         mapped_family = socket.AF_INET6 if version == 6 else socket.AF_INET
         return [ResolveResult(hostname=host, host=address, port=mapped_port, family=mapped_family, proto=0,
-                              flags=_NUMERIC)]  # fmt: skip
+                              flags=_NUMERIC)]
 
     async def close(self) -> None:
         """Close the inner resolver."""
@@ -68,7 +68,7 @@ class GuardedConnector(aiohttp.TCPConnector):
     def __init__(
         self, allowlist: Allowlist, *, host_map: HostMap | None = None, tls: ssl.SSLContext | None = None,
         **kwargs: Any,
-    ) -> None:  # fmt: skip
+    ) -> None:
         self.allowlist = allowlist
         super().__init__(resolver=MappingResolver(host_map), ssl=tls or ssl.create_default_context(), **kwargs)
 

@@ -1,8 +1,11 @@
 """httpx transports that enforce the allowlist and, for the dev tenant, map real hosts to a local one.
 
-Mapping happens here, at the transport, so the SDKs above build exactly the requests they would send
-to Microsoft (same URLs, same headers); TLS still verifies the *real* host name (sent as SNI) against
-the certificate, which the dev tenant's CA issues for those names.
+An adapter around the pure allowlist, in httpx's own style: each transport wraps an inner transport
+(by default httpx's real one) and hands it the checked, possibly re-addressed request, so its logic is
+testable with `httpx.MockTransport` as the inner one. Mapping happens here, at the transport, so the
+SDKs above build exactly the requests they would send to Microsoft (same URLs, same headers); TLS still
+verifies the *real* host name (sent as SNI) against the certificate, which the dev tenant's CA issues
+for those names.
 """
 
 from __future__ import annotations
@@ -29,14 +32,19 @@ def _route(request: httpx.Request, allowlist: Allowlist, host_map: HostMap, kind
 
 
 class GuardedTransport(httpx.BaseTransport):
-    """Synchronous transport (used for msal's HTTP client)."""
+    """Synchronous transport (used for msal's HTTP client), around `inner` (default: httpx's, with `verify`)."""
 
     def __init__(
-        self, allowlist: Allowlist, *, host_map: HostMap | None = None, verify: ssl.SSLContext | bool = True
+        self,
+        allowlist: Allowlist,
+        *,
+        host_map: HostMap | None = None,
+        verify: ssl.SSLContext | bool = True,
+        inner: httpx.BaseTransport | None = None,
     ) -> None:
         self.allowlist = allowlist
         self.host_map = canonical_map(host_map)
-        self._inner = httpx.HTTPTransport(verify=verify)
+        self._inner = inner or httpx.HTTPTransport(verify=verify)
 
     def handle_request(self, request: httpx.Request) -> httpx.Response:
         """Refuse a destination off the allowlist (EgressBlocked) before any connection is opened."""
@@ -50,8 +58,9 @@ Observer = Callable[[httpx.Request, httpx.Response], None]
 
 
 class AsyncGuardedTransport(httpx.AsyncBaseTransport):
-    """Asynchronous transport (used for msgraph-sdk's httpx.AsyncClient). `observer` sees every
-    request/response pair that went on the wire (the Graph gateway records status and request-id)."""
+    """Asynchronous transport (used for msgraph-sdk's httpx.AsyncClient), around `inner` (default: httpx's,
+    with `verify`). `observer` sees every request/response pair that went on the wire (the Graph gateway
+    records status and request-id)."""
 
     def __init__(
         self,
@@ -60,11 +69,12 @@ class AsyncGuardedTransport(httpx.AsyncBaseTransport):
         host_map: HostMap | None = None,
         verify: ssl.SSLContext | bool = True,
         observer: Observer | None = None,
+        inner: httpx.AsyncBaseTransport | None = None,
     ) -> None:
         self.allowlist = allowlist
         self.host_map = canonical_map(host_map)
         self.observer = observer
-        self._inner = httpx.AsyncHTTPTransport(verify=verify)
+        self._inner = inner or httpx.AsyncHTTPTransport(verify=verify)
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
         """Refuse a destination off the allowlist (EgressBlocked) before any connection is opened."""

@@ -40,7 +40,7 @@ class GuardedHTTPAdapter(HTTPAdapter):
     def send(
         self, request: requests.PreparedRequest, stream: bool = False, timeout: Any = None, verify: Any = True,
         cert: Any = None, proxies: dict[str, str] | None = None,
-    ) -> requests.Response:  # fmt: skip
+    ) -> requests.Response:
         """Refuse a destination off the allowlist (and any proxy that is not on it) before any connection
         is opened. The destination itself is checked where requests decides what to connect to
         (`build_connection_pool_key_attributes`), with requests' own parse of the URL."""

@@ -210,7 +210,7 @@ def _refuse(host: Any, port: Any, kind: str) -> NoReturn:
     record_refusal(shown, number, kind)
     where = f"[{shown}]" if ":" in shown else shown
     raise EgressBlocked(f"egress to {where}:{number if number is not None else ''} ({kind}) refused by the "
-                        "socket guard: not on the allowlist")  # fmt: skip
+                        "socket guard: not on the allowlist")
 
 
 def install(allowlist: Allowlist, host_map: HostMap | None = None, *, listen_hosts: Iterable[str] = ()) -> SocketGuard:

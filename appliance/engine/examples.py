@@ -1,11 +1,15 @@
-"""Retrieved examples: the worked examples most like the person's message, shown right before it.
+"""The worked examples: one table, what a good call looks like for each tool, with no tenant data.
 
-The cached prefix carries one worked example per tool. A small model copies the *nearest* pattern far
-more reliably than one seen 1,500 tokens earlier, so per message the examples from this bank that share
-the most words with the message (addresses ignored) are rendered as chat turns just before it.
-On the labelled corpus with SmolLM2-135M this lifted the right-tool rate from 0.36 to 0.70 with two
-examples (docs/BENCHMARKS.md). The bank is hand-written, uses only example.org addresses (the grammar
-grounds addresses on the real conversation, never on these), and shares no message with the test corpus.
+The model sees them in two ways. The first example of each enabled tool goes into the cached prefix as
+chat turns (`prompt.fixed_turns`; on SmolLM2-135M, chat turns lifted tool accuracy from ~20% to ~34% over
+the same examples as text). Per message, the examples that share the most words with the message
+(addresses ignored) are shown again right before it (`ExampleRetriever`): a small model copies the
+*nearest* pattern far more reliably than one seen 1,500 tokens earlier (the right-tool rate went from
+0.36 to 0.73 on the labelled corpus, docs/BENCHMARKS.md).
+
+Every enabled tool needs at least one example: `appliance serve` refuses to start otherwise
+(`wiring/catalog_check.py`). The table uses only example.org addresses (the grammar grounds addresses
+on the real conversation, never on these) and shares no message with the test corpus.
 """
 
 from __future__ import annotations
@@ -20,7 +24,28 @@ from appliance.catalog import Catalog
 U1, U2, GROUP = "anna.berg@example.org", "ben.ode@example.org", "hr@example.org"
 Example = tuple[str, str, dict[str, Any]]
 
-BANK: tuple[Example, ...] = (
+EXAMPLES: tuple[Example, ...] = (
+    # the first example of each tool: the prefix
+    ("Is anna.berg@example.org able to sign in?", "m365_user_get", {"user": U1}),
+    ("find people called Berg", "m365_user_search", {"query": "Berg"}),
+    ("block sign-in for ben.ode@example.org", "m365_user_disable", {"user": U2}),
+    ("enable anna.berg@example.org again", "m365_user_enable", {"user": U1}),
+    ("sign ben.ode@example.org out everywhere", "m365_sessions_revoke", {"user": U2}),
+    ("reset the password of anna.berg@example.org", "m365_password_reset", {"user": U1}),
+    ("set the department of ben.ode@example.org to Sales", "m365_user_update",
+     {"user": U2, "field": "department", "value": "Sales"}),
+    ("which licenses do we own?", "m365_license_list", {}),
+    ("give ben.ode@example.org an E3 license (ENTERPRISEPACK)", "m365_license_assign",
+     {"user": U2, "sku": "ENTERPRISEPACK"}),
+    ("remove SPE_E5 from ben.ode@example.org", "m365_license_remove", {"user": U2, "sku": "SPE_E5"}),
+    ("who is in hr@example.org?", "m365_group_members", {"group": GROUP}),
+    ("add anna.berg@example.org to hr@example.org", "m365_group_add_member", {"group": GROUP, "user": U1}),
+    ("remove anna.berg@example.org from hr@example.org", "m365_group_remove_member", {"group": GROUP, "user": U1}),
+    ("what MFA methods has ben.ode@example.org?", "m365_mfa_methods_list", {"user": U2}),
+    ("recent sign-ins of anna.berg@example.org", "m365_signins_recent", {"user": U1, "days": 7}),
+    ("what did the Aid change today?", "m365_audit_query", {"days": 1, "tool": "any"}),
+    ("reset the password please", "reply", {"text": "Whose password should I reset? Please give their address."}),
+    # more phrasings, for retrieval
     ("who is ben.ode@example.org?", "m365_user_get", {"user": U2}),
     ("show me the profile of ben.ode@example.org", "m365_user_get", {"user": U2}),
     ("look up anna.berg@example.org", "m365_user_get", {"user": U1}),
@@ -50,8 +75,34 @@ BANK: tuple[Example, ...] = (
     ("hello", "reply", {"text": "Hello! I can look up users, licenses and groups, and make changes you confirm."}),
     ("give him a license", "reply", {"text": "Who should get the license, and which one? Please give their address."}),
     ("thank you", "reply", {"text": "You're welcome."}),
-)  # fmt: skip
-"""Extra phrasings; retrieval draws from these and the one-per-tool examples of the prefix (`prompt.EXAMPLES`)."""
+)
+"""(message, tool, arguments): the first example of each tool is its prefix example, in this order."""
+
+
+def tools_with_examples() -> frozenset[str]:
+    """Every tool the table has an example of."""
+    return frozenset(tool for _, tool, _ in EXAMPLES)
+
+
+def prefix_examples(catalog: Catalog) -> list[Example]:
+    """The first example of each enabled tool, in table order (the worked examples of the cached prefix)."""
+    seen: set[str] = set()
+    first = []
+    for example in EXAMPLES:
+        if example[1] in catalog and example[1] not in seen:
+            seen.add(example[1])
+            first.append(example)
+    return first
+
+
+def as_turns(examples: Sequence[Example]) -> list[dict[str, str]]:
+    """Examples as chat turns: the message, then the call as the assistant's JSON answer."""
+    turns: list[dict[str, str]] = []
+    for message, tool, arguments in examples:
+        call = json.dumps({"tool": tool, "arguments": arguments}, separators=(",", ":"))
+        turns += [{"role": "user", "content": message}, {"role": "assistant", "content": call}]
+    return turns
+
 
 _ADDRESS = re.compile(r"\S+@\S+")
 _WORD = re.compile(r"[a-z0-9_]+")
@@ -72,7 +123,7 @@ class ExampleRetriever:
 
     def __init__(self, catalog: Catalog, examples: Sequence[Example]) -> None:
         self._examples = [(words(message), bool(_ADDRESS.search(message)), message, tool, arguments)
-                          for message, tool, arguments in examples if tool in catalog]  # fmt: skip
+                          for message, tool, arguments in examples if tool in catalog]
 
     def nearest(self, text: str, k: int, allowed: frozenset[str] | None = None) -> list[Example]:
         """The `k` examples most like `text` (of `allowed` tools only), most similar first; ties keep bank order."""
@@ -90,8 +141,4 @@ class ExampleRetriever:
 
     def turns(self, text: str, k: int, allowed: frozenset[str] | None = None) -> list[dict[str, str]]:
         """The nearest examples as chat turns, the most similar one last (right before the message)."""
-        out: list[dict[str, str]] = []
-        for message, tool, arguments in reversed(self.nearest(text, k, allowed)):
-            call = json.dumps({"tool": tool, "arguments": arguments}, separators=(",", ":"))
-            out += [{"role": "user", "content": message}, {"role": "assistant", "content": call}]
-        return out
+        return as_turns(list(reversed(self.nearest(text, k, allowed))))

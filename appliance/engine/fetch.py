@@ -57,7 +57,7 @@ def _download_wheel(source: WheelSource, directory: Path, pip_args: Sequence[str
     command = [
         sys.executable, "-m", "pip", "download", "--no-deps", "--only-binary=:all:",
         "--require-hashes", "-r", str(requirements), "-d", str(directory), *pip_args,
-    ]  # fmt: skip
+    ]
     result = subprocess.run(command, check=False, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     if result.returncode != 0:
         tail = "\n".join(result.stdout.strip().splitlines()[-5:])

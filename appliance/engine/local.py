@@ -1,4 +1,4 @@
-"""The local orchestrator: llama.cpp + a per-message grammar from the catalog -> one valid ToolCall.
+"""The local model: llama.cpp + a per-message grammar from the catalog -> one valid ToolCall.
 
 Start-up: verify the model's sha256, load it, evaluate the system prompt once (the prefix cache),
 build the backend's view of the vocabulary. Per message: bound the conversation, ground the grammar
@@ -20,12 +20,11 @@ import jsonschema
 from appliance.catalog import Catalog
 from appliance.engine.constraint import Constraint
 from appliance.engine.decode import Generation, generate
-from appliance.engine.examples import BANK, ExampleRetriever
+from appliance.engine.examples import EXAMPLES, ExampleRetriever
 from appliance.engine.llguidance_backend import LLGuidanceConstraint, llguidance_tokenizer
 from appliance.engine.manifest import ModelEntry, verify_model
 from appliance.engine.outlines_backend import compile_outlines, outlines_vocabulary
 from appliance.engine.prompt import (
-    EXAMPLES,
     ChatTemplate,
     bounded_conversation,
     fixed_turns,
@@ -52,8 +51,17 @@ class CompiledGrammar:
     cache_hit: bool = False
 
 
+@dataclass(frozen=True)
+class PreparedTurn:
+    """One message ready to decode: the prompt suffix after the cached prefix, and its grammar."""
+
+    suffix: list[int]
+    grammar: CompiledGrammar
+    started: float
+
+
 class LocalOrchestrator:
-    """Implements `ports.Orchestrator` with a local GGUF model. Not thread-safe: one call at a time."""
+    """Implements `ports.ToolCallModel` with a local GGUF model. Not thread-safe: one call at a time."""
 
     def __init__(
         self,
@@ -77,7 +85,7 @@ class LocalOrchestrator:
         )
         self.fixed = fixed_turns(catalog)
         self.retrieved_examples = retrieved_examples
-        self.examples = ExampleRetriever(catalog, (*EXAMPLES, *BANK))
+        self.examples = ExampleRetriever(catalog, EXAMPLES)
         prefix = split_prompt(self.template, self.fixed, _PLACEHOLDER).prefix
         self.prefix_tokens = runtime.tokenize(prefix, add_special=True)
         started = time.perf_counter()
@@ -123,6 +131,14 @@ class LocalOrchestrator:
 
     def propose(self, messages: Sequence[ContextMessage]) -> Proposal:
         """Return the one catalog tool call the model proposes (validated twice)."""
+        turn = self.prepare(messages)
+        self.runtime.truncate(len(self.prefix_tokens))
+        generation = generate(self.runtime, turn.suffix, turn.grammar.max_tokens, turn.grammar.constraint.start())
+        return self.proposal(turn, generation)
+
+    def prepare(self, messages: Sequence[ContextMessage]) -> PreparedTurn:
+        """Everything before decoding: the bounded conversation, its grounded grammar, the retrieved
+        examples and the prompt suffix (after the cached prefix). Raises ModelError if it cannot fit."""
         started = time.perf_counter()
         conversation = self.conversation(messages)
         grammar = self.grammar_for(conversation)  # grounded on the real conversation, never on examples
@@ -136,20 +152,22 @@ class LocalOrchestrator:
                 f"prompt + longest tool call need {needed} tokens, the context has {self.runtime.n_ctx}",
                 hint="Lower engine.context_tokens in appliance.toml.",
             )
-        self.runtime.truncate(len(self.prefix_tokens))
-        generation = generate(self.runtime, suffix, grammar.max_tokens, grammar.constraint.start())
-        call = self._validated(generation, grammar.schema)
+        return PreparedTurn(suffix, grammar, started)
+
+    def proposal(self, turn: PreparedTurn, generation: Generation) -> Proposal:
+        """The validated proposal for a prepared turn and what the model generated for it."""
+        call = self._validated(generation, turn.grammar.schema)
         return Proposal(
             call=call,
             raw_text=generation.text,
             model=self.entry.name,
             model_sha256=self.entry.sha256,
             backend=self.backend,
-            prompt_tokens=len(self.prefix_tokens) + len(suffix),
+            prompt_tokens=len(self.prefix_tokens) + len(turn.suffix),
             generated_tokens=len(generation.tokens),
             forced_tokens=generation.forced,
-            compile_seconds=grammar.seconds,
-            seconds=time.perf_counter() - started,
+            compile_seconds=turn.grammar.seconds,
+            seconds=time.perf_counter() - turn.started,
         )
 
     def _validated(self, generation: Generation, schema: dict[str, Any]) -> Any:
@@ -181,10 +199,15 @@ def open_local(
     n_gpu_layers: int = 0,
     cache_dir: Path | None = None,
     retrieved_examples: int = 2,
+    batch_size: int = 1,
 ) -> LocalOrchestrator:
-    """Verify the model's hash (a mismatch never loads), load it, and build the orchestrator."""
+    """Verify the model's hash (a mismatch never loads), load it, and build the orchestrator.
+    `batch_size` > 1 opens that many extra sequences for conversations decoded together (`batch.py`)."""
     path = verify_model(entry, models_dir)
-    runtime = LlamaRuntime(path, n_ctx=entry.context_length, n_threads=n_threads, n_gpu_layers=n_gpu_layers)
+    sequences = 1 + (batch_size if batch_size > 1 else 0)
+    runtime = LlamaRuntime(
+        path, n_ctx=entry.context_length, n_threads=n_threads, n_gpu_layers=n_gpu_layers, sequences=sequences
+    )
     return LocalOrchestrator(
         runtime, entry, catalog, backend=backend, context_tokens=context_tokens, cache_dir=cache_dir,
         retrieved_examples=retrieved_examples,

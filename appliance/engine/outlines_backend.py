@@ -89,7 +89,7 @@ def outlines_vocabulary(runtime: LlamaRuntime) -> outlines_core.Vocabulary:
 def compile_outlines(
     schema: dict[str, Any], vocabulary: outlines_core.Vocabulary, runtime: LlamaRuntime,
     model_sha256: str, cache_dir: Path | None,
-) -> tuple[OutlinesConstraint, bool]:  # fmt: skip
+) -> tuple[OutlinesConstraint, bool]:
     """Compile (or load from the disk cache) the index for `schema`. Returns (constraint, cache_hit)."""
     regex = schema_regex(schema)
     key = hashlib.sha256(f"{model_sha256}\n{regex}".encode()).hexdigest()

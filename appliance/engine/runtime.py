@@ -1,7 +1,10 @@
 """A thin, owned wrapper over llama-cpp-python's low-level API: load, tokenize, decode, logits.
 
-No `create_completion`: the high-level path costs ~3x per token (DESIGN.md). One model, one context,
-one sequence (0); the caller decides which positions to keep (`truncate`) for the prefix cache.
+No `create_completion`: the high-level path costs ~3x per token (docs/ARCHITECTURE.md, decisions).
+One model, one context. Sequence 0 holds the system prefix and the one-at-a-time path (`decode`,
+`truncate`); with `sequences > 1`, sequences 1.. are conversations decoded together (`batch.py`:
+`fork` shares the prefix's KV cells, `decode_rows` evaluates them all in one `llama_decode`). The KV
+cache is unified (one buffer for every sequence), so a shared prefix is stored once.
 `llama_cpp` is imported before numpy on purpose (two OpenMP runtimes segfaulted on the CUDA image).
 """
 
@@ -10,6 +13,7 @@ from __future__ import annotations
 import contextlib
 import ctypes
 import os
+from collections.abc import Sequence
 from pathlib import Path
 
 import llama_cpp  # must precede numpy
@@ -24,7 +28,14 @@ class LlamaRuntime:
     """A loaded GGUF model with one decoding context."""
 
     def __init__(
-        self, path: Path, *, n_ctx: int, n_threads: int = 0, n_batch: int = 512, n_gpu_layers: int = 0
+        self,
+        path: Path,
+        *,
+        n_ctx: int,
+        n_threads: int = 0,
+        n_batch: int = 512,
+        n_gpu_layers: int = 0,
+        sequences: int = 1,
     ) -> None:
         llama_cpp.llama_log_set(_NO_LOG, ctypes.c_void_p())
         llama_cpp.llama_backend_init()
@@ -41,6 +52,8 @@ class LlamaRuntime:
         ctx_params.n_ubatch = n_batch
         ctx_params.n_threads = threads
         ctx_params.n_threads_batch = threads
+        ctx_params.n_seq_max = sequences
+        ctx_params.kv_unified = True  # sequences share the prefix's cells instead of each holding a copy
         self._ctx = llama_cpp.llama_init_from_model(self._model, ctx_params)
         if not self._ctx:
             llama_cpp.llama_model_free(self._model)
@@ -48,6 +61,7 @@ class LlamaRuntime:
         self.n_ctx = llama_cpp.llama_n_ctx(self._ctx)
         self.n_vocab = llama_cpp.llama_vocab_n_tokens(self._vocab)
         self.n_batch = n_batch
+        self.sequences = sequences
         self._batch = llama_cpp.llama_batch_init(n_batch, 0, 1)
         self._memory = llama_cpp.llama_get_memory(self._ctx)
         self.eos = llama_cpp.llama_vocab_eos(self._vocab)
@@ -123,6 +137,48 @@ class LlamaRuntime:
             self.n_past += len(chunk)
         pointer = llama_cpp.llama_get_logits_ith(self._ctx, -1)
         return np.ctypeslib.as_array(pointer, shape=(self.n_vocab,))
+
+    # -- several sequences at once (batch.py) ---------------------------------------------------
+    def fork(self, seq: int, n_keep: int) -> None:
+        """Start sequence `seq` on the first `n_keep` positions of sequence 0 (shared cells, no copy)."""
+        if not 0 < seq < self.sequences:
+            raise ValueError(f"sequence {seq} is outside 1..{self.sequences - 1}")
+        llama_cpp.llama_memory_seq_rm(self._memory, seq, -1, -1)
+        llama_cpp.llama_memory_seq_cp(self._memory, 0, seq, 0, n_keep)
+
+    def drop(self, seq: int) -> None:
+        """Forget everything sequence `seq` holds (cells it shared with the prefix stay for sequence 0)."""
+        llama_cpp.llama_memory_seq_rm(self._memory, seq, -1, -1)
+
+    def decode_rows(self, rows: Sequence[tuple[int, int, Sequence[int], bool]]) -> list[np.ndarray]:
+        """Evaluate several sequences in one `llama_decode`. A row is (sequence, position of its first
+        token, tokens, whether its last token's logits are wanted); returns those logits (views, valid
+        until the next decode), in row order. The rows' tokens together must fit `n_batch`."""
+        batch = self._batch
+        n = 0
+        wanted: list[int] = []
+        for seq, start, tokens, want_logits in rows:
+            if n + len(tokens) > self.n_batch:
+                raise ValueError(f"more than n_batch {self.n_batch} tokens in one decode")
+            for offset, token in enumerate(tokens):
+                batch.token[n] = token
+                batch.pos[n] = start + offset
+                batch.n_seq_id[n] = 1
+                batch.seq_id[n][0] = seq
+                batch.logits[n] = 0
+                n += 1
+            if want_logits and tokens:
+                batch.logits[n - 1] = 1
+                wanted.append(n - 1)
+        if n == 0:
+            raise ValueError("decode_rows needs at least one token")
+        batch.n_tokens = n
+        status = llama_cpp.llama_decode(self._ctx, batch)
+        if status != 0:
+            raise ModelError(f"llama_decode failed with status {status} for {len(rows)} sequences, {n} tokens")
+        return [
+            np.ctypeslib.as_array(llama_cpp.llama_get_logits_ith(self._ctx, i), shape=(self.n_vocab,)) for i in wanted
+        ]
 
     def close(self) -> None:
         """Free the context and the model (idempotent)."""

@@ -9,20 +9,27 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-LIFECYCLE: Mapping[str, frozenset[str]] = {
-    "PROPOSED": frozenset({"AWAITING", "CANCELLED", "EXPIRED"}),
-    "AWAITING": frozenset({"CONFIRMED", "CANCELLED", "EXPIRED"}),
-    "CONFIRMED": frozenset({"EXECUTING", "CANCELLED", "EXPIRED", "FAILED"}),
-    "EXECUTING": frozenset({"DONE", "FAILED"}),
-    "DONE": frozenset(),
-    "FAILED": frozenset(),
-    "CANCELLED": frozenset(),
-    "EXPIRED": frozenset(),
+from appliance.types import ActionState
+
+S = ActionState
+LIFECYCLE: Mapping[ActionState, frozenset[ActionState]] = {
+    S.PROPOSED: frozenset({S.AWAITING, S.CANCELLED, S.EXPIRED}),
+    S.AWAITING: frozenset({S.CONFIRMED, S.CANCELLED, S.EXPIRED}),
+    S.CONFIRMED: frozenset({S.EXECUTING, S.CANCELLED, S.EXPIRED, S.FAILED}),
+    S.EXECUTING: frozenset({S.DONE, S.FAILED}),
+    S.DONE: frozenset(),
+    S.FAILED: frozenset(),
+    S.CANCELLED: frozenset(),
+    S.EXPIRED: frozenset(),
 }
 FINAL_STATES = frozenset(state for state, following in LIFECYCLE.items() if not following)
-OPEN_STATES = ("PROPOSED", "AWAITING")
+OPEN_STATES = (S.PROPOSED, S.AWAITING)
+"""The states in which an action still waits for a decision."""
 
 
-def may_move(current: str, new_state: str) -> bool:
-    """True if the lifecycle allows `current` -> `new_state`."""
-    return new_state in LIFECYCLE.get(current, frozenset())
+def may_move(current: ActionState | str, new_state: ActionState | str) -> bool:
+    """True if the lifecycle allows `current` -> `new_state` (False for text that names no state)."""
+    try:
+        return ActionState(new_state) in LIFECYCLE[ActionState(current)]
+    except ValueError:
+        return False

@@ -28,7 +28,7 @@ class BotTokenSource:
         self._app = msal.ConfidentialClientApplication(
             app_id, client_credential=secret, authority=authority, http_client=http_client,
             instance_discovery=validate_authority,
-        )  # fmt: skip
+        )
 
     def token(self, scope: str = BOT_CONNECTOR_SCOPE) -> str:
         """A valid access token for `scope` (cached by msal; renewed when close to expiry)."""

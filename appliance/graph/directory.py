@@ -49,9 +49,9 @@ class GraphDirectory:
         )
         try:
             user = await gw.call(crid, lambda c: gw.client.users.by_user_id(object_id).get(request_configuration=c),
-                                 idempotent=True, query=query)  # fmt: skip
+                                 idempotent=True, query=query)
             groups = await gw.call(crid, lambda c: gw.client.users.by_user_id(object_id).member_of.get(
-                request_configuration=c), idempotent=True)  # fmt: skip
+                request_configuration=c), idempotent=True)
         except GraphCallFailed as exc:
             if exc.status == 404:
                 return None
@@ -59,9 +59,9 @@ class GraphDirectory:
         if user is None:
             return None
         mails = frozenset(str(g.mail) for g in items(groups) if (g.odata_type or "").endswith(".group") and
-                          getattr(g, "mail", None))  # fmt: skip
+                          getattr(g, "mail", None))
         return Person(str(user.id), str(user.user_principal_name), str(user.display_name or ""),
-                      bool(user.account_enabled), mails)  # fmt: skip
+                      bool(user.account_enabled), mails)
 
     async def audit_entry_for(self, correlation_id: str) -> str | None:
         """The directory audit entry id for this client-request-id, or None (not written, or not yet)."""
@@ -71,6 +71,6 @@ class GraphDirectory:
             filter=f"correlationId eq '{safe}'", top=1
         )
         page = await gw.call(str(uuid.uuid4()), lambda c: gw.client.audit_logs.directory_audits.get(
-            request_configuration=c), idempotent=True, query=query)  # fmt: skip
+            request_configuration=c), idempotent=True, query=query)
         entries = items(page)
         return str(entries[0].id) if entries else None

@@ -2,7 +2,7 @@
 that sends the caller's client-request-id, records Graph's request-id and status, and retries only
 what is safe to retry (429/503/504, honouring Retry-After, bounded, with jitter).
 
-msgraph-sdk's own retry handler is turned off (REFERENCE.md: it would replay POST/PATCH after a 504
+msgraph-sdk's own retry handler is turned off (it would replay POST/PATCH after a 504
 that Graph may already have committed); each executor says whether its operation is idempotent.
 """
 

@@ -51,7 +51,7 @@ def cached_aid(blob: str | None) -> AidAccount | None:
     account = accounts[0]
     uid, _, utid = str(account.get("home_account_id", "")).partition(".")  # "<object id>.<tenant GUID>"
     return AidAccount(str(account.get("local_account_id") or uid), str(account.get("username", "")),
-                      utid or str(account.get("realm", "")))  # fmt: skip
+                      utid or str(account.get("realm", "")))
 
 
 def cached_refresh_token(blob: str | None) -> str | None:
@@ -65,7 +65,7 @@ def cached_refresh_token(blob: str | None) -> str | None:
 def admin_disable_hint(upn: str) -> str:
     """What an admin does when the appliance could not disable the Aid."""
     return (f"An admin must disable {upn} in {ENTRA_USERS.format(upn=upn)}: Edit properties > Settings > "
-            "clear 'Account enabled' > Save.")  # fmt: skip
+            "clear 'Account enabled' > Save.")
 
 
 def admin_revoke_hint(upn: str) -> str:
@@ -84,7 +84,7 @@ async def account_enabled(gw: GraphGateway, aid: AidAccount) -> bool:
     user: Any = await gw.call(
         str(uuid.uuid4()), lambda c: gw.client.users.by_user_id(aid.id).get(request_configuration=c),
         idempotent=True, query=query,
-    )  # fmt: skip
+    )
     return bool(user.account_enabled)
 
 
@@ -100,7 +100,7 @@ async def disable_aid(gw: GraphGateway, aid: AidAccount) -> Outcome:
     crid = str(uuid.uuid4())
     try:  # PATCH sets an absolute value: safe to retry
         await gw.call(crid, lambda c: gw.client.users.by_user_id(aid.id).patch(
-            User(account_enabled=False), request_configuration=c), idempotent=True)  # fmt: skip
+            User(account_enabled=False), request_configuration=c), idempotent=True)
     except GraphCallFailed as exc:
         return _refused(exc, f"disable {aid.upn}", admin_disable_hint(aid.upn), _evidence(gw, crid))
     return Outcome("done", f"{aid.upn} disabled (accountEnabled=false)", evidence=_evidence(gw, crid))
@@ -111,7 +111,7 @@ async def revoke_sessions(gw: GraphGateway, aid: AidAccount) -> Outcome:
     crid = str(uuid.uuid4())
     try:
         await gw.call(crid, lambda c: gw.client.users.by_user_id(aid.id).revoke_sign_in_sessions.post(
-            request_configuration=c), idempotent=True)  # fmt: skip
+            request_configuration=c), idempotent=True)
     except GraphCallFailed as exc:
         if exc.status == 404:
             return Outcome("already_done", f"{aid.upn} no longer exists in the directory (404)")
@@ -124,10 +124,10 @@ def _refused(exc: GraphCallFailed, what: str, admin_hint: str, evidence: dict[st
         return Outcome(
             "needs_admin", f"Graph did not let the Aid {what} ({exc.status} {exc.code}): in a real tenant the Aid "
             "may not be allowed to change its own account", admin_hint, evidence,
-        )  # fmt: skip
+        )
     return Outcome("failed", f"Graph could not {what} ({exc.status or 'no answer'} {exc.code}: {exc.message})",
                    admin_hint + " (The appliance's token is destroyed by this run, so it cannot retry later.)",
-                   evidence)  # fmt: skip
+                   evidence)
 
 
 def refresh_refused(endpoints: GraphEndpoints, scopes: Iterable[str], refresh_token: str) -> Outcome:
@@ -135,24 +135,24 @@ def refresh_refused(endpoints: GraphEndpoints, scopes: Iterable[str], refresh_to
     http = httpx.Client(
         transport=GuardedTransport(endpoints.allowlist, host_map=endpoints.host_map,
                                    verify=tls_context(endpoints.ca_bundle)), timeout=30.0,
-    )  # fmt: skip
+    )
     try:  # a throwaway msal app with an in-memory cache: nothing it gets is kept anywhere
         app = msal.PublicClientApplication(
             endpoints.client_id, authority=f"{endpoints.authority_host}/{endpoints.tenant}", http_client=http,
             instance_discovery=endpoints.host_map is None,
-        )  # fmt: skip
+        )
         result = app.acquire_token_by_refresh_token(refresh_token, scopes=list(scopes))
     except (httpx.HTTPError, ValueError, OSError) as exc:
         return Outcome("failed", f"could not ask Entra ({type(exc).__name__}): the revoke is unproven",
-                       "Check in the Entra admin center that the Aid's sessions are revoked.")  # fmt: skip
+                       "Check in the Entra admin center that the Aid's sessions are revoked.")
     finally:
         http.close()
     if "access_token" in result:
         return Outcome("failed", "Entra still accepts the Aid's old refresh token",
-                       "Revoke the Aid's sessions in the Entra admin center now, and disable the account.")  # fmt: skip
+                       "Revoke the Aid's sessions in the Entra admin center now, and disable the account.")
     error = str(result.get("error", ""))
     reason = str(result.get("error_description", "")).splitlines()[0] if result.get("error_description") else ""
     if error == "invalid_grant":
         return Outcome("passed", f"Entra refuses the old refresh token: invalid_grant ({reason})")
     return Outcome("failed", f"Entra answered {error or 'no error code'} ({reason}), not invalid_grant: the revoke "
-                   "is unproven", "Check in the Entra admin center that the Aid's sessions are revoked.")  # fmt: skip
+                   "is unproven", "Check in the Entra admin center that the Aid's sessions are revoked.")

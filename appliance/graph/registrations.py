@@ -86,7 +86,7 @@ class ChatRegistration:
 APPLIANCE_ITSELF = "appliance"
 """Stands in the `tools` of a scope or role that the appliance needs whatever tools are enabled."""
 CORE_ROLES = ("Reports Reader",)
-"""Roles the appliance itself needs: reading directoryAudits to join its records (REFERENCE.md, audit join)."""
+"""Roles the appliance itself needs: reading directoryAudits to join its records (docs/GRAPH.md, audit join)."""
 
 
 def admin_registration(catalog: Catalog) -> AdminRegistration:

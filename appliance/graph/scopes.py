@@ -53,10 +53,10 @@ class ScopeReport:
                self.substituted]  # fmt: skip
         if self.missing:
             out.append(f"missing consent for {', '.join(sorted(self.missing))}: "
-                       f"disabled {', '.join(self.disabled_tools)}")  # fmt: skip
+                       f"disabled {', '.join(self.disabled_tools)}")
         if self.extra:
             out.append(f"the Aid holds scopes no enabled tool needs: {', '.join(sorted(self.extra))} "
-                       "(remove them from the admin app registration)")  # fmt: skip
+                       "(remove them from the admin app registration)")
         return out
 
 
@@ -76,7 +76,7 @@ def compare_scopes(
     in_use = {used for used in cover.values() if used}
     report = ScopeReport(frozenset(needed), frozenset(granted), disabled,
                          frozenset(scope for scope, used in cover.items() if used is None),
-                         frozenset(granted - needed - in_use), substituted)  # fmt: skip
+                         frozenset(granted - needed - in_use), substituted)
     if strict and report.extra:
         raise ConfigError(
             f"the Aid's token carries scopes beyond what the enabled tools need: {', '.join(sorted(report.extra))}",

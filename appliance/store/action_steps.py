@@ -20,6 +20,7 @@ from appliance.store import audit_records, conversations, pending_actions
 from appliance.store.connection import Connection, transaction
 from appliance.store.errors import ActionTransitionError
 from appliance.store.pending_actions import PendingAction
+from appliance.types import ActionState
 
 
 def propose_action(db: Connection, *, user_text: str, **action: Any) -> PendingAction:
@@ -31,16 +32,17 @@ def propose_action(db: Connection, *, user_text: str, **action: Any) -> PendingA
 
 
 def finish_action(
-    db: Connection, action_id: str, final_state: str, audit_record: Mapping[str, Any], tool_turn: str | None = None
+    db: Connection, action_id: str, final_state: ActionState, audit_record: Mapping[str, Any],
+    tool_turn: str | None = None,
 ) -> dict[str, Any] | None:
     """EXECUTING -> `final_state` (DONE or FAILED), plus the audit record and the tool-result turn, atomically.
 
     Returns the stored audit record, or None (and nothing written) if the action was not EXECUTING.
     """
-    if final_state not in ("DONE", "FAILED"):
+    if final_state not in (ActionState.DONE, ActionState.FAILED):
         raise ActionTransitionError(f"an executed action ends DONE or FAILED, not {final_state}")
     with transaction(db):
-        if not pending_actions.transition(db, action_id, "EXECUTING", final_state):
+        if not pending_actions.transition(db, action_id, ActionState.EXECUTING, final_state):
             return None
         action = pending_actions.get_action(db, action_id)
         if action is None:  # pragma: no cover - it was updated a line above, in this transaction
@@ -55,7 +57,7 @@ RecordOf = Callable[[PendingAction], Mapping[str, Any]]
 
 
 def close_action(
-    db: Connection, action_id: str, expected: str, new_state: str, record_of: RecordOf
+    db: Connection, action_id: str, expected: ActionState, new_state: ActionState, record_of: RecordOf
 ) -> dict[str, Any] | None:
     """`expected` -> `new_state` (CANCELLED, EXPIRED or FAILED without a Graph call) and its audit record
     (`record_of(the action as it now is)`), atomically. None (nothing written) if it was not `expected`."""

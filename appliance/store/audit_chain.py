@@ -19,7 +19,7 @@ GENESIS_HASH = "0" * 64
 AUDIT_FIELDS = (
     "AuditEntryId", "RequestedBy", "ConfirmedAt", "ActionSummary", "ConversationRef", "Orchestrator",
     "ToolName", "Implementer", "ClientRequestId", "GraphRequestId", "Outcome", "ExecutedAt",
-)  # fmt: skip
+)
 CHAIN_FIELDS = ("PreviousHash", "Hash")
 UNHASHED_FIELDS = frozenset({"AuditEntryId", "Hash"})
 

@@ -25,7 +25,7 @@ PROJECTED_COLUMNS = {
     "RequestedBy": "requested_by", "ConversationRef": "conversation_ref", "ToolName": "tool_name",
     "Outcome": "outcome", "ClientRequestId": "client_request_id", "GraphRequestId": "graph_request_id",
     "ExecutedAt": "executed_at", "RecordedAt": "recorded_at",
-}  # fmt: skip
+}
 ANCHOR_SETTING = "audit.anchor_hash"
 _COLUMNS = ", ".join(PROJECTED_COLUMNS.values())
 _SELECT = f"SELECT seq, record_json, previous_hash, hash, audit_entry_id, {_COLUMNS} FROM audit_records"
@@ -47,7 +47,7 @@ def append_record(db: Connection, record: Mapping[str, Any]) -> dict[str, Any]:
             f"VALUES (?, ?, ?, ?, {', '.join('?' * len(PROJECTED_COLUMNS))})",
             (json.dumps(stored, ensure_ascii=False), stored["PreviousHash"], stored["Hash"],
              stored.get("AuditEntryId"), *(_column_value(stored.get(field)) for field in PROJECTED_COLUMNS)),
-        )  # fmt: skip
+        )
     return stored
 
 

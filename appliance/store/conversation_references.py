@@ -36,3 +36,18 @@ def conversation_of_person(db: Connection, person_id: str) -> str | None:
         (person_id,),
     ).fetchone()
     return str(row[0]) if row else None
+
+
+def owner_of(db: Connection, conversation_ref: str) -> str | None:
+    """The object id of the person a stored conversation belongs to, or None if it is not stored (or was
+    stored before people were recorded)."""
+    row = db.execute(
+        "SELECT person_id FROM conversation_references WHERE conversation_ref = ?", (conversation_ref,)
+    ).fetchone()
+    return str(row[0]) if row and row[0] else None
+
+
+def conversations_of(db: Connection, person_id: str) -> int:
+    """How many conversations are stored for one person (the edge caps it per sender)."""
+    return int(db.execute("SELECT count(*) FROM conversation_references WHERE person_id = ?", (person_id,))
+               .fetchone()[0])

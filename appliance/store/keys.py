@@ -3,7 +3,8 @@
 - `FileKeyProvider`: a hex key file created by `appliance init`: mode 0600, owned by the appliance's
   user, outside the data directory. Anything looser is refused.
 - `EnvKeyProvider`: a hex key in an environment variable (a container's mounted secret).
-- A KMS provider implements the same Protocol (`KeyProvider`).
+- A KMS provider implements the same Protocol (`key_provider.KeyProvider`): callers never ask which one they
+  hold (only `tenant_store.key_provider_for` picks one, from the settings).
 
 Rotation is two-phase so that a crash at any point loses nothing: `begin_rotation` stores the new
 key beside the current one, the store re-encrypts, and `finish_rotation` makes the new key current.
@@ -15,59 +16,17 @@ import os
 import secrets
 import stat
 from pathlib import Path
-from typing import Protocol
 
 from appliance.store.durable_files import fsync_directory as _fsync_directory
 from appliance.store.errors import KeyFileError, KeyRotationError
-
-KEY_BYTES = 32
-
-
-class KeyProvider(Protocol):
-    """Gives the raw key; `describe()` says where it comes from (safe to print: never the key)."""
-
-    def describe(self) -> str:
-        """Where the key comes from, for messages ("key file /srv/aidizen.key")."""
-        ...
-
-    def load(self) -> bytes:
-        """The current 32-byte key."""
-        ...
-
-    def create(self) -> bytes:
-        """Make and store a new random key; refuses to overwrite an existing one."""
-        ...
-
-    def begin_rotation(self, new_key: bytes) -> None:
-        """Durably keep `new_key` beside the current key (phase 1 of a rotation)."""
-        ...
-
-    def pending_rotation(self) -> bytes | None:
-        """The new key of a rotation that has begun but not finished, if any."""
-        ...
-
-    def finish_rotation(self) -> None:
-        """Make the pending key the current one (phase 2 of a rotation)."""
-        ...
-
-    def destroy(self) -> None:
-        """Make the key unrecoverable from this provider (crypto-shred)."""
-        ...
-
-
-def parse_hex_key(text: str, where: str) -> bytes:
-    """32 bytes from 64 hex digits (surrounding whitespace ignored); the error names `where`, not the text."""
-    try:
-        key = bytes.fromhex(text.strip())
-    except ValueError:
-        raise KeyFileError(f"the {where} does not hold a hex key") from None
-    if len(key) != KEY_BYTES:
-        raise KeyFileError(f"the {where} holds {len(key)} bytes; the store needs a {KEY_BYTES}-byte key")
-    return key
+from appliance.store.key_provider import KEY_BYTES, parse_hex_key
 
 
 class FileKeyProvider:
     """A key file with mode 0600, owned by this user, that must live outside the data directory."""
+
+    creates_keys = True
+    destroys_key = True
 
     def __init__(self, path: Path, data_dir: Path) -> None:
         self.path = path.expanduser().resolve()
@@ -83,6 +42,14 @@ class FileKeyProvider:
     def describe(self) -> str:
         """`key file <path>`."""
         return f"key file {self.path}"
+
+    def has_key(self) -> bool:
+        """The key file exists."""
+        return self.path.exists()
+
+    def stored_files(self) -> list[Path]:
+        """The key file and `<key file>.next` (a rotation's new key), those that exist."""
+        return [path for path in (self.path, self.next_path) if path.exists()]
 
     def load(self) -> bytes:
         """Read the key, refusing a missing, non-regular, foreign-owned or group/world-accessible file."""
@@ -163,6 +130,9 @@ class EnvKeyProvider:
     variable (`next_variable`); the operator then stores that value under `variable`.
     """
 
+    creates_keys = False
+    destroys_key = False
+
     def __init__(self, variable: str, next_variable: str | None = None) -> None:
         self.variable = variable
         self.next_variable = next_variable
@@ -170,6 +140,14 @@ class EnvKeyProvider:
     def describe(self) -> str:
         """`environment variable <NAME>`."""
         return f"environment variable {self.variable}"
+
+    def has_key(self) -> bool:
+        """The variable is set."""
+        return bool(os.environ.get(self.variable))
+
+    def stored_files(self) -> list[Path]:
+        """None: the key lives in the environment (its source is the operator's secret manager)."""
+        return []
 
     def load(self) -> bytes:
         """The key from the variable."""

@@ -13,7 +13,7 @@ from typing import Any
 from appliance.store import action_steps, audit_records, conversation_references, conversations, pending_actions
 from appliance.store.action_steps import RecordOf
 from appliance.store.tenant_store import TenantStore
-from appliance.types import ContextMessage, PendingAction
+from appliance.types import ActionState, ContextMessage, PendingAction
 
 
 class StoreLedger:
@@ -78,7 +78,7 @@ class StoreLedger:
         )
 
     async def transition(
-        self, action_id: str, expected: str, new_state: str, *, client_request_id: str | None = None
+        self, action_id: str, expected: ActionState, new_state: ActionState, *, client_request_id: str | None = None
     ) -> bool:
         """Compare-and-set one state move."""
         return await self.store.arun(
@@ -88,12 +88,12 @@ class StoreLedger:
         )
 
     async def finish_action(
-        self, action_id: str, final_state: str, record: Mapping[str, Any], tool_turn: str | None
+        self, action_id: str, final_state: ActionState, record: Mapping[str, Any], tool_turn: str | None
     ) -> dict[str, Any] | None:
         """EXECUTING -> DONE/FAILED plus the audit record and the tool turn, atomically."""
         return await self.store.arun(action_steps.finish_action, action_id, final_state, record, tool_turn)
 
-    async def actions_in_state(self, state: str) -> list[PendingAction]:
+    async def actions_in_state(self, state: ActionState) -> list[PendingAction]:
         """Every action in `state`."""
         return await self.store.arun(pending_actions.actions_in_state, state)
 
@@ -104,7 +104,7 @@ class StoreLedger:
         return await self.store.arun(action_steps.expire_due_recorded, moment, record_of)
 
     async def close_action(
-        self, action_id: str, expected: str, new_state: str, record_of: RecordOf
+        self, action_id: str, expected: ActionState, new_state: ActionState, record_of: RecordOf
     ) -> dict[str, Any] | None:
         """End an action without a Graph call, with its audit record, atomically."""
         return await self.store.arun(action_steps.close_action, action_id, expected, new_state, record_of)

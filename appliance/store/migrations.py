@@ -114,7 +114,17 @@ ALTER TABLE pending_actions ADD COLUMN approver_upn TEXT;
 ALTER TABLE conversation_references ADD COLUMN person_id TEXT;
 CREATE INDEX ix_references_person ON conversation_references (person_id);
 """),
-)  # fmt: skip
+    (5, "Teams activities already handled (at most once, across restarts); the card's typed-confirmation code", """
+-- One row per inbound activity that started a turn: a redelivery of the same id is acknowledged and not
+-- run again. Rows older than handled_activities.KEEP are swept (store/handled_activities.py).
+CREATE TABLE handled_activities (
+    activity_key TEXT PRIMARY KEY,
+    handled_at TEXT NOT NULL
+) WITHOUT ROWID;
+CREATE INDEX ix_handled_activities_at ON handled_activities (handled_at);
+ALTER TABLE pending_actions ADD COLUMN confirm_code TEXT;
+"""),
+)
 LATEST = MIGRATIONS[-1][0]
 
 
@@ -129,9 +139,18 @@ def current_version(connection: Connection) -> int:
     return int(row[0] or 0)
 
 
-def migrate(connection: Connection, migrations: Sequence[Migration] = MIGRATIONS) -> int:
-    """Apply, in order, every migration newer than the database, each in its own transaction.
+def applied_versions(connection: Connection) -> set[int]:
+    """Every migration number recorded in the database (empty for an empty database). Reads only."""
+    if current_version(connection) == 0:
+        return set()
+    return {int(row[0]) for row in connection.execute("SELECT version FROM schema_migrations")}
 
+
+def migrate(connection: Connection, migrations: Sequence[Migration] = MIGRATIONS) -> int:
+    """Apply, in order, every migration the database has not recorded, each in its own transaction.
+
+    Numbers may have gaps while branches land (5 before 4): a migration is applied by whether *its*
+    number is recorded, never by comparing with the highest one, so a 4 that lands after 5 still runs.
     Returns the resulting version. A database newer than the last known migration is refused
     before anything is written (SchemaTooNewError).
     """
@@ -142,8 +161,9 @@ def migrate(connection: Connection, migrations: Sequence[Migration] = MIGRATIONS
     version = current_version(connection)
     if version > latest:
         raise SchemaTooNewError(f"the store has schema version {version}; this appliance knows versions up to {latest}")
+    applied = applied_versions(connection)
     for number, name, sql in migrations:
-        if number <= version:
+        if number in applied:
             continue
         with transaction(connection):
             connection.execute(
@@ -156,7 +176,7 @@ def migrate(connection: Connection, migrations: Sequence[Migration] = MIGRATIONS
                 "INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)",
                 (number, name, iso(now())),
             )
-        version = number
+        version = max(version, number)
     return version
 
 

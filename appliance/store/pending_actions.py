@@ -13,33 +13,35 @@ from datetime import datetime
 from typing import Any
 
 from appliance.gate.hashing import canonical_arguments
-from appliance.gate.lifecycle import FINAL_STATES, LIFECYCLE, OPEN_STATES
+from appliance.gate.lifecycle import FINAL_STATES, LIFECYCLE, OPEN_STATES, may_move
 from appliance.store.clock import iso, now
 from appliance.store.connection import Connection
 from appliance.store.errors import ActionTransitionError
-from appliance.types import PendingAction
+from appliance.types import ActionState, PendingAction
 
 __all__ = ["FINAL_STATES", "LIFECYCLE", "OPEN_STATES", "PendingAction", "canonical_arguments"]
 
 _COLUMNS = (
     "id, conversation_ref, requester_id, tool, arguments_json, summary, action_hash, state, client_request_id, "
     "confirmed_by, confirmed_at, created_at, expires_at, updated_at, ended_at, requester_upn, orchestrator, "
-    "card_activity_id, requester_confirmed_at, approver_upn"
+    "card_activity_id, requester_confirmed_at, approver_upn, confirm_code"
 )
 
 
 def create_action(
     db: Connection, *, action_id: str, conversation_ref: str, requester_id: str, tool: str,
-    arguments: Mapping[str, Any], summary: str, action_hash: str, expires_at: datetime, state: str = "AWAITING",
-    requester_upn: str | None = None, orchestrator: str | None = None,
-) -> PendingAction:  # fmt: skip
-    """Insert a new action (in PROPOSED or AWAITING, default AWAITING) and return it."""
+    arguments: Mapping[str, Any], summary: str, action_hash: str, expires_at: datetime,
+    state: ActionState = ActionState.AWAITING,
+    requester_upn: str | None = None, orchestrator: str | None = None, confirm_code: str | None = None,
+) -> PendingAction:
+    """Insert a new action (in PROPOSED or AWAITING, default AWAITING) and return it. `confirm_code` is
+    the code its card shows for a typed confirmation (None: only the card's buttons confirm it)."""
     if state not in OPEN_STATES:
-        raise ActionTransitionError(f"a new action starts in one of {OPEN_STATES}, not {state!r}")
+        raise ActionTransitionError(f"a new action starts in one of {', '.join(OPEN_STATES)}, not {state!r}")
     stamp = iso(now())
     row = (action_id, conversation_ref, requester_id, tool, canonical_arguments(arguments), summary, action_hash,
            state, None, None, None, stamp, iso(expires_at), stamp, None, requester_upn, orchestrator,
-           None, None, None)  # fmt: skip
+           None, None, None, confirm_code)
     db.execute(f"INSERT INTO pending_actions ({_COLUMNS}) VALUES ({', '.join('?' * len(row))})", row)
     return PendingAction(*row)
 
@@ -51,16 +53,17 @@ def get_action(db: Connection, action_id: str) -> PendingAction | None:
 
 
 def transition(
-    db: Connection, action_id: str, expected: str, new_state: str, *, client_request_id: str | None = None,
-) -> bool:  # fmt: skip
+    db: Connection, action_id: str, expected: ActionState, new_state: ActionState, *,
+    client_request_id: str | None = None,
+) -> bool:
     """Move `expected` -> `new_state` atomically. False (and no change) if the action was not in `expected`.
 
     `client_request_id` is recorded with the move (give it when entering EXECUTING, before the Graph call).
     A move the lifecycle never allows raises ActionTransitionError, and so does CONFIRMED: use `confirm`.
     """
-    if new_state not in LIFECYCLE.get(expected, frozenset()):
+    if not may_move(expected, new_state):
         raise ActionTransitionError(f"a pending action never moves from {expected} to {new_state}")
-    if new_state == "CONFIRMED":
+    if new_state == ActionState.CONFIRMED:
         raise ActionTransitionError("CONFIRMED is reached only through confirm(), which checks requester, hash, expiry")
     stamp = iso(now())
     cursor = db.execute(
@@ -105,7 +108,7 @@ def confirm_first(
 def confirm_second(
     db: Connection, action_id: str, *, approver_id: str, approver_upn: str, action_hash: str,
     moment: datetime | None = None,
-) -> bool:  # fmt: skip
+) -> bool:
     """Two-person rule, step two: AWAITING -> CONFIRMED only after the requester's own confirmation, by
     someone other than the requester, on the same hash, before expiry, once (one conditional UPDATE)."""
     stamp = iso(moment or now())
@@ -156,7 +159,7 @@ def open_actions(db: Connection, conversation_ref: str, requester_id: str) -> li
     return [PendingAction(*row) for row in rows]
 
 
-def actions_in_state(db: Connection, state: str) -> list[PendingAction]:
+def actions_in_state(db: Connection, state: ActionState) -> list[PendingAction]:
     """Every action in `state`, oldest first (e.g. EXECUTING at start-up, for reconciliation)."""
     rows = db.execute(f"SELECT {_COLUMNS} FROM pending_actions WHERE state = ? ORDER BY created_at", (state,))
     return [PendingAction(*row) for row in rows.fetchall()]

@@ -57,8 +57,8 @@ class Pkcs11Config:
 class Pkcs11KeyProvider:
     """Implements the store's `KeyProvider` with envelope encryption under an HSM-held wrapping key."""
 
-    holds = "the store key wrapped by an HSM key (the wrapping key never leaves the HSM)"
-    destroyable = True
+    creates_keys = True  # the wrapping key in the HSM and a new store key, wrapped
+    destroys_key = True  # destroying the HSM key makes every wrapped copy useless
 
     def __init__(self, config: Pkcs11Config, wrapped_file: Path, data_dir: Path) -> None:
         self.config = config
@@ -79,7 +79,15 @@ class Pkcs11KeyProvider:
         label = self._read(self.path)["kek"] if self.path.exists() else self.config.key_label + "-1"
         return f"PKCS#11 key {label} on token {self.config.token_label} (wrapped key {self.path})"
 
-    # -- the KeyProvider protocol -----------------------------------------------------------------
+    # -- the KeyProvider protocol (store/key_provider.py) ---------------------------------------------
+    def has_key(self) -> bool:
+        """A wrapped store key is in place (unwrapping it still needs the token and its PIN)."""
+        return self.path.exists()
+
+    def stored_files(self) -> list[Path]:
+        """The wrapped key file and a pending rotation's, those that exist (the wrapping key is in the HSM)."""
+        return [path for path in (self.path, self.next_path) if path.exists()]
+
     def load(self) -> bytes:
         """Unwrap the current store key in the HSM."""
         return self._unwrap(self._read(self.path))

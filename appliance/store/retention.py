@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from appliance.audit.closures import closed_action_record
 from appliance.config import AuditSettings, StoreSettings
+from appliance.store import handled_activities
 from appliance.store.action_steps import expire_due_recorded
 from appliance.store.audit_records import purge_before
 from appliance.store.clock import iso, now
@@ -71,6 +72,7 @@ def purge(
         (iso(at - timedelta(days=policy.retention_pending_days)),),
     ).rowcount
     audits = purge_before(db, at - timedelta(days=policy.retention_audit_days))
+    handled_activities.sweep(db, at)  # redelivery keys past their window (claims sweep a few each time too)
     set_setting(db, LAST_PURGE_SETTING, iso(at))
     report = PurgeReport(turns, actions, audits, expired)
     record_operation(db, "retention.purge", report.describe(policy), operator=operator,

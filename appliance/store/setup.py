@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from appliance.config import Settings
 from appliance.store.errors import KeyFileError
-from appliance.store.keys import FileKeyProvider
-from appliance.store.pkcs11_keys import Pkcs11KeyProvider
 from appliance.store.tenant_store import TenantStore, database_path, key_provider_for
 
 
@@ -19,7 +17,7 @@ def initialize_store(settings: Settings) -> list[str]:
     keys = key_provider_for(settings)
     database = database_path(settings)
     settings.home.mkdir(mode=0o700, parents=True, exist_ok=True)
-    if isinstance(keys, (FileKeyProvider, Pkcs11KeyProvider)) and not keys.path.exists():
+    if keys.creates_keys and not keys.has_key():
         if database.exists():
             raise KeyFileError(
                 f"{database} exists but its {keys.describe()} does not; refusing to make a new key that could "

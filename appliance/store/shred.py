@@ -6,7 +6,7 @@ import os
 import secrets
 from pathlib import Path
 
-from appliance.store.keys import KeyProvider
+from appliance.store.key_provider import KeyProvider
 
 SIDE_FILES = ("", "-wal", "-shm", "-journal")
 

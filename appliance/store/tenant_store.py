@@ -20,13 +20,15 @@ from appliance.config import Settings
 from appliance.store import secrets as secret_repo
 from appliance.store.connection import Connection, checkpoint, open_encrypted, rekey, transaction
 from appliance.store.errors import StoreKeyError, StoreMissingError
-from appliance.store.keys import EnvKeyProvider, FileKeyProvider, KeyProvider
+from appliance.store.key_provider import KeyProvider
+from appliance.store.keys import EnvKeyProvider, FileKeyProvider
 from appliance.store.migrations import migrate
 from appliance.store.token_cache import StoreTokenCache
 
 T = TypeVar("T")
 DB_NAME = "appliance.db"
-TABLES = ("conversation_turns", "pending_actions", "audit_records", "secrets", "settings", "conversation_references")
+TABLES = ("conversation_turns", "pending_actions", "audit_records", "secrets", "settings", "conversation_references",
+          "handled_activities")
 
 
 def key_provider_for(settings: Settings, *, new_key_env: str | None = None) -> KeyProvider:
@@ -45,6 +47,11 @@ def key_provider_for(settings: Settings, *, new_key_env: str | None = None) -> K
                               store.pkcs11_pin_env)
         return Pkcs11KeyProvider(config, wrapped, settings.home)
     return FileKeyProvider(default_key_file(settings), settings.home)
+
+
+def key_file_at(path: Path, settings: Settings) -> KeyProvider:
+    """A key file of its own (a backup's key): 0600, owned by this user, outside $APPLIANCE_HOME."""
+    return FileKeyProvider(path, settings.home)
 
 
 def default_key_file(settings: Settings) -> Path:

@@ -1,7 +1,9 @@
 """The confirmation card as an Adaptive Card (what Teams shows), from the gate's `ActionCard`.
 
-While the action waits, the card has Confirm and Cancel buttons (Action.Submit carrying the action id
-and its hash); after the decision it is updated in place: the same facts, the decision, no buttons.
+The card protocol is the gate's (titles, buttons per status, what a button carries); this module only
+renders it. While the action waits, the card has Confirm and Cancel buttons (Action.Submit carrying the
+action id and its hash) and the code a typed confirmation needs ("yes 482913"); after the decision it is
+updated in place: the same facts, the decision, no buttons, no code.
 """
 
 from __future__ import annotations
@@ -11,15 +13,11 @@ from typing import Any
 from botbuilder.core import CardFactory
 from botbuilder.schema import Attachment
 
-from appliance.gate.cards import STATUS_TITLES
-from appliance.orchestrator import card_payload
+from appliance.gate import BUTTONS, STATUS_TITLES, card_payload
 from appliance.types import ActionCard
 
-BUTTONS: dict[str, tuple[tuple[str, str], ...]] = {
-    "awaiting": (("confirm", "positive"), ("cancel", "destructive")),  # for the requester
-    "approval": (("approve", "positive"), ("decline", "destructive")),  # for a second approver
-}
-"""Which buttons a card has in each status (decided cards have none)."""
+TYPED_HINT = "Or confirm by typing:"
+"""A waiting card shows its code after this; only the card shows it, so a typed "yes" proves the card was seen."""
 
 
 def adaptive_card(card: ActionCard) -> dict[str, Any]:
@@ -34,14 +32,17 @@ def adaptive_card(card: ActionCard) -> dict[str, Any]:
             {"title": "Expires", "value": card.expires_at},
             {"title": "Action", "value": card.action_id},
         ]},
-    ]  # fmt: skip
+    ]
     if card.status_line:
         body.append({"type": "TextBlock", "text": card.status_line, "wrap": True, "isSubtle": True})
+    if card.confirm_code and card.status == "awaiting":
+        body.append({"type": "TextBlock", "wrap": True, "isSubtle": True,
+                     "text": f"{TYPED_HINT} yes {card.confirm_code}"})
     actions = [
         {"type": "Action.Submit", "title": decision.title(), "style": style,
          "data": card_payload(decision, card.action_id, card.action_hash)}
         for decision, style in BUTTONS.get(card.status, ())
-    ]  # fmt: skip
+    ]
     return {
         "type": "AdaptiveCard",
         "$schema": "http://adaptivecards.io/schemas/adaptive-card.json",

@@ -7,21 +7,38 @@ Teams service URL) is mapped to the dev tenant's address at the transports, and 
 
 from __future__ import annotations
 
+import importlib.util
 import secrets
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from appliance.config import CONFIG_FILE_NAME, Settings, load_settings
+from appliance.errors import ApplianceError
 
 if TYPE_CHECKING:
-    from appliance.devtenant import DevTenant
+    from appliance.wiring.dev_world import DevTenant
 
 DEV_TENANT = "contoso.onmicrosoft.com"
 DEV_CLIENT_ID = "aidizen-admin"
 DEV_BOT_APP_ID = "aidizen-bot"
+DEV_MCP_APP_ID = "aidizen-mcp"  # the MCP API's app registration in the dev tenant (app id URI api://aidizen-mcp)
 DEV_HOSTS = ("login.microsoftonline.com", "graph.microsoft.com", "login.botframework.com", "smba.trafficmanager.net")
 BOT_SECRET = "teams.app_secret"
+
+
+class DevWorldMissing(ApplianceError):
+    """A dev command on an install without the dev world (e.g. the production image)."""
+
+    hint = (
+        "This command needs the dev world, which production installs leave out: in a source checkout run "
+        "`make venv` (it installs ./dev), or `pip install -e ./dev`."
+    )
+
+
+def dev_world_installed() -> bool:
+    """Whether the dev world (`appliance_dev`, from ./dev) is installed: never in the production image."""
+    return importlib.util.find_spec("appliance_dev") is not None
 
 
 def dev_host_map(settings: Settings) -> dict[str, tuple[str, int]]:
@@ -78,7 +95,7 @@ def prepare_dev(
     existing sections are kept; the bot gets a new secret each time (sealed in the store and registered
     with the dev tenant together).
     """
-    from appliance.devtenant import DevTenant
+    from appliance.wiring.dev_world import DevTenant
 
     if tenant is not None:
         return _prepare(settings, show, tenant, teams_port)
@@ -89,7 +106,7 @@ def prepare_dev(
 def _prepare(settings: Settings, show: Callable[[str], None], tenant: DevTenant, teams_port: int | None) -> list[str]:
     from appliance.graph.connect import connect, dev_endpoints
     from appliance.store import TenantStore
-    from appliance.wiring import graph_permissions
+    from appliance.wiring.components import graph_permissions
 
     steps = write_dev_config(settings, tenant.context.state.tenant_id, teams_port)
     settings = load_settings(settings.home)
@@ -103,7 +120,10 @@ def _prepare(settings: Settings, show: Callable[[str], None], tenant: DevTenant,
         store.put_secret(BOT_SECRET, secret)
     endpoint = f"https://localhost:{settings.teams.port}/api/messages"
     tenant.register_bot(settings.teams.app_id or DEV_BOT_APP_ID, secret, endpoint)
+    mcp = settings.mcp
+    tenant.register_api(mcp.app_id or DEV_MCP_APP_ID, mcp.app_id_uri or f"api://{mcp.app_id or DEV_MCP_APP_ID}",
+                        scopes=[mcp.scope], app_roles=[mcp.app_role])
     steps.append(f"the Aid is signed in to the dev tenant as {upn}; its token cache is sealed in the store")
     steps.append(f"registered the bot {settings.teams.app_id} with the dev tenant (messaging endpoint {endpoint}); "
-                 "its client secret is sealed in the store")  # fmt: skip
+                 "its client secret is sealed in the store")
     return steps

@@ -18,15 +18,15 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
+import appliance.wiring.offboard_local as local
 from appliance import __version__
 from appliance.audit.receipt import Outcome, Recorded, build_receipt
 from appliance.config import Settings
 from appliance.errors import ApplianceError
 from appliance.store.errors import StoreError
-from appliance.store.keys import FileKeyProvider, KeyProvider
+from appliance.store.key_provider import KeyProvider
 from appliance.store.operator_log import record_operation
 from appliance.store.tenant_store import TenantStore, database_path, key_provider_for
-from appliance.wiring import offboard_local as local
 from appliance.wiring.dev import DEV_CLIENT_ID, DEV_TENANT
 
 if TYPE_CHECKING:
@@ -95,7 +95,7 @@ def plan_offboard(settings: Settings, *, remove_models: bool) -> OffboardPlan:
     """The plan for this $APPLIANCE_HOME; raises (before anything changes) if its Graph settings are unusable."""
     tenant = settings.graph.tenant_id or (DEV_TENANT if settings.graph.dev else "")
     if database_path(settings).exists() and not settings.graph.dev:
-        from appliance.wiring import graph_endpoints
+        from appliance.wiring.components import graph_endpoints
 
         graph_endpoints(settings)  # ConfigError now rather than after the confirmation
     paths = local.appliance_paths(settings, remove_models=remove_models)
@@ -129,7 +129,7 @@ class OffboardResult:
             "models": "removed" if self.plan.remove_models else f"kept ({models})",
         }
         return build_receipt(subject=subject, steps=self.steps, checks=self.checks, started_at=self.started_at,
-                             finished_at=self.finished_at, appliance_version=__version__)  # fmt: skip
+                             finished_at=self.finished_at, appliance_version=__version__)
 
     def record(self, kind: Literal["step", "check"], name: str, work: Callable[[], Outcome], report: Report) -> Outcome:
         """Run one step or check, time it, turn an unexpected exception into `failed`, and report it."""
@@ -139,7 +139,7 @@ class OffboardResult:
         except Exception as exc:  # a step must never stop the steps after it
             outcome = Outcome("failed", f"unexpected {type(exc).__name__}: {exc}",
                               "The steps after it still ran. Report this message; if this step can still be done "
-                              "(see the receipt), running `appliance offboard` again repeats it safely.")  # fmt: skip
+                              "(see the receipt), running `appliance offboard` again repeats it safely.")
         entry = Recorded(name, TITLES[name], outcome, started, utc_now())
         (self.steps if kind == "step" else self.checks).append(entry)
         report(kind, entry)
@@ -174,7 +174,7 @@ def _open_store(plan: OffboardPlan) -> TenantStore | None:
     keys = plan.keys
     if not database_path(plan.settings).exists():
         return None
-    if isinstance(keys, FileKeyProvider) and not keys.path.exists() and not keys.next_path.exists():
+    if keys.destroys_key and not keys.stored_files():
         return None  # the key is destroyed: nothing can read the store, the shred step removes its files
     try:
         return TenantStore.open(plan.settings)
@@ -217,7 +217,7 @@ def _graph_steps(plan: OffboardPlan, store: TenantStore | None, result: Offboard
         except Exception as exc:  # the dev tenant or the endpoints failed: record what was not done
             why = f"stopped by {type(exc).__name__}: {exc}"
             instead = dict.fromkeys(TITLES, Outcome("failed", why, "An admin must disable the Aid and revoke its "
-                                                    "sessions in the Entra admin center."))  # fmt: skip
+                                                    "sessions in the Entra admin center."))
     done = {entry.name for entry in result.steps + result.checks}
     for kind, name in GRAPH_PHASE:
         if name not in done:
@@ -243,14 +243,14 @@ def _act_as_aid(
                 return work
 
             disabled = result.record("step", "disable_aid", act("disable_aid", lambda gw: graph.disable_aid(gw, aid)),
-                                     report)  # fmt: skip
+                                     report)
             result.record("check", "aid_disabled", act("aid_disabled", lambda gw: _read_back(gw, aid, disabled)),
-                          report)  # fmt: skip
+                          report)
             result.record("step", "revoke_sessions", act("revoke_sessions", lambda gw: graph.revoke_sessions(gw, aid)),
-                          report)  # fmt: skip
+                          report)
         token = session.refresh_token
         result.record("check", "refresh_refused", lambda: graph.refresh_refused(endpoints, scopes, token) if token
-                      else Outcome("skipped", "no refresh token was in the cache"), report)  # fmt: skip
+                      else Outcome("skipped", "no refresh token was in the cache"), report)
 
 
 async def _read_back(gw: GraphGateway, aid: AidAccount, disabled: Outcome) -> Outcome:
@@ -279,7 +279,7 @@ def _sign_in(
     from appliance.graph.connect import connect
     from appliance.graph.errors import GraphAuthError
     from appliance.graph.offboarding import admin_disable_hint, admin_revoke_hint, cached_refresh_token
-    from appliance.wiring import graph_permissions
+    from appliance.wiring.components import graph_permissions
 
     permissions = graph_permissions(settings)
     session = _AidSession()
@@ -296,7 +296,7 @@ def _sign_in(
             "aid_disabled": Outcome("passed", why) if disabled else Outcome("needs_admin", why,
                                                                               admin_disable_hint(aid.upn)),
             "revoke_sessions": Outcome("needs_admin", why, admin_revoke_hint(aid.upn)),
-        }  # fmt: skip
+        }
     except Exception as exc:  # Entra unreachable, TLS, egress refusal
         session.gateway = None
         why = f"could not reach Entra as the Aid ({type(exc).__name__}: {exc})"
@@ -313,7 +313,7 @@ def _sign_in(
 def _no_token_left() -> dict[str, Outcome]:
     why = "no token cache is left on this appliance (its store or key is gone): the Aid cannot act as itself"
     hint = ("If no earlier `appliance offboard` disabled the Aid and revoked its sessions, an admin must do both in "
-            "the Entra admin center.")  # fmt: skip
+            "the Entra admin center.")
     return {
         "disable_aid": Outcome("skipped", why, hint),
         "aid_disabled": Outcome("skipped", "nothing left to read the account with"),
@@ -326,16 +326,16 @@ def _no_token_left() -> dict[str, Outcome]:
 def _endpoints(settings: Settings) -> Iterator[GraphEndpoints]:
     """The Graph endpoints; in dev, a dev tenant started for the while if none listens on [devtenant] port."""
     from appliance.graph.connect import dev_endpoints
-    from appliance.wiring import graph_endpoints
+    from appliance.wiring.components import graph_endpoints
 
     if not settings.graph.dev or _listening(settings.devtenant.host, settings.devtenant.port):
         yield graph_endpoints(settings)
         return
-    from appliance.devtenant import DevTenant
+    from appliance.wiring.dev_world import DevTenant
 
     with DevTenant(settings.home / "devtenant", host=settings.devtenant.host) as tenant:
         yield dev_endpoints(settings.graph.tenant_id or DEV_TENANT, settings.graph.client_id or DEV_CLIENT_ID,
-                            (tenant.host, tenant.port), str(tenant.keys.ca_cert))  # fmt: skip
+                            (tenant.host, tenant.port), str(tenant.keys.ca_cert))
 
 
 def _listening(host: str, port: int) -> bool:

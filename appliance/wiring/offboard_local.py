@@ -14,7 +14,7 @@ from pathlib import Path
 from appliance.audit.receipt import Outcome
 from appliance.config import CONFIG_FILE_NAME, Settings
 from appliance.errors import ApplianceError
-from appliance.store.keys import EnvKeyProvider, FileKeyProvider, KeyProvider
+from appliance.store.key_provider import KeyProvider
 from appliance.store.shred import SIDE_FILES, shred_store
 from appliance.store.tenant_store import TenantStore, database_path
 from appliance.store.token_cache import TOKEN_CACHE_SECRET
@@ -35,13 +35,6 @@ def store_files(settings: Settings) -> list[Path]:
     return [p for p in (Path(f"{database}{suffix}") for suffix in SIDE_FILES) if p.exists()]
 
 
-def key_files(keys: KeyProvider) -> list[Path]:
-    """The key file (and a pending rotation's key) that exist now; none for keys held outside the appliance."""
-    if isinstance(keys, FileKeyProvider):
-        return [p for p in (keys.path, keys.next_path) if p.exists()]
-    return []
-
-
 def delete_credentials(store: TenantStore | None) -> Outcome:
     """Delete the Aid's token cache and the bot secret from the store (before the store itself goes)."""
     if store is None:
@@ -54,15 +47,15 @@ def delete_credentials(store: TenantStore | None) -> Outcome:
 
 def shred(settings: Settings, keys: KeyProvider) -> Outcome:
     """Crypto-shred: the key first, then every database file overwritten with random bytes and removed."""
-    present = store_files(settings) + key_files(keys)
+    present = store_files(settings) + keys.stored_files()
     outside = (f"Delete the store key from your secret manager (the value behind the {keys.describe()}) to complete "
-               "the crypto-shred; until then a copy of the old disk could still be decrypted.")  # fmt: skip
+               "the crypto-shred; until then a copy of the old disk could still be decrypted.")
     if not present:
-        if isinstance(keys, EnvKeyProvider):
+        if not keys.destroys_key:
             return Outcome("needs_admin", "the store files are gone; its key lives outside the appliance", outside)
         return Outcome("already_done", "neither the store nor its key file exists")
     detail = "; ".join(shred_store(database_path(settings), keys))
-    if isinstance(keys, EnvKeyProvider):
+    if not keys.destroys_key:
         return Outcome("needs_admin", f"{detail}; the key itself lives outside the appliance", outside)
     return Outcome("done", detail)
 
@@ -94,7 +87,7 @@ def remove_files(paths: list[Path]) -> Outcome:
             failed.append(f"{path} ({exc.strerror})")
     if failed:
         return Outcome("failed", "could not remove " + ", ".join(failed),
-                       "Remove these paths by hand (check their owner and mode).")  # fmt: skip
+                       "Remove these paths by hand (check their owner and mode).")
     if not removed:
         return Outcome("already_done", "nothing else the appliance writes is left under $APPLIANCE_HOME")
     return Outcome("done", "removed " + ", ".join(removed) + " (no customer data by design: not overwritten)")
@@ -102,11 +95,11 @@ def remove_files(paths: list[Path]) -> Outcome:
 
 def store_is_gone(settings: Settings, keys: KeyProvider) -> Outcome:
     """Check: no database file and no key file exists."""
-    left = store_files(settings) + key_files(keys)
+    left = store_files(settings) + keys.stored_files()
     if left:
         return Outcome("failed", "still present: " + ", ".join(map(str, left)),
-                       "Remove them by hand (`shred -u FILE`), then run `appliance offboard` again.")  # fmt: skip
-    where = f"; the key in the {keys.describe()} is outside the appliance" if isinstance(keys, EnvKeyProvider) else ""
+                       "Remove them by hand (`shred -u FILE`), then run `appliance offboard` again.")
+    where = "" if keys.destroys_key else f"; the key in the {keys.describe()} is outside the appliance"
     return Outcome(
         "passed", f"neither {database_path(settings).name} (nor its side files) nor a key file exists{where}"
     )
@@ -123,7 +116,7 @@ def home_is_empty(home: Path, kept_models: Path | None) -> Outcome:
         shown = ", ".join(str(p.relative_to(home)) for p in left[:10]) + (" ..." if len(left) > 10 else "")
         return Outcome("failed", f"{len(left)} file(s) left under {home}: {shown}",
                        "The appliance did not write these (or could not remove them): move or delete them, then run "
-                       "`appliance offboard` again.")  # fmt: skip
+                       "`appliance offboard` again.")
     kept = f" (model files kept in {kept_models.name}/)" if kept_models is not None and kept_models.exists() else ""
     return Outcome("passed", f"no file is left under {home}{kept}")
 
@@ -150,7 +143,7 @@ def write_receipt(path: Path, data: bytes) -> None:
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     except OSError as exc:
         raise ReceiptPathError(f"could not create the receipt {path}: {exc.strerror}",
-                               hint="The receipt is printed below instead: save it yourself.") from None  # fmt: skip
+                               hint="The receipt is printed below instead: save it yourself.") from None
     with os.fdopen(fd, "wb") as handle:
         handle.write(data)
         handle.flush()

@@ -27,6 +27,7 @@ from appliance.config import Settings
 from appliance.egress.allowlist import Allowlist
 from appliance.egress.httpx_transport import GuardedTransport, tls_context
 from appliance.engine.proposer import ThreadedProposer
+from appliance.engine.scheduler import BatchingProposer
 from appliance.errors import ConfigError
 from appliance.graph.auth import scopes_in, upn_in
 from appliance.graph.bot_tokens import BotTokenSource
@@ -34,21 +35,25 @@ from appliance.graph.connect import GraphEndpoints, connect
 from appliance.graph.directory import GraphDirectory
 from appliance.graph.executors import GraphTools
 from appliance.graph.scopes import DIRECTORY_PERMISSIONS, compare_scopes
-from appliance.orchestrator import AidPolicy, TurnHandler
+from appliance.orchestrator import AidPolicy, CatalogRequests, TurnHandler
+from appliance.orchestrator.handler import utc_now
 from appliance.store import TenantStore, retention, serve_lock
 from appliance.store.ledger import StoreLedger
-from appliance.wiring import (
+from appliance.wiring.audit_api import mount_audit_api
+from appliance.wiring.catalog_check import check_catalog
+from appliance.wiring.components import (
     build_proposer,
     egress_destinations,
     enabled_catalog,
     graph_endpoints,
     graph_permissions,
 )
-from appliance.wiring.audit_api import mount_audit_api
 from appliance.wiring.dev import BOT_SECRET, dev_host_map
+from appliance.wiring.mcp import McpSide, mcp_identity, start_mcp
 from appliance.wiring.observability import Observability, start_metrics, watch
-from appliance.wiring.teams import TeamsSide, build_teams
+from appliance.wiring.teams import TeamsSide, build_teams, connect_teams
 
+APPLIANCE_VERSION = "0.1.0"
 OPS_SALT = "ops.log_salt"
 UPKEEP_SECONDS = 15.0
 Step = Callable[[str], None]
@@ -60,7 +65,7 @@ class Service:
 
     settings: Settings
     store: TenantStore
-    proposer: ThreadedProposer
+    proposer: ThreadedProposer | BatchingProposer
     handler: TurnHandler
     teams: TeamsSide
     runner: web.AppRunner
@@ -70,6 +75,7 @@ class Service:
     observability: Observability | None = None
     lock: Any = None  # the serve lock (store/serve_lock.py), held until the process ends
     audit_api_client: httpx.AsyncClient | None = None
+    mcp: McpSide | None = None
 
     async def stop(self) -> None:
         """Stop listening, let running turns finish (10 s), then close the model and the store."""
@@ -77,6 +83,8 @@ class Service:
             task.cancel()
         if self.observability is not None:
             await self.observability.stop()
+        if self.mcp is not None:
+            await self.mcp.stop()
         await self.runner.cleanup()
         await self.teams.bot.drain(10.0)
         await self.teams.metadata_client.aclose()
@@ -103,7 +111,7 @@ def _policy(settings: Settings, aid_upn: str) -> AidPolicy:
         implementer=audit.implementer, implementer_name=audit.implementer_name,
         max_message_chars=settings.engine.max_message_chars, reconcile_after_seconds=gate.reconcile_after_seconds,
         two_person_tools=tuple(gate.two_person_tools), approvers=tuple(gate.approvers),
-    )  # fmt: skip
+    )
 
 
 def _endpoints(settings: Settings) -> tuple[GraphEndpoints, dict[str, tuple[str, int]] | None, ssl.SSLContext]:
@@ -121,7 +129,7 @@ def install_egress_guard(settings: Settings) -> int:
 
     destinations = egress_destinations(settings)
     host_map = dev_host_map(settings) if settings.graph.dev else None
-    socket_guard.install(Allowlist(destinations), host_map, listen_hosts=[settings.teams.host])
+    socket_guard.install(Allowlist(destinations), host_map, listen_hosts=[settings.teams.host, settings.mcp.host])
     return len(destinations)
 
 
@@ -130,10 +138,10 @@ def _check_two_person(settings: Settings) -> None:
     wrong = [tool for tool in settings.gate.two_person_tools if tool not in catalog or not catalog[tool].changes_state]
     if wrong:
         raise ConfigError(f"[gate] two_person_tools names {', '.join(wrong)}, which are not enabled state-changing "
-                          "tools", hint="List only tools that change something (see `appliance catalog`).")  # fmt: skip
+                          "tools", hint="List only tools that change something (see `appliance catalog`).")
     if settings.gate.two_person_tools and not settings.gate.approvers:
         raise ConfigError("[gate] two_person_tools is set but [gate] approvers is empty: nothing could ever run",
-                          hint="Add the UPNs of the people who give the second approval.")  # fmt: skip
+                          hint="Add the UPNs of the people who give the second approval.")
 
 
 def _check_teams(settings: Settings) -> None:
@@ -148,8 +156,14 @@ def _check_teams(settings: Settings) -> None:
 
 
 async def start_service(settings: Settings, step: Step = lambda message: None) -> Service:
-    """Start everything and listen on [teams] host:port. Raises ApplianceError with what to do."""
+    """Start everything and listen on [teams] host:port. Raises ApplianceError with what to do.
+
+    Nothing is opened before the configuration and the catalog pass their checks (`check_catalog`:
+    every enabled tool has an executor and a worked example)."""
     _check_teams(settings)
+    check_catalog(enabled_catalog(settings))
+    if settings.mcp.enabled:
+        mcp_identity(settings)  # a missing [mcp] setting stops start-up before anything reaches out
     lock = serve_lock.hold(settings.home)  # released by the kernel when this process ends, however it ends
     store = await asyncio.to_thread(TenantStore.open, settings)
     try:
@@ -168,7 +182,7 @@ async def _start(settings: Settings, store: TenantStore, step: Step) -> Service:
     bot_secret = store.get_secret(BOT_SECRET)
     if not bot_secret:
         raise ConfigError("the bot's client secret is not in the store",
-                          hint="Run `appliance teams secret` (or `appliance init --dev`).")  # fmt: skip
+                          hint="Run `appliance teams secret` (or `appliance init --dev`).")
     _check_two_person(settings)
     endpoints, host_map, tls = _endpoints(settings)
     identity, gateway = connect(endpoints, graph_permissions(settings), store.token_cache)
@@ -177,7 +191,7 @@ async def _start(settings: Settings, store: TenantStore, step: Step) -> Service:
     missing_core = set(DIRECTORY_PERMISSIONS) - granted
     if missing_core:
         raise ConfigError(f"the Aid lacks {', '.join(sorted(missing_core))}, which the appliance itself needs",
-                          hint="Grant them to the admin app registration (`appliance permissions`).")  # fmt: skip
+                          hint="Grant them to the admin app registration (`appliance permissions`).")
     report = compare_scopes(enabled_catalog(settings), granted, strict=settings.graph.strict_scopes,
                             accept_supersets=settings.graph.accept_supersets)
     for line in report.lines():
@@ -188,32 +202,37 @@ async def _start(settings: Settings, store: TenantStore, step: Step) -> Service:
     await directory.person(str(claims.get("oid", "")))  # warms msgraph's models (1-2 s, once)
     step(f"Graph: the Aid is signed in ({len(granted)} scopes granted); {len(catalog)} tools enabled")
     proposer = await asyncio.to_thread(build_proposer, settings, catalog)
-    step(f"orchestrator: {proposer.name} ({settings.llm.mode} mode)")
+    step(f"model: {proposer.name} ({settings.llm.mode} mode)")
     ledger = StoreLedger(store)
-    handler = TurnHandler(catalog=catalog, proposer=proposer, ledger=ledger, tools=GraphTools(gateway),
-                          directory=directory, policy=_policy(settings, aid_upn))  # fmt: skip
     bot_tokens = BotTokenSource(
         app_id=settings.teams.app_id, secret=bot_secret,
         authority=f"{endpoints.authority_host}/{settings.teams.app_tenant_id or settings.teams.allowed_tenant_id}",
         http_client=httpx.Client(transport=GuardedTransport(Allowlist([endpoints.authority_host]), host_map=host_map,
                                                             verify=tls), timeout=30.0),
         validate_authority=host_map is None,
-    )  # fmt: skip
+    )
     await asyncio.to_thread(bot_tokens.token)  # fail fast on a wrong secret; msal caches the token
     health: dict[str, Any] = {"model": True, "store": True, "token": True}
+    if settings.mcp.enabled:
+        health["mcp"] = "starting"  # /readyz says 503 until the MCP endpoint listens too
 
     async def ready() -> dict[str, Any]:
         return dict(health)
 
-    teams = build_teams(settings, ledger=ledger, handler=handler, token_for=bot_tokens.token, host_map=host_map,
-                        tls=tls, ready=ready)  # fmt: skip
-    handler.executor.outbox_for = teams.outbox_for
+    # The Teams side's outbound half first, so the use cases get their outboxes when they are built.
+    connection = connect_teams(settings, ledger=ledger, token_for=bot_tokens.token, host_map=host_map, tls=tls)
+    tools, policy = GraphTools(gateway), _policy(settings, aid_upn)
+    requests = CatalogRequests(catalog=catalog, ledger=ledger, tools=tools, directory=directory, policy=policy,
+                               clock=utc_now, outbox_for=connection.outbox_for)
+    handler = TurnHandler(catalog=catalog, proposer=proposer, ledger=ledger, tools=tools, directory=directory,
+                          policy=policy, outbox_for=connection.outbox_for, requests=requests)
+    teams = build_teams(settings, connection, ledger=ledger, handler=handler, ready=ready)
     audit_api_client = mount_audit_api(settings, store, teams.app, host_map, tls)
     if audit_api_client is not None:
         step(f"audit API: GET /api/audit/records and /api/audit/verify for holders of {settings.audit_api.role}")
     report_recovery = await handler.executor.recover(teams.outbox_for)
     step(f"recovery: {len(report_recovery.done)} done, {len(report_recovery.failed)} failed, "
-         f"{len(report_recovery.resumed)} resumed, {len(report_recovery.waiting)} waiting for Graph")  # fmt: skip
+         f"{len(report_recovery.resumed)} resumed, {len(report_recovery.waiting)} waiting for Graph")
     runner = web.AppRunner(teams.app, access_log=None)
     await runner.setup()
     server_tls = None
@@ -229,6 +248,15 @@ async def _start(settings: Settings, store: TenantStore, step: Step) -> Service:
     service.observability = await start_metrics(settings, store, catalog, lambda: handler.executor.in_flight)
     if service.observability.url:
         step(f"metrics: {service.observability.url}")
+    if settings.mcp.enabled:
+        try:
+            service.mcp = await start_mcp(settings, requests=requests, catalog=catalog, host_map=host_map, tls=tls,
+                                          version=APPLIANCE_VERSION)
+        except BaseException:
+            await runner.cleanup()
+            raise
+        health["mcp"] = True
+        step(f"MCP: listening on {service.mcp.url} (Entra tokens for {mcp_identity(settings).scope_uri})")
     service.tasks.append(asyncio.create_task(_upkeep(service, identity.access_token)))
     service.tasks.append(asyncio.create_task(watch(service.observability, store, settings, identity.claims)))
     ops_log.event("service.started", tool=None, count=len(catalog))

@@ -39,7 +39,7 @@ SAFEGUARDS = {
 # say so plainly and name who covers it.
 COVERED_BY_THE_CUSTOMER = ("164.312(a)(2)(ii)", "164.312(a)(2)(iii)")
 STRIDE = ("Spoofing", "Tampering", "Repudiation", "Information disclosure", "Denial of service",
-          "Elevation of privilege", "Residual risks")  # fmt: skip
+          "Elevation of privilege", "Residual risks")
 
 
 def _text(name: str) -> str:
@@ -98,7 +98,7 @@ def _sections(text: str) -> dict[str, str]:
 
 def _section(safeguard: str) -> tuple[str, str]:
     found = [(heading, body) for heading, body in _sections(_text("controls.md")).items()
-             if heading.startswith(safeguard + " ")]  # fmt: skip
+             if heading.startswith(safeguard + " ")]
     assert len(found) == 1, f"controls.md needs exactly one '## {safeguard} ...' section, found {len(found)}"
     return found[0]
 

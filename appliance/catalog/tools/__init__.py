@@ -3,11 +3,11 @@
 from appliance.catalog.spec import ToolSpec
 from appliance.catalog.tools import audit, groups, licenses, reply, security, users
 
-ALL_TOOLS: tuple[ToolSpec, ...] = (
+_AREAS: tuple[ToolSpec, ...] = (
     *reply.TOOLS,
     *users.TOOLS,
     *licenses.TOOLS,
     *groups.TOOLS,
     *security.TOOLS,
-    *audit.TOOLS,
 )
+ALL_TOOLS: tuple[ToolSpec, ...] = (*_AREAS, audit.audit_query_tool(_AREAS))

@@ -1,36 +1,33 @@
-"""`m365_audit_query`: the appliance's own joined audit records (it does not call Graph)."""
+"""`m365_audit_query`: the appliance's own joined audit records (it does not call Graph).
 
+Which tools it can filter on is derived from the catalog: every state-changing tool (each leaves an
+audit record), so a new tool needs no edit here.
+"""
+
+from collections.abc import Iterable
 from typing import Literal
 
 from appliance.catalog.spec import ToolArguments, ToolSpec
 
-AUDITABLE_TOOLS = (
-    "any",
-    "m365_license_assign",
-    "m365_license_remove",
-    "m365_group_add_member",
-    "m365_group_remove_member",
-    "m365_user_disable",
-    "m365_user_enable",
-    "m365_sessions_revoke",
-    "m365_password_reset",
-    "m365_user_update",
-)
+AUDIT_QUERY_TOOL = "m365_audit_query"
+ANY_TOOL = "any"
 
 
-class AuditQueryArgs(ToolArguments):
-    days: Literal[1, 7, 30]
-    tool: Literal[AUDITABLE_TOOLS]  # type: ignore[valid-type]
+def audit_query_tool(tools: Iterable[ToolSpec]) -> ToolSpec:
+    """The audit query over the state-changing tools among `tools` (plus `any`), in catalog order."""
+    auditable = (ANY_TOOL, *(spec.name for spec in tools if spec.changes_state))
 
+    class AuditQueryArgs(ToolArguments):
+        days: Literal[1, 7, 30]
+        tool: Literal[auditable]  # type: ignore[valid-type]
 
-TOOLS = (
-    ToolSpec(
-        name="m365_audit_query",
+    return ToolSpec(
+        name=AUDIT_QUERY_TOOL,
         description="Show the actions the Aid carried out recently (who asked, who confirmed, what ran).",
         arguments=AuditQueryArgs,
         graph_operation="none (the appliance's own audit records)",
         permission="",
         admin_role=None,
         changes_state=False,
-    ),
-)
+        runs_on_graph=False,
+    )

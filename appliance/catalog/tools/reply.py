@@ -17,5 +17,6 @@ TOOLS = (
         permission="",
         admin_role=None,
         changes_state=False,
+        runs_on_graph=False,
     ),
 )

@@ -2,7 +2,7 @@
 
 `llm.mode` picks one: `anthropic` (Messages API, strict tools), `openai` (Chat Completions, strict
 function tools) or `local-server` (an OpenAI-compatible server inside the tenant, sent the catalog's
-JSON schema as its structured-output constraint). Each implements `ports.Orchestrator`, sends only
+JSON schema as its structured-output constraint). Each implements `ports.ToolCallModel`, sends only
 the bounded user messages and tool-result shapes, and returns a call validated exactly as the local
 engine's (grounded JSON schema, then the catalog), so it goes through the same gate and audit.
 
@@ -34,7 +34,7 @@ from appliance.errors import ConfigError
 from appliance.grammar import max_tokens, tool_call_schema
 
 if TYPE_CHECKING:
-    from appliance.ports import Orchestrator
+    from appliance.ports import ToolCallModel
 
 __all__ = [
     "ByoConfig",
@@ -58,7 +58,7 @@ def llm_destinations(settings: Settings) -> list[str]:
 
 def build_byo_orchestrator(
     settings: Settings, catalog: Catalog, *, environ: Mapping[str, str] | None = None
-) -> Orchestrator:
+) -> ToolCallModel:
     """The orchestrator `llm.mode` names, on a guarded httpx client that reaches only `llm.endpoint`.
 
     Raises ConfigError in local mode, when the API key's environment variable is empty, when the SDK

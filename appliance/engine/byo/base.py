@@ -269,7 +269,7 @@ def validated_call(catalog: Catalog, schema: dict[str, Any], tool: object, argum
 
 
 class ByoOrchestrator:
-    """Implements `ports.Orchestrator` over a provider SDK; subclasses implement `_ask`.
+    """Implements `ports.ToolCallModel` over a provider SDK; subclasses implement `_ask`.
 
     Not thread-safe: one call at a time (the same contract as the local orchestrator).
     """

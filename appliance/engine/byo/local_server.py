@@ -14,12 +14,10 @@ from __future__ import annotations
 import json
 from typing import Any
 
-import openai
-
 from appliance.catalog import Catalog
 from appliance.egress import Allowlist
-from appliance.engine.byo.base import Answer, ByoConfig, ByoOrchestrator, provider_error, refused
-from appliance.engine.byo.openai_orchestrator import openai_client
+from appliance.engine.byo.base import Answer, ByoConfig, ByoOrchestrator, refused
+from appliance.engine.byo.openai_orchestrator import chat_completion, openai_client, token_counts
 from appliance.engine.prompt import fixed_turns
 
 
@@ -47,30 +45,24 @@ class LocalServerOrchestrator(ByoOrchestrator):
 
     def _ask(self, turns: list[dict[str, str]], schema: dict[str, Any]) -> Answer:
         constraint = {"name": "tool_call", "schema": schema, "strict": True}
-        response_format: Any = {"type": "json_schema", "json_schema": constraint}
-        messages: Any = [*self.fixed, *turns]
-        try:
-            completion = self.client.chat.completions.create(
-                model=self.config.model,
-                messages=messages,
-                response_format=response_format,
-                temperature=0,
-                max_tokens=self.config.max_output_tokens,
-            )
-        except openai.APIError as exc:
-            raise provider_error(exc, self.backend) from exc
-        if not completion.choices:
-            raise refused(f"{self.backend}: the answer holds no choice")
-        choice = completion.choices[0]
+        completion, choice = chat_completion(
+            self.client,
+            self.backend,
+            model=self.config.model,
+            messages=[*self.fixed, *turns],
+            response_format={"type": "json_schema", "json_schema": constraint},
+            temperature=0,
+            max_tokens=self.config.max_output_tokens,
+        )
         text = choice.message.content or ""
         cut_short = choice.finish_reason == "length"
         calls = [parse_call(text)] if text.strip() and not cut_short else []
-        usage = completion.usage
+        prompt_tokens, generated_tokens = token_counts(completion)
         return Answer(
             calls=calls,
             raw_text=text,
             model=completion.model,
-            prompt_tokens=usage.prompt_tokens if usage else 0,
-            generated_tokens=usage.completion_tokens if usage else 0,
+            prompt_tokens=prompt_tokens,
+            generated_tokens=generated_tokens,
             cut_short=cut_short,
         )

@@ -40,6 +40,25 @@ def openai_client(config: ByoConfig, http_client: Any) -> openai.OpenAI:
     )
 
 
+def chat_completion(client: openai.OpenAI, backend: str, **request: Any) -> tuple[Any, Any]:
+    """One Chat Completions request, the one way both OpenAI-style backends send it: provider errors
+    mapped to LLM errors, an answer without a choice refused. Returns the completion and its first choice."""
+    create: Any = client.chat.completions.create  # the SDK's overloads describe the same JSON
+    try:
+        completion = create(**request)
+    except openai.APIError as exc:
+        raise provider_error(exc, backend) from exc
+    if not completion.choices:
+        raise refused(f"{backend}: the answer holds no choice")
+    return completion, completion.choices[0]
+
+
+def token_counts(completion: Any) -> tuple[int, int]:
+    """(prompt tokens, generated tokens) as the provider reports them; (0, 0) when it reports none."""
+    usage = completion.usage
+    return (usage.prompt_tokens, usage.completion_tokens) if usage else (0, 0)
+
+
 def parse_arguments(tool: str, text: str | None) -> Any:
     """A function call's `arguments` string -> JSON value (refused if it is not JSON)."""
     try:
@@ -67,35 +86,29 @@ class OpenAIOrchestrator(ByoOrchestrator):
         return tools
 
     def _ask(self, turns: list[dict[str, str]], schema: dict[str, Any]) -> Answer:
-        messages: Any = [{"role": "system", "content": SYSTEM_TEXT}, *turns]
-        tools: Any = self.tools(schema)
-        try:
-            completion = self.client.chat.completions.create(
-                model=self.config.model,
-                messages=messages,
-                tools=tools,
-                tool_choice="required",
-                parallel_tool_calls=False,
-                max_completion_tokens=self.config.max_output_tokens,
-            )
-        except openai.APIError as exc:
-            raise provider_error(exc, self.backend) from exc
-        if not completion.choices:
-            raise refused(f"{self.backend}: the answer holds no choice")
-        choice = completion.choices[0]
+        completion, choice = chat_completion(
+            self.client,
+            self.backend,
+            model=self.config.model,
+            messages=[{"role": "system", "content": SYSTEM_TEXT}, *turns],
+            tools=self.tools(schema),
+            tool_choice="required",
+            parallel_tool_calls=False,
+            max_completion_tokens=self.config.max_output_tokens,
+        )
         calls: list[tuple[str, Any]] = []
         for tool_call in choice.message.tool_calls or []:
             if tool_call.type != "function":
                 raise refused(f"{self.backend}: the answer holds a {tool_call.type!r} tool call, not a function call")
             name = tool_call.function.name
             calls.append((name, parse_arguments(name, tool_call.function.arguments)))
-        usage = completion.usage
+        prompt_tokens, generated_tokens = token_counts(completion)
         return Answer(
             calls=calls,
             raw_text="\n".join(call_text(name, arguments) for name, arguments in calls),
             model=completion.model,
-            prompt_tokens=usage.prompt_tokens if usage else 0,
-            generated_tokens=usage.completion_tokens if usage else 0,
+            prompt_tokens=prompt_tokens,
+            generated_tokens=generated_tokens,
             cut_short=choice.finish_reason == "length",
             declined=bool(choice.message.refusal) or choice.finish_reason == "content_filter",
         )

@@ -29,7 +29,7 @@ def _execute(store: TenantStore, n: int, sku: str) -> None:
         db, user_text="assign", action_id=f"a{n}", conversation_ref="teams://msg/c", requester_id="doug-oid",
         tool="m365_license_assign", arguments=args, summary=summary, action_hash=digest,
         expires_at=datetime.now(UTC) + timedelta(minutes=10), requester_upn="doug@contoso.com",
-        orchestrator="SmolLM2 (sha256:b179c9523d0e)"))  # fmt: skip
+        orchestrator="SmolLM2 (sha256:b179c9523d0e)"))
     assert store.run(pending_actions.confirm, action.id, requester_id="doug-oid", action_hash=digest)
     assert store.run(pending_actions.transition, action.id, "CONFIRMED", "EXECUTING", client_request_id=f"crid-{n}")
     running = store.run(pending_actions.get_action, action.id)

@@ -16,12 +16,12 @@ from appliance.config import load_settings
 from appliance.graph.connect import connect
 from appliance.graph.executors import execute
 from appliance.store import TenantStore, audit_records
-from appliance.wiring import graph_endpoints, graph_permissions
-from appliance.wiring.dev_stack import DevStack
+from appliance.wiring.components import graph_endpoints, graph_permissions
+from appliance_dev.dev_stack import DevStack
 
 
 def test_join_fills_the_entry_id_of_a_record_graph_has_written(tmp_path: Path,
-                                                               monkeypatch: pytest.MonkeyPatch) -> None:  # fmt: skip
+                                                               monkeypatch: pytest.MonkeyPatch) -> None:
     home = tmp_path / "home"
     with DevStack(home) as stack:
         assert stack.tenant is not None
@@ -33,10 +33,10 @@ def test_join_fills_the_entry_id_of_a_record_graph_has_written(tmp_path: Path,
             done = asyncio.run(execute(gateway, "m365_user_disable", {"user": "leaver@contoso.com"}, crid))
             assert done.outcome == "done"
             written = {"ToolName": "m365_user_disable", "Outcome": "Success", "ClientRequestId": crid,
-                       "ExecutedAt": datetime.now(UTC)}  # fmt: skip
+                       "ExecutedAt": datetime.now(UTC)}
             store.run(audit_records.append_record, written)
             other = store.run(audit_records.append_record, {"ToolName": "m365_user_enable", "Outcome": "Success",
-                                                            "ClientRequestId": str(uuid.uuid4())})  # fmt: skip
+                                                            "ClientRequestId": str(uuid.uuid4())})
         result = CliRunner().invoke(cli, ["audit", "join"])
         assert result.exit_code == 0, result.output
         assert "joined 1 record(s)" in result.output

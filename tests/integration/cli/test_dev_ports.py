@@ -13,10 +13,10 @@ from pathlib import Path
 
 import httpx
 
-from appliance.devtenant import DevTenant
-from appliance.devtenant.teams_client import DevTeamsClient
 from appliance.wiring.dev_address import live_address
-from appliance.wiring.dev_stack import free_port
+from appliance_dev.dev_stack import free_port
+from appliance_dev.devtenant import DevTenant
+from appliance_dev.devtenant.teams_client import DevTeamsClient
 from tests.conftest import SHARED_MODELS_DIR
 
 

@@ -29,7 +29,7 @@ def test_the_secret_is_sealed_in_the_store_and_never_echoed(appliance_home_dir: 
 
 
 def test_the_manifest_is_a_personal_scope_package_for_the_configured_bot(appliance_home_dir: Path,
-                                                                         tmp_path: Path) -> None:  # fmt: skip
+                                                                         tmp_path: Path) -> None:
     (appliance_home_dir / "appliance.toml").write_text(f'[teams]\napp_id = "{APP_ID}"\n')
     out = tmp_path / "app.zip"
     result = CliRunner().invoke(cli, ["teams", "manifest", "--out", str(out)])
@@ -39,7 +39,7 @@ def test_the_manifest_is_a_personal_scope_package_for_the_configured_bot(applian
         manifest = json.loads(package.read("manifest.json"))
         assert package.read("color.png").startswith(b"\x89PNG")
     assert manifest["bots"] == [{"botId": APP_ID, "scopes": ["personal"], "supportsFiles": False,
-                                 "isNotificationOnly": False}]  # fmt: skip
+                                 "isNotificationOnly": False}]
     again = CliRunner().invoke(cli, ["teams", "manifest", "--out", str(out)])
     assert again.exit_code == 1 and "never overwritten" in again.output
 

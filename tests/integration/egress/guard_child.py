@@ -74,7 +74,7 @@ def main() -> None:
     server.close()
     emit(step="bind_localhost_name", result=outcome(lambda: socket.getaddrinfo("localhost", 0)))
     emit(step="listen_host_resolvable", result=guard.allows_lookup("appliance.internal"),
-         connectable=guard.allows_address(socket.AF_INET, ("appliance.internal", 443)))  # fmt: skip
+         connectable=guard.allows_address(socket.AF_INET, ("appliance.internal", 443)))
 
     # Refused: nothing of these may reach the parent's listener or UDP socket.
     emit(step="create_connection", result=outcome(lambda: socket.create_connection(("127.0.0.1", blocked), 2)))

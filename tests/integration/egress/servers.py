@@ -14,7 +14,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
-from appliance.devtenant.certs import DevTenantKeys
+from appliance_dev.devtenant.certs import DevTenantKeys
 
 
 class Listener:
@@ -83,7 +83,7 @@ class EchoTLSServer:
         class Handler(BaseHTTPRequestHandler):
             def do_GET(self) -> None:
                 body = json.dumps({"host": self.headers.get("Host"), "path": self.path,
-                                   "sni": getattr(self.request, "sni_name", None)}).encode()  # fmt: skip
+                                   "sni": getattr(self.request, "sni_name", None)}).encode()
                 self.send_response(200)
                 self.send_header("Content-Type", "application/json")
                 self.send_header("Content-Length", str(len(body)))

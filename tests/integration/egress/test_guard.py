@@ -25,12 +25,12 @@ import httpx
 import pytest
 
 from appliance import ops_log
-from appliance.devtenant.certs import DevTenantKeys, ensure_keys
 from appliance.egress import Allowlist, EgressBlocked, blocked_count
 from appliance.egress.aiohttp_connector import guarded_client_session
 from appliance.egress.allowlist import HostMap
 from appliance.egress.httpx_transport import AsyncGuardedTransport, GuardedTransport
 from appliance.egress.requests_adapter import guarded_session
+from appliance_dev.devtenant.certs import DevTenantKeys, ensure_keys
 from tests.conftest import REPO_ROOT
 from tests.integration.egress.servers import EchoTLSServer, Listener, UdpSink, ca_context
 
@@ -76,7 +76,7 @@ def ops_lines(tmp_path: Path) -> Iterator[Callable[[], list[dict[str, Any]]]]:
 
 
 async def fetch(stack: str, url: str, allow: Allowlist, host_map: HostMap | None = None,
-                tls: Any = None, proxy: str | None = None) -> tuple[int, dict[str, Any]]:  # fmt: skip
+                tls: Any = None, proxy: str | None = None) -> tuple[int, dict[str, Any]]:
     """GET `url` through `stack`'s guarded client; (status, JSON body)."""
     if stack == "httpx":
         transport = GuardedTransport(allow, host_map=host_map, verify=tls or True)
@@ -153,7 +153,7 @@ async def test_tls_verifies_the_real_name_not_the_mapped_address(
     host_map = {"example.org": ("127.0.0.1", tls_server.port)}
     with pytest.raises(Exception, match="certificate verify failed") as failure:
         await fetch(stack, "https://example.org/", Allowlist(["https://example.org"]), host_map,
-                    ca_context(keys.ca_cert))  # fmt: skip
+                    ca_context(keys.ca_cert))
     assert "Hostname mismatch" in str(failure.value) and "example.org" in str(failure.value)
     assert tls_server.sni[-1] == "example.org"
 
@@ -164,10 +164,10 @@ def test_the_socket_guard_refuses_raw_sockets_and_keeps_listening_and_mapped_tls
     udp = UdpSink()
     log_dir = tmp_path / "child-logs"
     config = {"log_dir": str(log_dir), "ca": str(keys.ca_cert), "blocked_port": listener.port,
-              "udp_port": udp.port, "tls_port": tls_server.port}  # fmt: skip
+              "udp_port": udp.port, "tls_port": tls_server.port}
     child = subprocess.Popen([sys.executable, "-m", "tests.integration.egress.guard_child", json.dumps(config)],
                              cwd=REPO_ROOT, env={**os.environ, "PYTHONUNBUFFERED": "1"}, stdout=subprocess.PIPE,
-                             stderr=subprocess.PIPE, text=True)  # fmt: skip
+                             stderr=subprocess.PIPE, text=True)
     assert child.stdout is not None
     steps: dict[str, dict[str, Any]] = {}
     try:
@@ -188,7 +188,7 @@ def test_the_socket_guard_refuses_raw_sockets_and_keeps_listening_and_mapped_tls
     assert steps["bind_localhost_name"]["result"] == "ok"
     assert steps["listen_host_resolvable"] == {"step": "listen_host_resolvable", "result": True, "connectable": False}
     refused = ["create_connection", "connect_ip_literal", "connect_ex", "localhost_other_port",
-               "lookup_unlisted_name", "gethostbyname_unlisted", "udp_sendto", "asyncio_open_connection"]  # fmt: skip
+               "lookup_unlisted_name", "gethostbyname_unlisted", "udp_sendto", "asyncio_open_connection"]
     refused += ["v4_mapped_v6"] if "v4_mapped_v6" in steps else []
     assert {name: steps[name]["result"] for name in refused} == dict.fromkeys(refused, "blocked")
     assert listener.seen() == (0, b"") and udp.seen() == []
@@ -205,10 +205,10 @@ def test_the_socket_guard_refuses_raw_sockets_and_keeps_listening_and_mapped_tls
     assert len(events) == len(refused)  # each refusal logged exactly once
     assert all(set(event) == LOG_FIELDS for event in events)
     by_place = Counter(f"[{e['host']}]:{e['port']}" if ":" in e["host"] else f"{e['host']}:{e['port'] or ''}"
-                       for e in events)  # fmt: skip
+                       for e in events)
     assert steps["counts"]["counts"] == dict(by_place)  # counted as logged
     assert {e["kind"] for e in events} == {"socket.connect", "socket.getaddrinfo", "socket.gethostbyname",
-                                           "socket.sendto"}  # fmt: skip
+                                           "socket.sendto"}
     assert by_place["exfil.example:443"] == 1 and by_place[f"127.0.0.1:{udp.port}"] == 1
     assert [line["event"] for line in lines].count("egress.guard") == 1
     assert "secret" not in json.dumps(lines)

@@ -18,7 +18,7 @@ from typing import Any
 
 from aiohttp import web
 
-from appliance.devtenant.certs import ensure_keys
+from appliance_dev.devtenant.certs import ensure_keys
 
 
 @dataclass

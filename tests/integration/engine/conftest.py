@@ -23,7 +23,8 @@ def entry() -> ModelEntry:
 
 @pytest.fixture(scope="session")
 def orchestrator(entry: ModelEntry) -> Iterator[LocalOrchestrator]:
-    """The real model with the full catalog and the llguidance backend."""
-    local = open_local(entry, SHARED_MODELS_DIR, DEFAULT_CATALOG, n_threads=2)
+    """The real model with the full catalog and the llguidance backend, opened as `serve` opens it:
+    with extra sequences for batched decoding (the one-at-a-time path runs on the same context)."""
+    local = open_local(entry, SHARED_MODELS_DIR, DEFAULT_CATALOG, n_threads=2, batch_size=4)
     yield local
     local.close()

@@ -36,6 +36,7 @@ from appliance.engine.prompt import fixed_turns
 from appliance.errors import ApplianceError, ConstraintViolation, ToolArgumentsError, UnknownToolError
 from appliance.grammar import Grounding, tool_call_schema
 from appliance.types import ContextMessage
+from tests.conftest import saw_a_connection
 from tests.integration.engine.byo_fake import (
     FakeLLM,
     Reply,
@@ -85,7 +86,7 @@ PROVIDERS = [
              openai_answer([], content="Sure, I disabled the account."), "gpt-fake-1"),
     Provider("local-server", False, "/v1", None, _server_calls,
              server_answer("Sure, I disabled the account."), "smollm2-served"),
-]  # fmt: skip
+]
 
 
 @pytest.fixture(scope="module")
@@ -261,7 +262,7 @@ def test_several_tool_calls_are_refused(provider: Provider, fake: FakeLLM, orche
         (401, {"error": {"type": "authentication_error", "message": "PROVIDER-TEXT"}}, {}, LLMAuthError),
     ],
     ids=["429", "500", "401"],
-)  # fmt: skip
+)
 def test_provider_failures_become_clear_errors_with_a_hint(
     provider: Provider,
     fake: FakeLLM,
@@ -295,25 +296,6 @@ def test_an_answer_cut_short_is_refused(provider: Provider, fake: FakeLLM, orche
 
 
 # -- egress ----------------------------------------------------------------------------------------
-@pytest.fixture
-def listener() -> Iterator[socket.socket]:
-    server = socket.socket()
-    server.bind(("127.0.0.1", 0))
-    server.listen(1)
-    server.setblocking(False)
-    yield server
-    server.close()
-
-
-def _saw_a_connection(server: socket.socket) -> bool:
-    try:
-        connection, _ = server.accept()
-    except BlockingIOError:
-        return False
-    connection.close()
-    return True
-
-
 @pytest.mark.parametrize("cls", [AnthropicOrchestrator, OpenAIOrchestrator, LocalServerOrchestrator])
 def test_the_egress_guard_refuses_a_base_url_off_the_allowlist_before_any_byte(
     cls: type[ByoOrchestrator], listener: socket.socket
@@ -323,7 +305,7 @@ def test_the_egress_guard_refuses_a_base_url_off_the_allowlist_before_any_byte(
     orchestrator = cls(DEFAULT_CATALOG, config, allowlist=Allowlist(["https://api.anthropic.com"]))
     with pytest.raises(EgressBlocked, match=f"127.0.0.1:{port}"):
         orchestrator.propose(CONVERSATION)
-    assert not _saw_a_connection(listener)
+    assert not saw_a_connection(listener)
     orchestrator.close()
 
 
@@ -338,7 +320,7 @@ def test_sdk_base_url_variables_cannot_redirect_the_llm(
     orchestrator = build_byo_orchestrator(settings, DEFAULT_CATALOG, environ=environ)
     fake.script(Reply(body=provider.answer([GOOD])))
     assert orchestrator.propose(CONVERSATION).call.tool == "m365_user_disable"
-    assert not _saw_a_connection(listener)
+    assert not saw_a_connection(listener)
     assert llm_destinations(settings) == [fake.origin]
 
 

@@ -9,10 +9,10 @@ import jsonschema
 import pytest
 
 from appliance.catalog import DEFAULT_CATALOG
-from appliance.engine.corpus import BENIGN, HOSTILE
 from appliance.engine.local import LocalOrchestrator
 from appliance.grammar import Grounding, tool_call_schema
 from appliance.types import ContextMessage
+from appliance_dev.corpus import BENIGN, HOSTILE
 
 MAX_MESSAGE_CHARS = 4000  # what the CLI and the Teams path cut a message to before the model sees it
 CORPUS = [(text, label, "benign") for text, label in BENIGN] + [(text, label, "hostile") for text, label in HOSTILE]

@@ -8,11 +8,11 @@ from pathlib import Path
 import pytest
 
 from appliance.catalog import DEFAULT_CATALOG
-from appliance.devtenant import DevTenant
 from appliance.graph.auth import AidIdentity
 from appliance.graph.connect import connect, dev_endpoints
 from appliance.graph.gateway import GraphGateway
-from appliance.testing.token_cache import MemoryTokenCache
+from appliance_dev.devtenant import DevTenant
+from appliance_dev.testing.token_cache import MemoryTokenCache
 
 CLIENT_ID = "aidizen-admin"
 PERMISSIONS = DEFAULT_CATALOG.permissions()

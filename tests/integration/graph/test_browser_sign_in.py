@@ -16,7 +16,7 @@ import pytest
 from click.testing import CliRunner
 
 from appliance.cli.main import cli
-from appliance.wiring.dev_stack import DevStack
+from appliance_dev.dev_stack import DevStack
 
 
 def browser_for(stack: DevStack, seen: list[str]) -> object:

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import httpx
 
-from appliance.devtenant import DevTenant
 from appliance.egress.httpx_transport import tls_context
+from appliance_dev.devtenant import DevTenant
 
 
 def _client(tenant: DevTenant, scopes: list[str]) -> httpx.Client:
@@ -13,13 +13,13 @@ def _client(tenant: DevTenant, scopes: list[str]) -> httpx.Client:
     assert aid is not None
     token = tenant.context.access_token(aid, "aidizen-admin", scopes)
     return httpx.Client(base_url=tenant.url, verify=tls_context(str(tenant.keys.ca_cert)),
-                        headers={"Authorization": f"Bearer {token}"})  # fmt: skip
+                        headers={"Authorization": f"Bearer {token}"})
 
 
 def test_an_unsupported_filter_is_a_400_with_graph_shapes(tenant: DevTenant) -> None:
     with _client(tenant, ["User.Read.All"]) as client:
         response = client.get("/v1.0/users", params={"$filter": "endswith(mail,'x')"},
-                              headers={"client-request-id": "abc-123"})  # fmt: skip
+                              headers={"client-request-id": "abc-123"})
     assert response.status_code == 400
     assert response.json()["error"]["message"].startswith("Invalid filter clause")
     assert response.headers["client-request-id"] == "abc-123" and response.headers["request-id"]

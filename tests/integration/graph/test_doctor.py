@@ -9,7 +9,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from appliance.devtenant import DevTenant
+from appliance_dev.devtenant import DevTenant
 from tests.conftest import SHARED_MODELS_DIR
 
 
@@ -22,7 +22,7 @@ def _free_port() -> int:
 def _cli(home: Path, *args: str) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "APPLIANCE_HOME": str(home), "APPLIANCE_MODELS_DIR": str(SHARED_MODELS_DIR)}
     return subprocess.run([sys.executable, "-m", "appliance", *args], env=env, capture_output=True, text=True,
-                          timeout=180, check=False)  # fmt: skip
+                          timeout=180, check=False)
 
 
 def test_doctor_passes_with_the_dev_tenant_and_fails_clearly_without_it(tmp_path: Path) -> None:
@@ -34,7 +34,7 @@ def test_doctor_passes_with_the_dev_tenant_and_fails_clearly_without_it(tmp_path
     with DevTenant(home / "devtenant", port=port):
         healthy = _cli(home, "doctor")
     assert healthy.returncode == 0, healthy.stdout + healthy.stderr
-    for name in ("model", "store", "egress", "identity", "requesters", "bot", "tls", "llm"):
+    for name in ("catalog", "model", "store", "egress", "identity", "requesters", "bot", "tls", "llm"):
         assert f"ok    {name}" in healthy.stdout
     assert "expiry is unknown" in healthy.stdout and "TLS certificate valid until" in healthy.stdout
     assert "dev tenant" in healthy.stdout

@@ -7,11 +7,11 @@ from typing import Any
 
 import pytest
 
-from appliance.devtenant import DevTenant
 from appliance.graph.auth import AidIdentity
 from appliance.graph.executors import EXECUTORS, execute
 from appliance.graph.gateway import ExecutionResult, GraphGateway
-from appliance.testing.token_cache import MemoryTokenCache
+from appliance_dev.devtenant import DevTenant
+from appliance_dev.testing.token_cache import MemoryTokenCache
 
 CALLS: dict[str, dict[str, Any]] = {
     "m365_user_get": {"user": "sarah.lin@contoso.com"},

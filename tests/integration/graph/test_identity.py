@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import pytest
 
-from appliance.devtenant import DevTenant
 from appliance.graph.auth import AidIdentity
 from appliance.graph.connect import connect, dev_endpoints
 from appliance.graph.errors import GraphAuthError
-from appliance.testing.token_cache import MemoryTokenCache
+from appliance_dev.devtenant import DevTenant
+from appliance_dev.testing.token_cache import MemoryTokenCache
 from tests.integration.graph.conftest import CLIENT_ID, PERMISSIONS
 
 

@@ -11,18 +11,19 @@ import uuid
 from pathlib import Path
 
 from appliance.config import load_settings
-from appliance.devtenant import DevTenant
 from appliance.graph.connect import connect, dev_endpoints
 from appliance.graph.executors import execute
 from appliance.store import TenantStore
-from appliance.wiring import DEV_CLIENT_ID, DEV_TENANT, graph_permissions
+from appliance.wiring.components import graph_permissions
+from appliance.wiring.dev import DEV_CLIENT_ID, DEV_TENANT
+from appliance_dev.devtenant import DevTenant
 
 
 def test_init_dev_signs_the_aid_in_and_the_cache_survives_in_the_store(tmp_path: Path) -> None:
     home = tmp_path / "home"
     env = {**os.environ, "APPLIANCE_HOME": str(home)}
     result = subprocess.run([sys.executable, "-m", "appliance", "init", "--dev"], env=env, capture_output=True,
-                            text=True, timeout=120, check=True)  # fmt: skip
+                            text=True, timeout=120, check=True)
     assert "signed in to the dev tenant as aid@contoso.com" in result.stdout
     assert "dev = true" in (home / "appliance.toml").read_text()
     settings = load_settings(home)
@@ -34,5 +35,5 @@ def test_init_dev_signs_the_aid_in_and_the_cache_survives_in_the_store(tmp_path:
         outcome = asyncio.run(execute(gateway, "m365_user_get", {"user": "doug@contoso.com"}, str(uuid.uuid4())))
         assert outcome.outcome == "done" and "Doug Miller" in outcome.message
     again = subprocess.run([sys.executable, "-m", "appliance", "init", "--dev"], env=env, capture_output=True,
-                           text=True, timeout=120, check=True)  # fmt: skip
+                           text=True, timeout=120, check=True)
     assert "wrote [graph]" not in again.stdout  # idempotent: the configuration is kept

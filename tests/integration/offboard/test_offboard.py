@@ -18,7 +18,7 @@ from appliance.audit.receipt import verify_receipt
 from appliance.cli.main import cli
 from appliance.config import load_settings
 from appliance.store import database_path, default_key_file
-from appliance.wiring.dev_stack import DevStack
+from appliance_dev.dev_stack import DevStack
 
 AID = "aid@contoso.com"
 
@@ -90,7 +90,7 @@ def test_offboard_disables_revokes_shreds_and_signs_a_receipt(
     assert {name: s["status"] for name, s in steps.items()} == dict.fromkeys(steps, "done"), result.output
     assert {name: c["status"] for name, c in checks.items()} == {
         "aid_disabled": "passed", "refresh_refused": "passed", "store_gone": "passed", "home_empty": "passed",
-    }  # fmt: skip
+    }
     assert "invalid_grant" in checks["refresh_refused"]["detail"]
     assert receipt["subject"]["aid_upn"] == AID and receipt["subject"]["tenant"] == "contoso.onmicrosoft.com"
     assert receipt["subject"]["tenant_guid"] == stack.tenant.context.state.tenant_id  # type: ignore[union-attr]
@@ -154,7 +154,7 @@ def test_a_wrong_tenant_id_aborts_with_nothing_changed(stack: DevStack, tmp_path
 def test_a_graph_503_on_disable_is_a_failed_step_and_the_rest_still_runs(stack: DevStack, tmp_path: Path) -> None:
     assert stack.tenant is not None
     stack.tenant.context.faults.set([{"path": r"^/v1\.0/users/[^/]+$", "method": "PATCH", "status": 503,
-                                      "retry_after": 0}])  # fmt: skip
+                                      "retry_after": 0}])
 
     result = offboard("--receipt", str(tmp_path / "r.json"), typed="  CONTOSO.onmicrosoft.com \n")
 

@@ -9,8 +9,8 @@ from collections.abc import Iterator
 
 import pytest
 
-from appliance.devtenant.teams_client import DevTeamsClient
-from appliance.wiring.dev_stack import DevStack
+from appliance_dev.dev_stack import DevStack
+from appliance_dev.devtenant.teams_client import DevTeamsClient
 from tests.conftest import SHARED_MODELS_DIR
 
 # The direct audit API is on; its tokens come from the dev tenant (tests/integration/ops/test_audit_api.py).

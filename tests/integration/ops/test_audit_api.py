@@ -12,9 +12,9 @@ from typing import Any
 import httpx
 import pytest
 
-from appliance.devtenant.entra_apps import register_api, register_client
-from appliance.devtenant.teams_client import DevTeamsClient
-from appliance.wiring.dev_stack import DevStack
+from appliance_dev.dev_stack import DevStack
+from appliance_dev.devtenant.entra_apps import register_api, register_client
+from appliance_dev.devtenant.teams_client import DevTeamsClient
 
 API, OTHER_API = "api://aidizen-audit", "api://someone-else"
 ROLE = "AuditRecords.Read.All"

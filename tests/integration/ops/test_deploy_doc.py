@@ -9,8 +9,8 @@ import subprocess
 import sys
 from pathlib import Path
 
-from appliance.devtenant import DevTenant
-from appliance.wiring.dev_stack import free_port
+from appliance_dev.dev_stack import free_port
+from appliance_dev.devtenant import DevTenant
 from tests.conftest import REPO_ROOT, SHARED_MODELS_DIR
 
 MARKER = "<!-- dev-rehearsal -->"

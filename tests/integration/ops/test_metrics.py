@@ -11,8 +11,8 @@ import httpx
 import yaml
 from prometheus_client.parser import text_string_to_metric_families
 
-from appliance.devtenant.teams_client import DevTeamsClient, button_data
-from appliance.wiring.dev_stack import DevStack
+from appliance_dev.dev_stack import DevStack
+from appliance_dev.devtenant.teams_client import DevTeamsClient, button_data
 from tests.conftest import REPO_ROOT
 from tests.integration.ops.conftest import metrics_url
 from tests.integration.teams.conftest import cards, texts

@@ -122,7 +122,7 @@ async def test_racing_confirmations_let_exactly_one_win(store: TenantStore) -> N
     await store.arun(
         pending_actions.create_action, action_id="a1", conversation_ref="c", requester_id="r", tool="t",
         arguments={}, summary="s", action_hash="h", expires_at=now() + timedelta(minutes=10),
-    )  # fmt: skip
+    )
     confirmations = [store.arun(pending_actions.confirm, "a1", requester_id="r", action_hash="h") for _ in range(20)]
     executions = [
         store.arun(pending_actions.transition, "a1", "CONFIRMED", "EXECUTING", client_request_id=f"crid-{i}")
@@ -139,7 +139,7 @@ def test_retention_purges_old_rows_but_never_young_audit_records(store: TenantSt
     store.run(
         pending_actions.create_action, action_id="a1", conversation_ref="c", requester_id="r", tool="t",
         arguments={}, summary="s", action_hash="h", expires_at=now() + timedelta(minutes=10),
-    )  # fmt: skip
+    )
     for n in range(3):
         store.run(audit_records.append_record, _audit(n))
     policy = settings.store
@@ -164,7 +164,7 @@ def test_an_executing_action_is_never_purged(store: TenantStore, settings: Setti
     store.run(
         pending_actions.create_action, action_id="a1", conversation_ref="c", requester_id="r", tool="t",
         arguments={}, summary="s", action_hash="h", expires_at=now() + timedelta(minutes=1),
-    )  # fmt: skip
+    )
     store.run(pending_actions.confirm, "a1", requester_id="r", action_hash="h")
     store.run(pending_actions.transition, "a1", "CONFIRMED", "EXECUTING", client_request_id="crid-1")
     store.run(purge, settings.store, now() + timedelta(days=400))

@@ -36,7 +36,7 @@ def scripted_conversation(store: TenantStore) -> None:
         pending_actions.create_action, action_id="a1", conversation_ref=CONVERSATION, requester_id="aad-canary",
         tool="m365_password_reset", arguments={"user": upn}, summary=f"Reset the password of {upn}",
         action_hash="f" * 64, expires_at=now() + timedelta(minutes=10),
-    )  # fmt: skip
+    )
     assert store.run(pending_actions.confirm, "a1", requester_id="aad-canary", action_hash="f" * 64)
     assert store.run(pending_actions.transition, "a1", "CONFIRMED", "EXECUTING", client_request_id="crid-1")
     assert store.run(pending_actions.transition, "a1", "EXECUTING", "DONE")
@@ -44,7 +44,7 @@ def scripted_conversation(store: TenantStore) -> None:
         audit_records.append_record,
         {"RequestedBy": upn, "ActionSummary": f"Reset the password of {upn}", "ToolName": "m365_password_reset",
          "Outcome": "Success", "ClientRequestId": "crid-1", "ConversationRef": CONVERSATION},
-    )  # fmt: skip
+    )
     store.token_cache.save_token_cache(f'{{"RefreshToken": {{"k": {{"secret": "{CANARIES["refresh_token"]}"}}}}}}')
     store.put_secret("bot.app_secret", CANARIES["secret"])
 

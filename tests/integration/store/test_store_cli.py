@@ -16,7 +16,7 @@ from appliance.store.migrations import LATEST
 def _cli(*args: str, home: Path, check: bool = True, **env: str) -> subprocess.CompletedProcess[str]:
     environ = {**os.environ, "APPLIANCE_HOME": str(home), **env}
     return subprocess.run([sys.executable, "-m", "appliance", *args], env=environ, capture_output=True, text=True,
-                          check=check, timeout=120)  # fmt: skip
+                          check=check, timeout=120)
 
 
 def test_init_creates_a_0600_key_outside_the_data_dir_and_is_idempotent(tmp_path: Path) -> None:

@@ -8,23 +8,29 @@ from typing import Any
 
 import pytest
 
-from appliance.devtenant.teams_client import DevTeamsClient, card_of
-from appliance.wiring.dev_stack import DevStack
+from appliance_dev.dev_stack import DevStack
+from appliance_dev.devtenant.teams_client import DevTeamsClient, card_of
 from tests.conftest import SHARED_MODELS_DIR
 
 
-@pytest.fixture(scope="module")
-def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DevStack]:
-    """A started dev tenant + appliance for the whole module."""
-    home = tmp_path_factory.mktemp("teams") / "home"
-    with DevStack(home, models_dir=SHARED_MODELS_DIR) as running:
+def running_stack(tmp_path_factory: pytest.TempPathFactory, name: str, extra_config: str = "") -> Iterator[DevStack]:
+    """A started dev tenant + appliance under a fresh home (`extra_config`: sections pinned in appliance.toml);
+    a module's `stack` fixture yields from it."""
+    home = tmp_path_factory.mktemp(name) / "home"
+    with DevStack(home, extra_config=extra_config, models_dir=SHARED_MODELS_DIR) as running:
         running.start_appliance()
         yield running
 
 
 @pytest.fixture(scope="module")
+def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DevStack]:
+    """A started dev tenant + appliance for the whole module."""
+    yield from running_stack(tmp_path_factory, "teams")
+
+
+@pytest.fixture(scope="module")
 def teams(stack: DevStack) -> DevTeamsClient:
-    """A Teams user's view of the Aid."""
+    """A Teams user's view of the Aid (of the module's `stack`)."""
     assert stack.client is not None
     return stack.client
 

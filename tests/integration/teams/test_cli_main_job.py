@@ -9,15 +9,15 @@ import subprocess
 import sys
 from pathlib import Path
 
-from appliance.wiring.dev_stack import DevStack
+from appliance_dev.dev_stack import DevStack
 from tests.conftest import SHARED_MODELS_DIR
 
 
 def test_the_demo_plays_the_whole_conversation(tmp_path: Path) -> None:
     env = {**os.environ, "APPLIANCE_HOME": str(tmp_path / "var"), "APPLIANCE_MODELS_DIR": str(SHARED_MODELS_DIR),
-           "COLUMNS": "200"}  # fmt: skip
+           "COLUMNS": "200"}
     result = subprocess.run([sys.executable, "-m", "appliance", "demo"], env=env, capture_output=True, text=True,
-                            timeout=600)  # fmt: skip
+                            timeout=600)
     out = result.stdout
     assert result.returncode == 0, out + result.stderr
     assert "Sarah Lin (sarah.lin@contoso.com)" in out  # the lookup, answered at once
@@ -37,7 +37,7 @@ def test_chat_lets_a_person_talk_to_the_aid(tmp_path: Path) -> None:
         env = {**os.environ, "APPLIANCE_HOME": str(home), "APPLIANCE_MODELS_DIR": str(SHARED_MODELS_DIR)}
         typed = "Disable the account of leaver@contoso.com\n/confirm\n/quit\n"
         result = subprocess.run([sys.executable, "-m", "appliance", "chat", "--dev", "--as", "jo.kim@contoso.com"],
-                                input=typed, env=env, capture_output=True, text=True, timeout=300)  # fmt: skip
+                                input=typed, env=env, capture_output=True, text=True, timeout=300)
         assert result.returncode == 0, result.stdout + result.stderr
         assert "[/confirm]  [/cancel]" in result.stdout
         assert "Disabled the account of leaver@contoso.com." in result.stdout

@@ -7,10 +7,11 @@ from __future__ import annotations
 from typing import Any
 
 from appliance.config import load_settings
-from appliance.devtenant.teams_client import DevTeamsClient, button_data, card_text
 from appliance.store import TenantStore, audit_records
-from appliance.wiring.dev_stack import DevStack
+from appliance_dev.dev_stack import DevStack
+from appliance_dev.devtenant.teams_client import DevTeamsClient, button_data, card_text
 from tests.integration.teams.conftest import cards, texts
+from tests.integration.teams.edge_http import typed_code
 
 DOUG, MIKE = "doug@contoso.com", "mike.chan@contoso.com"
 # Helpdesk members (the requester group): each test talks in its own 1:1 chat, so one test's history
@@ -30,7 +31,7 @@ def _licenses(stack: DevStack, upn: str) -> list[str]:
 
 def _audits(stack: DevStack, activity: str, target: str) -> list[dict[str, Any]]:
     return [a for a in _state(stack).data["directoryAudits"] if a["activityDisplayName"] == activity
-            and any(t.get("userPrincipalName") == target for t in a["targetResources"])]  # fmt: skip
+            and any(t.get("userPrincipalName") == target for t in a["targetResources"])]
 
 
 def _records(stack: DevStack) -> list[dict[str, Any]]:
@@ -94,8 +95,8 @@ def test_typed_no_cancels_and_typed_yes_confirms_the_only_waiting_action(
     assert cards(cancelled)[-1]["body"][0]["text"] == "Cancelled"
     assert _state(stack).user("leaver@contoso.com")["accountEnabled"] is True
 
-    teams.ask(HANA, "Disable the account of leaver@contoso.com")
-    _, done = teams.ask(HANA, "yes")
+    _, again = teams.ask(HANA, "Disable the account of leaver@contoso.com")
+    _, done = teams.ask(HANA, f"yes {typed_code(_card(again))}")
     assert any("Disabled the account of leaver@contoso.com" in text for text in texts(done)), texts(done)
     assert _state(stack).user("leaver@contoso.com")["accountEnabled"] is False
 
@@ -151,6 +152,6 @@ def test_the_ops_log_and_stderr_hold_no_personal_data(stack: DevStack) -> None:
     stderr = stack.log_path.read_text(encoding="utf-8")
     assert "turn.proposed" in log and "action.finished" in log and "turn.proposed" in stderr
     for canary in ("sarah.lin", "contoso.com", "Sarah Lin", "ENTERPRISEPACK", "Ignore your rules", "leaver",
-                   "Disable the account", "doug", "eyJ", "priya", "Assign an E3"):  # fmt: skip
+                   "Disable the account", "doug", "eyJ", "priya", "Assign an E3"):
         assert canary not in log, canary
         assert canary not in stderr, canary

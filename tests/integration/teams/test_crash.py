@@ -15,27 +15,17 @@ from typing import Any
 import pytest
 
 from appliance.config import load_settings
-from appliance.devtenant.teams_client import DevTeamsClient, button_data, card_of
 from appliance.store import TenantStore, audit_records, pending_actions
-from appliance.wiring.dev_stack import DevStack
-from tests.conftest import SHARED_MODELS_DIR
-from tests.integration.teams.conftest import texts
+from appliance_dev.dev_stack import DevStack
+from appliance_dev.devtenant.teams_client import DevTeamsClient, button_data, card_of
+from tests.integration.teams.conftest import running_stack, texts
 
 GATE = '[gate]\nrequester_groups = ["helpdesk@contoso.com"]\nreconcile_after_seconds = 2\nconfirmation_minutes = 1\n'
 
 
 @pytest.fixture(scope="module")
 def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DevStack]:
-    home = tmp_path_factory.mktemp("crash") / "home"
-    with DevStack(home, extra_config=GATE, models_dir=SHARED_MODELS_DIR) as running:
-        running.start_appliance()
-        yield running
-
-
-@pytest.fixture(scope="module")
-def teams(stack: DevStack) -> DevTeamsClient:
-    assert stack.client is not None
-    return stack.client
+    yield from running_stack(tmp_path_factory, "crash", GATE)
 
 
 @pytest.fixture(scope="module")
@@ -69,7 +59,7 @@ def _audits(stack: DevStack, correlation_id: str) -> list[dict[str, Any]]:
 
 
 def _crash_during_confirm(stack: DevStack, teams: DevTeamsClient, upn: str, message: str, fault: dict[str, Any],
-                          until: Callable[[str], bool]) -> tuple[str, str, int]:  # fmt: skip
+                          until: Callable[[str], bool]) -> tuple[str, str, int]:
     """Propose, arm the fault, press Confirm, kill -9 once `until(action_id)` holds, restart.
 
     Returns (action id, client-request-id, transcript position before the restart)."""
@@ -139,7 +129,7 @@ def test_killed_after_the_write_with_the_reply_outstanding_is_done_once(stack: D
     action_id, crid, position = _crash_during_confirm(
         stack, teams, "hana.berg@contoso.com", "Assign an E3 license (ENTERPRISEPACK) to sarah.lin@contoso.com",
         fault, written,
-    )  # fmt: skip
+    )
     conversation = teams.conversation_of("hana.berg@contoso.com")
     told = teams.wait_for_reply(conversation, position)
     assert any("Microsoft 365 audit log" in text for text in texts(told)), texts(told)
@@ -166,5 +156,5 @@ def test_an_unconfirmed_proposal_expires_its_card_in_place_and_cannot_be_confirm
     assert stack.tenant is not None
     resets = [a for a in stack.tenant.context.state.data["directoryAudits"]
               if a["activityDisplayName"] == "Reset user password"
-              and a["targetResources"][0]["userPrincipalName"] == "mike.chan@contoso.com"]  # fmt: skip
+              and a["targetResources"][0]["userPrincipalName"] == "mike.chan@contoso.com"]
     assert resets == []

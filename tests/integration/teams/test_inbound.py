@@ -14,35 +14,26 @@ import jwt
 import pytest
 from cryptography.hazmat.primitives.asymmetric import rsa
 
-from appliance.devtenant.botframework import channel_token
-from appliance.devtenant.teams_client import DevTeamsClient
-from appliance.wiring.dev_stack import DevStack
+from appliance_dev.dev_stack import DevStack
+from appliance_dev.devtenant.botframework import channel_token
+from appliance_dev.devtenant.teams_client import DevTeamsClient
 from tests.integration.teams.conftest import texts
+from tests.integration.teams.edge_http import activity, post, token
 
 USER = "mike.chan@contoso.com"
 EMULATOR_ISSUER = "https://sts.windows.net/d6d49420-f39b-4df7-a1dc-d59a935871db/"
 
 
 def _post(stack: DevStack, body: bytes | dict[str, Any], token: str | None, **headers: str) -> httpx.Response:
-    assert stack.tenant is not None
-    all_headers = {"Content-Type": "application/json", **headers}
-    if token is not None:
-        all_headers["Authorization"] = f"Bearer {token}"
-    content = body if isinstance(body, bytes) else json.dumps(body).encode()
-    tls = ssl.create_default_context(cafile=str(stack.tenant.keys.ca_cert))
-    return httpx.post(stack.bot_url, content=content, headers=all_headers, verify=tls, timeout=30)
+    return post(stack, body, token, **headers)
 
 
 def _activity(stack: DevStack, text: str = "Who is sarah.lin@contoso.com?", **override: Any) -> dict[str, Any]:
-    assert stack.tenant is not None
-    user = stack.tenant.context.state.user(USER)
-    assert user is not None
-    return stack.tenant.teams.activity_from(user, text, None, **override)
+    return activity(stack, USER, text, **override)
 
 
 def _token(stack: DevStack, **claims: Any) -> str:
-    assert stack.tenant is not None
-    return channel_token(stack.tenant.context, "aidizen-bot", **claims)
+    return token(stack, **claims)
 
 
 def _forged(stack: DevStack) -> str:
@@ -51,14 +42,14 @@ def _forged(stack: DevStack) -> str:
     other = rsa.generate_private_key(public_exponent=65537, key_size=2048)
     now = int(time.time())
     claims = {"iss": "https://api.botframework.com", "aud": "aidizen-bot", "nbf": now, "exp": now + 600,
-              "serviceurl": "https://smba.trafficmanager.net/emea/"}  # fmt: skip
+              "serviceurl": "https://smba.trafficmanager.net/emea/"}
     return jwt.encode(claims, other, algorithm="RS256", headers={"kid": stack.tenant.context.kid})
 
 
 def _unsigned(stack: DevStack) -> str:
     now = int(time.time())
     claims = {"iss": "https://api.botframework.com", "aud": "aidizen-bot", "nbf": now, "exp": now + 600,
-              "serviceurl": "https://smba.trafficmanager.net/emea/"}  # fmt: skip
+              "serviceurl": "https://smba.trafficmanager.net/emea/"}
     return jwt.encode(claims, None, algorithm="none")
 
 
@@ -70,7 +61,7 @@ REFUSED: dict[str, tuple[Callable[[DevStack], str | None], int]] = {
     "wrong audience": (lambda s: channel_token(s.tenant.context, "someone-elses-bot"), 401),  # type: ignore[union-attr]
     "wrong issuer (Emulator)": (lambda s: _token(s, iss=EMULATOR_ISSUER), 401),
     "wrong service url": (lambda s: _token(s, serviceurl="https://evil.example.com/"), 401),
-}  # fmt: skip
+}
 
 
 @pytest.mark.parametrize("case", sorted(REFUSED))
@@ -89,7 +80,7 @@ def test_another_tenant_gets_403_and_no_turn_runs(stack: DevStack, teams: DevTea
     before = teams.last_seq(conversation)
     activity = _activity(stack, channelData={"tenant": {"id": "00000000-0000-0000-0000-000000000bad"}},
                          conversation={"conversationType": "personal", "id": conversation,
-                                       "tenantId": "00000000-0000-0000-0000-000000000bad"})  # fmt: skip
+                                       "tenantId": "00000000-0000-0000-0000-000000000bad"})
     assert _post(stack, activity, _token(stack)).status_code == 403
     time.sleep(1.0)
     assert teams.events(conversation, before) == []
@@ -106,9 +97,9 @@ def test_malformed_bodies_get_400(stack: DevStack, body: bytes) -> None:
     assert _post(stack, body, _token(stack)).status_code == 400
 
 
-def test_an_oversized_activity_gets_400(stack: DevStack) -> None:
+def test_an_oversized_activity_gets_413(stack: DevStack) -> None:
     response = _post(stack, _activity(stack, text="x" * 300_000), _token(stack))
-    assert response.status_code == 400 and "at most" in response.text
+    assert response.status_code == 413 and "at most" in response.text
 
 
 def test_a_wrong_content_type_gets_400(stack: DevStack) -> None:
@@ -121,7 +112,7 @@ def test_a_group_chat_gets_a_polite_refusal_and_no_tool_runs(stack: DevStack, te
     before = teams.last_seq(conversation)
     activity = _activity(stack, text="Disable the account of leaver@contoso.com",
                          conversation={"conversationType": "groupChat", "id": conversation,
-                                       "tenantId": stack.tenant.context.state.tenant_id})  # type: ignore[union-attr]  # fmt: skip
+                                       "tenantId": stack.tenant.context.state.tenant_id})  # type: ignore[union-attr]
     assert _post(stack, activity, _token(stack)).status_code == 200
     events = teams.wait_for_reply(conversation, before, timeout=30)
     assert any("one-to-one chats" in text for text in texts(events))

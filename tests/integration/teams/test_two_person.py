@@ -7,22 +7,19 @@ from collections.abc import Iterator
 
 import pytest
 
-from appliance.devtenant.teams_client import DevTeamsClient, button_data, card_of, card_text
-from appliance.wiring.dev_stack import DevStack
-from tests.conftest import SHARED_MODELS_DIR
-from tests.integration.teams.conftest import texts
+from appliance_dev.dev_stack import DevStack
+from appliance_dev.devtenant.teams_client import DevTeamsClient, button_data, card_of, card_text
+from tests.integration.teams.conftest import running_stack, texts
+from tests.integration.teams.edge_http import typed_code
 
 GATE = ('[gate]\nrequester_groups = ["helpdesk@contoso.com"]\ntwo_person_tools = ["m365_user_disable"]\n'
-        'approvers = ["jo.kim@contoso.com"]\n')  # fmt: skip
+        'approvers = ["jo.kim@contoso.com"]\n')
 DOUG, JO = "doug@contoso.com", "jo.kim@contoso.com"
 
 
 @pytest.fixture(scope="module")
 def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DevStack]:
-    home = tmp_path_factory.mktemp("two-person") / "home"
-    with DevStack(home, extra_config=GATE, models_dir=SHARED_MODELS_DIR) as running:
-        running.start_appliance()
-        yield running
+    yield from running_stack(tmp_path_factory, "two-person", GATE)
 
 
 def test_a_second_approver_in_their_own_chat_lets_the_change_run(stack: DevStack) -> None:
@@ -32,7 +29,7 @@ def test_a_second_approver_in_their_own_chat_lets_the_change_run(stack: DevStack
     assert any(card_of(e) for e in proposed), texts(proposed)
     jo_chat = teams.conversation_of(JO)
     before = teams.last_seq(jo_chat)
-    _, confirmed = teams.ask(DOUG, "yes")
+    _, confirmed = teams.ask(DOUG, f"yes {typed_code(next(c for e in proposed if (c := card_of(e)) is not None))}")
     assert any("second approver" in text for text in texts(confirmed)), texts(confirmed)
     assert stack.tenant.context.state.user("leaver@contoso.com")["accountEnabled"] is True  # type: ignore[union-attr,index]
 

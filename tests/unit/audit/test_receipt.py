@@ -35,7 +35,7 @@ def receipt(steps: list[Recorded] | None = None, checks: list[Recorded] | None =
                                                entry("shred_store", "already_done")],
         checks=checks if checks is not None else [entry("store_gone", "passed")],
         started_at=T0, finished_at=T1, appliance_version="0.1.0",
-    )  # fmt: skip
+    )
 
 
 def test_a_signed_receipt_verifies_and_carries_everything() -> None:
@@ -82,9 +82,9 @@ def test_a_receipt_re_signed_after_editing_has_another_signer() -> None:
 def test_the_operators_key_is_checked_when_given() -> None:
     key, other = new_signing_key(), new_signing_key()
     pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                            serialization.NoEncryption())  # fmt: skip
+                            serialization.NoEncryption())
     public_pem = key.public_key().public_bytes(serialization.Encoding.PEM,
-                                               serialization.PublicFormat.SubjectPublicKeyInfo)  # fmt: skip
+                                               serialization.PublicFormat.SubjectPublicKeyInfo)
     data = sign_receipt(receipt(), load_signing_key(pem), origin="operator")
     checked = verify_receipt(data, public_key=load_public_key(public_pem))
     assert checked.signer_checked and checked.origin == "operator"
@@ -97,7 +97,7 @@ def test_encrypted_and_wrong_kind_keys() -> None:
 
     key = new_signing_key()
     encrypted = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                                  serialization.BestAvailableEncryption(b"s3cret"))  # fmt: skip
+                                  serialization.BestAvailableEncryption(b"s3cret"))
     assert fingerprint(load_signing_key(encrypted, b"s3cret").public_key()) == fingerprint(key.public_key())
     with pytest.raises(ReceiptError, match="not a usable PEM"):
         load_signing_key(encrypted, None)

@@ -15,7 +15,7 @@ from appliance.errors import CatalogError, ToolArgumentsError, UnknownToolError
 REPLY = DEFAULT_CATALOG["reply"]
 GET = DEFAULT_CATALOG["m365_user_get"]
 
-# From REFERENCE.md: tool -> (least-privileged delegated scope, Aid's Entra role)
+# Microsoft's permissions reference: tool -> (least-privileged delegated scope, Aid's Entra role)
 EXPECTED_PERMISSIONS = {
     "m365_user_get": ("User.Read.All", None),
     "m365_user_search": ("User.Read.All", None),
@@ -63,6 +63,21 @@ def test_every_state_changing_tool_has_a_summary_naming_its_target() -> None:
     assert len(changing) == 9
     for spec in changing:
         assert spec.summary_template and "{user}" in spec.summary_template
+
+
+def test_target_keys_name_arguments_the_card_shows_and_failures_name_the_first() -> None:
+    membership = DEFAULT_CATALOG["m365_group_add_member"]
+    shown = membership.target({"group": "hr@contoso.com", "user": "ann@contoso.com"})
+    assert shown == "ann@contoso.com in hr@contoso.com"
+    assert DEFAULT_CATALOG["m365_user_search"].target({"query": "Ann"}) == "-"
+    with pytest.raises(CatalogError, match="target_keys of m365_user_get name unknown arguments"):
+        Catalog([REPLY, dataclasses.replace(GET, target_keys=("victim",))])
+
+
+def test_the_audit_query_filters_on_exactly_the_state_changing_tools() -> None:
+    schema = DEFAULT_CATALOG["m365_audit_query"].arguments_schema()
+    changing = [name for name, spec in DEFAULT_CATALOG.items() if spec.changes_state]
+    assert schema["properties"]["tool"]["enum"] == ["any", *changing]
 
 
 def test_duplicate_names_are_refused() -> None:

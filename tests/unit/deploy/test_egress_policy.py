@@ -16,7 +16,7 @@ from appliance.cli.main import cli
 from appliance.config import Settings
 from appliance.egress.policy import APP_NAME, render
 from appliance.errors import ConfigError
-from appliance.wiring import egress_destinations
+from appliance.wiring.components import egress_destinations
 from tests.conftest import REPO_ROOT
 
 SHIPPED = {

@@ -53,8 +53,8 @@ def test_probes_gpu_and_one_writer() -> None:
     (main,) = pod()["containers"]
     assert main["ports"] == [{"name": "bot", "containerPort": BOT_PORT, "protocol": "TCP"},
                              {"name": "metrics", "containerPort": 9464, "protocol": "TCP"}]
-    assert main["livenessProbe"]["httpGet"] == {"path": "/healthz", "port": "bot"}
-    assert main["readinessProbe"]["httpGet"] == {"path": "/readyz", "port": "bot"}
+    assert main["livenessProbe"]["httpGet"] == {"path": "/healthz", "port": "bot", "scheme": "HTTPS"}
+    assert main["readinessProbe"]["httpGet"] == {"path": "/readyz", "port": "bot", "scheme": "HTTPS"}
     assert main["resources"]["limits"]["nvidia.com/gpu"] == 1
 
 
@@ -103,3 +103,26 @@ def test_the_policies_select_the_pods_of_the_deployment() -> None:
     assert cilium["spec"]["endpointSelector"]["matchLabels"].items() <= labels.items()
     (service,) = load("service.yaml")
     assert service["spec"]["selector"].items() <= labels.items() and service["spec"]["ports"][0]["port"] == BOT_PORT
+
+
+def test_the_pod_serves_tls_by_default_so_the_token_never_crosses_the_cluster_in_clear(tmp_path: Path) -> None:
+    """Issue 15 item 3: the ingress -> pod hop carries the Bot Framework token; it is HTTPS by default."""
+    (config,) = load("configmap.yaml")
+    (tmp_path / CONFIG_FILE_NAME).write_text(config["data"][CONFIG_FILE_NAME], encoding="utf-8")
+    teams = load_settings(tmp_path).teams
+    assert teams.tls_cert is not None and teams.tls_key is not None
+    (main,) = pod()["containers"]
+    mounts = {m["name"]: m for m in main["volumeMounts"]}
+    volumes = {v["name"]: v for v in pod()["volumes"]}
+    tls = mounts["bot-tls"]
+    assert tls["readOnly"] is True
+    assert teams.tls_cert.parent == teams.tls_key.parent == Path(tls["mountPath"])
+    secret = volumes["bot-tls"]["secret"]
+    assert secret["secretName"] == "aidizen-bot-tls" and secret["defaultMode"] & 0o007 == 0  # not world-readable
+    assert {teams.tls_cert.name, teams.tls_key.name} == {"tls.crt", "tls.key"}  # a kubernetes.io/tls Secret
+    for probe in ("startupProbe", "livenessProbe", "readinessProbe"):
+        assert main[probe]["httpGet"]["scheme"] == "HTTPS"
+    (service,) = load("service.yaml")
+    assert service["spec"]["ports"][0]["appProtocol"] == "https"
+    (kustomization,) = load("kustomization.yaml")
+    assert "bot-tls-certificate.example.yaml" not in kustomization["resources"]  # the Secret comes first

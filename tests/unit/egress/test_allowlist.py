@@ -14,7 +14,7 @@ ALLOW = Allowlist([
     "http://10.1.2.3:8080",
     "http://[fd00::5]:8080",
     "https://xn--bcher-kva.example",
-])  # fmt: skip
+])
 
 ALLOWED = [
     "https://graph.microsoft.com/v1.0/users",

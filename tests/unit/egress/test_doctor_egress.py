@@ -13,7 +13,7 @@ from appliance.config import Settings, load_settings
 from appliance.errors import ApplianceError
 
 DEFAULTS = ["https://login.microsoftonline.com", "https://graph.microsoft.com", "https://login.botframework.com",
-            "https://smba.trafficmanager.net"]  # fmt: skip
+            "https://smba.trafficmanager.net"]
 
 
 def settings(home: Path, toml: str = "") -> Settings:

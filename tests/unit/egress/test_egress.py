@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import socket
-from collections.abc import Iterator
 
 import httpx
 import pytest
 
 from appliance.egress import Allowlist, EgressBlocked
 from appliance.egress.httpx_transport import AsyncGuardedTransport, GuardedTransport
+from tests.conftest import saw_a_connection
 
 
 def test_matching_is_exact_on_scheme_host_and_port() -> None:
@@ -29,31 +29,12 @@ def test_entries_must_be_plain_origins() -> None:
         Allowlist(["graph.microsoft.com"])
 
 
-@pytest.fixture
-def listener() -> Iterator[socket.socket]:
-    server = socket.socket()
-    server.bind(("127.0.0.1", 0))
-    server.listen(1)
-    server.setblocking(False)
-    yield server
-    server.close()
-
-
-def _saw_a_connection(server: socket.socket) -> bool:
-    try:
-        connection, _ = server.accept()
-    except BlockingIOError:
-        return False
-    connection.close()
-    return True
-
-
 def test_a_blocked_call_never_reaches_the_socket(listener: socket.socket) -> None:
     port = listener.getsockname()[1]
     client = httpx.Client(transport=GuardedTransport(Allowlist(["https://graph.microsoft.com"])))
     with pytest.raises(EgressBlocked, match=f"127.0.0.1:{port}"):
         client.get(f"http://127.0.0.1:{port}/exfiltrate")
-    assert not _saw_a_connection(listener)
+    assert not saw_a_connection(listener)
 
 
 async def test_the_async_transport_refuses_the_same_way(listener: socket.socket) -> None:
@@ -61,7 +42,7 @@ async def test_the_async_transport_refuses_the_same_way(listener: socket.socket)
     async with httpx.AsyncClient(transport=AsyncGuardedTransport(Allowlist([]))) as client:
         with pytest.raises(EgressBlocked):
             await client.get(f"https://127.0.0.1:{port}/")
-    assert not _saw_a_connection(listener)
+    assert not saw_a_connection(listener)
 
 
 def test_an_allowed_call_does_reach_the_socket(listener: socket.socket) -> None:
@@ -69,4 +50,4 @@ def test_an_allowed_call_does_reach_the_socket(listener: socket.socket) -> None:
     client = httpx.Client(transport=GuardedTransport(Allowlist([f"http://127.0.0.1:{port}"])), timeout=0.5)
     with pytest.raises(httpx.HTTPError):
         client.get(f"http://127.0.0.1:{port}/")  # nobody answers, but the connection is made
-    assert _saw_a_connection(listener)
+    assert saw_a_connection(listener)

@@ -76,7 +76,7 @@ GUARD = SocketGuard(
 
 def test_lookups_only_for_allowed_mapped_local_and_listen_names() -> None:
     for host in (None, "", "127.0.0.1", "::1", "graph.microsoft.com", "GRAPH.microsoft.com.", b"graph.microsoft.com",
-                 "devtenant.local", "localhost", "appliance.internal"):  # fmt: skip
+                 "devtenant.local", "localhost", "appliance.internal"):
         assert GUARD.allows_lookup(host), host
     for host in ("exfil.example", "graph.microsoft.com.exfil.example", "gгaph.microsoft.com", "127.1", b"\xff"):
         assert not GUARD.allows_lookup(host), host
@@ -117,6 +117,6 @@ def test_resolved_addresses_are_allowed_on_the_names_ports_but_never_local_ones(
 def test_the_resolved_memory_is_bounded() -> None:
     guard = SocketGuard(Allowlist(["https://graph.microsoft.com"]))
     guard.record("graph.microsoft.com", _infos(*(f"20.{i // 65536}.{i // 256 % 256}.{i % 256}"
-                                                 for i in range(MAX_RESOLVED + 10))))  # fmt: skip
+                                                 for i in range(MAX_RESOLVED + 10))))
     assert len(guard._resolved) == MAX_RESOLVED
     assert not guard.allows_address(socket.AF_INET, ("20.0.0.0", 443))  # the oldest went first

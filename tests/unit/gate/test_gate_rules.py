@@ -14,6 +14,7 @@ from appliance.types import PendingAction, Person
 NOW = datetime(2026, 11, 24, 10, 0, tzinfo=UTC)
 ARGS = {"sku": "ENTERPRISEPACK", "user": "sarah.lin@contoso.com"}
 SUMMARY = "Assign ENTERPRISEPACK to sarah.lin@contoso.com"
+C1 = "teams://msg/c1"
 HASH = gate.action_hash("m365_license_assign", ARGS, SUMMARY)
 
 
@@ -23,44 +24,51 @@ def _action(state: str = "AWAITING", minutes: int = 10) -> PendingAction:
         arguments_json=gate.canonical_arguments(ARGS), summary=SUMMARY, action_hash=HASH, state=state,
         client_request_id=None, confirmed_by=None, confirmed_at=None, created_at=NOW.isoformat(),
         expires_at=(NOW + timedelta(minutes=minutes)).isoformat(), updated_at=NOW.isoformat(), ended_at=None,
-    )  # fmt: skip
+    )
 
 
 def test_the_requester_confirming_the_shown_hash_in_time_is_allowed() -> None:
-    assert gate.judge_confirmation(_action(), actor_id="doug-oid", presented_hash=HASH, moment=NOW).allowed
+    assert gate.judge_confirmation(_action(), actor_id="doug-oid", presented_hash=HASH, moment=NOW,
+                                   conversation_ref=C1).allowed
 
 
 def test_only_the_requester_can_confirm() -> None:
-    verdict = gate.judge_confirmation(_action(), actor_id="eve-oid", presented_hash=HASH, moment=NOW)
+    verdict = gate.judge_confirmation(_action(), actor_id="eve-oid", presented_hash=HASH, moment=NOW,
+                                      conversation_ref=C1)
     assert not verdict.allowed and verdict.reason == "not_requester"
 
 
 def test_a_confirmation_must_carry_the_exact_hash() -> None:
     other = gate.action_hash("m365_license_assign", {**ARGS, "sku": "SPE_E5"}, SUMMARY)
-    verdict = gate.judge_confirmation(_action(), actor_id="doug-oid", presented_hash=other, moment=NOW)
+    verdict = gate.judge_confirmation(_action(), actor_id="doug-oid", presented_hash=other, moment=NOW,
+                                      conversation_ref=C1)
     assert verdict.reason == "wrong_hash"
 
 
 def test_an_expired_action_cannot_be_confirmed() -> None:
     verdict = gate.judge_confirmation(_action(), actor_id="doug-oid", presented_hash=HASH,
-                                      moment=NOW + timedelta(minutes=10))  # fmt: skip
+                                      moment=NOW + timedelta(minutes=10), conversation_ref=C1)
     assert verdict.reason == "expired"
 
 
 @pytest.mark.parametrize("state", ["CONFIRMED", "EXECUTING", "DONE", "FAILED", "CANCELLED", "EXPIRED"])
 def test_a_decided_action_is_not_confirmed_again(state: str) -> None:
-    verdict = gate.judge_confirmation(_action(state), actor_id="doug-oid", presented_hash=HASH, moment=NOW)
+    verdict = gate.judge_confirmation(_action(state), actor_id="doug-oid", presented_hash=HASH, moment=NOW,
+                                      conversation_ref=C1)
     assert verdict.reason == "already_decided" and verdict.message
 
 
 def test_an_unknown_action_is_refused() -> None:
-    assert gate.judge_confirmation(None, actor_id="x", presented_hash=HASH, moment=NOW).reason == "unknown_action"
+    assert gate.judge_confirmation(None, actor_id="x", presented_hash=HASH, moment=NOW,
+                                   conversation_ref=C1).reason == "unknown_action"
 
 
 def test_only_the_requester_can_cancel_and_only_while_waiting() -> None:
-    assert gate.judge_cancellation(_action(), actor_id="doug-oid", moment=NOW).allowed
-    assert gate.judge_cancellation(_action(), actor_id="eve-oid", moment=NOW).reason == "not_requester"
-    assert gate.judge_cancellation(_action("DONE"), actor_id="doug-oid", moment=NOW).reason == "already_decided"
+    assert gate.judge_cancellation(_action(), actor_id="doug-oid", moment=NOW, conversation_ref=C1).allowed
+    assert gate.judge_cancellation(_action(), actor_id="eve-oid", moment=NOW,
+                                   conversation_ref=C1).reason == "not_requester"
+    assert gate.judge_cancellation(_action("DONE"), actor_id="doug-oid", moment=NOW,
+                                   conversation_ref=C1).reason == "already_decided"
 
 
 def test_the_hash_covers_tool_arguments_and_summary() -> None:
@@ -73,7 +81,7 @@ def test_the_hash_covers_tool_arguments_and_summary() -> None:
     ("yes", "yes"), ("Yes!", "yes"), (" YES. ", "yes"), ("confirm", "yes"), ("ｙｅｓ", "yes"),
     ("no", "no"), ("Cancel", "no"), ("no thanks", "no"),
     ("yes and also make me admin", None), ("уes", None), ("y\u200bes", None), ("maybe", None), ("", None),
-])  # fmt: skip
+])
 def test_typed_answers_are_plain_words_only(text: str, answer: str | None) -> None:
     assert gate.typed_answer(text) == answer
 

@@ -82,7 +82,7 @@ def test_pattern_dialect_parses_catalog_patterns_and_refuses_others() -> None:
     atoms = parse_pattern(r"^[a-z]{1,3}@[0-9]{2,2}$")
     assert [(a.char_class, a.min, a.max, a.literal) for a in atoms] == [
         ("a-z", 1, 3, None), (None, 1, 1, "@"), ("0-9", 2, 2, None)
-    ]  # fmt: skip
+    ]
     assert max_encoded_bytes(r"^[a-z]{1,3}$") == 18
     assert max_encoded_bytes(r"^[^a]{1,3}$") == 36
     for bad in (r"[a-z]{1,3}", r"^[a-z]+$", r"^(a|b)$", r"^[a-z]{3,1}$"):
@@ -102,6 +102,6 @@ def test_gbnf_has_a_rule_per_tool_and_bounded_repetitions() -> None:
 
 def test_gbnf_refuses_a_class_that_admits_a_quote() -> None:
     schema = {"anyOf": [{"type": "object", "properties": {"tool": {"const": "reply"}, "arguments": {
-        "type": "object", "properties": {"text": {"type": "string", "pattern": r"^[^\x00]{1,5}$"}}}}}]}  # fmt: skip
+        "type": "object", "properties": {"text": {"type": "string", "pattern": r"^[^\x00]{1,5}$"}}}}}]}
     with pytest.raises(GrammarError, match="quote"):
         to_gbnf(schema)

@@ -18,7 +18,7 @@ from appliance.graph.registrations import (
     chat_manifest,
 )
 from appliance.graph.scopes import DIRECTORY_PERMISSIONS
-from appliance.wiring import enabled_catalog, graph_permissions
+from appliance.wiring.components import enabled_catalog, graph_permissions
 
 GUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
 # Named in Graph's docs as least privileged for PATCH /users/{id}, but Microsoft's permission data still marks

@@ -31,7 +31,7 @@ def test_extra_scopes_warn_or_refuse_when_strict() -> None:
 
 def test_the_read_only_tools_need_no_write_scope() -> None:
     reads = {"User.Read.All", "Organization.Read.All", "GroupMember.Read.All", "UserAuthenticationMethod.Read.All",
-             "AuditLog.Read.All", "Directory.Read.All"}  # fmt: skip
+             "AuditLog.Read.All", "Directory.Read.All"}
     report = compare_scopes(DEFAULT_CATALOG, reads)
     assert not {t for t in report.disabled_tools if not DEFAULT_CATALOG[t].changes_state}
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -12,18 +12,20 @@ from typing import Any
 import pytest
 
 from appliance.catalog import DEFAULT_CATALOG
-from appliance.orchestrator import AidPolicy, TurnHandler
+from appliance.orchestrator import AidPolicy, OutboxFor, TurnHandler
 from appliance.store import TenantStore
 from appliance.store.keys import FileKeyProvider
 from appliance.store.ledger import StoreLedger
-from appliance.testing.fake_graph import FakeDirectory, FakeTools
-from appliance.testing.outbox import RecordingOutbox
-from appliance.testing.scripted_engine import ScriptedProposer
 from appliance.types import Person, Turn
+from appliance_dev.testing.fake_graph import FakeDirectory, FakeTools
+from appliance_dev.testing.outbox import RecordingOutbox
+from appliance_dev.testing.scripted_engine import ScriptedProposer
 
-DOUG = Person("doug-oid", "doug@contoso.com", "Doug Miller", True, frozenset({"helpdesk@contoso.com"}))
-EVE = Person("eve-oid", "eve@contoso.com", "Eve", True, frozenset({"helpdesk@contoso.com"}))
-MALLORY = Person("mallory-oid", "mallory@contoso.com", "Mallory", True)
+DOUG = Person("d0d0d0d0-0000-4000-8000-000000000001", "doug@contoso.com", "Doug Miller", True,
+              frozenset({"helpdesk@contoso.com"}))
+EVE = Person("e0e0e0e0-0000-4000-8000-000000000002", "eve@contoso.com", "Eve", True,
+             frozenset({"helpdesk@contoso.com"}))
+MALLORY = Person("a0a0a0a0-0000-4000-8000-000000000003", "mallory@contoso.com", "Mallory", True)
 UPN = re.compile(r"[\w.]+@[\w.]+")
 
 
@@ -41,6 +43,13 @@ def script(text: str) -> tuple[str, dict[str, Any]] | None:
     if text.startswith("audit"):
         return "m365_audit_query", {"days": 7, "tool": "any"}
     return "reply", {"text": "Which user do you mean?"}
+
+
+def yes(outbox: RecordingOutbox) -> str:
+    """A typed confirmation of the newest card that shows a code, as a person would type it from the card."""
+    codes = [card.confirm_code for card in outbox.cards.values() if card.confirm_code]
+    assert codes, "no waiting card shows a code"
+    return f"yes {codes[-1]}"
 
 
 @dataclass
@@ -64,13 +73,27 @@ class Aid:
     directory: FakeDirectory
     proposer: ScriptedProposer
     clock: Clock
+    outbox_for: OutboxFor | None = None
+
+    def connect(self, outbox_for: OutboxFor) -> None:
+        """Make conversations reachable proactively (what wiring does once Teams is up)."""
+        self.outbox_for = outbox_for
+        self.handler.connect(outbox_for)
+
+    def with_policy(self, **changes: Any) -> None:
+        """The same Aid (ledger, tools, directory, model, clock, connection) under a changed policy."""
+        policy = replace(self.handler.policy, **changes)
+        self.handler = TurnHandler(catalog=self.handler.catalog, proposer=self.proposer, ledger=self.ledger,
+                                   tools=self.tools, directory=self.directory, policy=policy, clock=self.clock)
+        if self.outbox_for is not None:
+            self.handler.connect(self.outbox_for)
 
     async def say(self, person: Person, text: str, outbox: RecordingOutbox, conversation: str = "") -> None:
         conv = conversation or f"teams://msg/{person.object_id}"
         await self.handler.handle_turn(Turn(conv, "act", person.object_id, person.display_name, text), outbox)
 
     async def press(self, person: Person, card: dict[str, Any] | None, outbox: RecordingOutbox,
-                    conversation: str = "") -> None:  # fmt: skip
+                    conversation: str = "") -> None:
         conv = conversation or f"teams://msg/{person.object_id}"
         await self.handler.handle_turn(Turn(conv, "act", person.object_id, person.display_name, "", card), outbox)
 
@@ -92,7 +115,7 @@ def aid(store: TenantStore) -> Aid:
     clock = Clock()
     ledger = StoreLedger(store)
     policy = AidPolicy(aid_upn="aid@contoso.com", requester_groups=("helpdesk@contoso.com",),
-                       reviewers=("eve@contoso.com",), reconcile_after_seconds=60)  # fmt: skip
+                       reviewers=("eve@contoso.com",), reconcile_after_seconds=60)
     handler = TurnHandler(catalog=DEFAULT_CATALOG, proposer=proposer, ledger=ledger, tools=tools,
-                          directory=directory, policy=policy, clock=clock)  # fmt: skip
+                          directory=directory, policy=policy, clock=clock)
     return Aid(handler, ledger, tools, directory, proposer, clock)

@@ -7,9 +7,9 @@ from datetime import timedelta
 from typing import Any
 
 from appliance.audit import chat_answer
-from appliance.orchestrator import card_payload
+from appliance.gate import card_payload
 from appliance.store import TenantStore, audit_records
-from appliance.testing.outbox import RecordingOutbox
+from appliance_dev.testing.outbox import RecordingOutbox
 from tests.unit.orchestrator.conftest import DOUG, EVE, MALLORY, Aid
 
 

@@ -6,8 +6,8 @@ import asyncio
 from datetime import timedelta
 from typing import Any
 
-from appliance.testing.outbox import RecordingOutbox
-from tests.unit.orchestrator.conftest import DOUG, Aid
+from appliance_dev.testing.outbox import RecordingOutbox
+from tests.unit.orchestrator.conftest import DOUG, Aid, yes
 
 
 async def _outbox_for(outbox: RecordingOutbox):  # type: ignore[no-untyped-def]
@@ -21,7 +21,7 @@ async def _lost_call(aid: Aid, outbox: RecordingOutbox) -> str:
     """Propose, confirm, and lose the Graph call's outcome (the action stays EXECUTING)."""
     aid.tools.raises.add("m365_license_assign")
     await aid.say(DOUG, "assign E3 to sarah.lin@contoso.com", outbox)
-    await aid.say(DOUG, "yes", outbox)
+    await aid.say(DOUG, yes(outbox), outbox)
     action_id = next(iter(outbox.cards.values())).action_id
     action = await aid.ledger.get_action(action_id)
     assert action is not None and action.state == "EXECUTING" and "will not be run twice" in outbox.last
@@ -39,7 +39,7 @@ async def test_an_executing_action_graph_recorded_is_marked_done_without_running
     action = await aid.ledger.get_action(action_id)
     assert action is not None and action.state == "DONE"
     records = await aid.ledger.audit_records(since=aid.clock() - timedelta(days=1), requested_by=None, tool=None,
-                                             limit=5)  # fmt: skip
+                                             limit=5)
     assert records[0]["AuditEntryId"] == "Directory_from-graph" and records[0]["ClientRequestId"] == crid
     assert "Microsoft 365 audit log" in outbox.last
 
@@ -55,7 +55,7 @@ async def test_an_executing_action_without_an_entry_waits_then_fails_and_is_neve
     action = await aid.ledger.get_action(action_id)
     assert action is not None and action.state == "FAILED" and "not run again" in outbox.last
     records = await aid.ledger.audit_records(since=aid.clock() - timedelta(days=1), requested_by=None, tool=None,
-                                             limit=5)  # fmt: skip
+                                             limit=5)
     assert records[0]["Outcome"] == "Failure"
 
 
@@ -63,8 +63,8 @@ async def test_a_confirmed_action_not_yet_started_runs_once_after_restart(aid: A
     outbox = RecordingOutbox()
     await aid.say(DOUG, "assign E3 to sarah.lin@contoso.com", outbox)
     card = next(iter(outbox.cards.values()))
-    assert await aid.ledger.confirm(card.action_id, requester_id="doug-oid", action_hash=card.action_hash,
-                                    moment=aid.clock())  # fmt: skip
+    assert await aid.ledger.confirm(card.action_id, requester_id=DOUG.object_id, action_hash=card.action_hash,
+                                    moment=aid.clock())
     report = await aid.handler.executor.recover(await _outbox_for(outbox))
     assert report.resumed == [card.action_id] and len(aid.tools.runs) == 1
     again = await aid.handler.executor.recover(await _outbox_for(outbox))
@@ -75,8 +75,8 @@ async def test_a_confirmed_action_whose_confirmation_expired_is_not_run(aid: Aid
     outbox = RecordingOutbox()
     await aid.say(DOUG, "assign E3 to sarah.lin@contoso.com", outbox)
     card = next(iter(outbox.cards.values()))
-    await aid.ledger.confirm(card.action_id, requester_id="doug-oid", action_hash=card.action_hash,
-                             moment=aid.clock())  # fmt: skip
+    await aid.ledger.confirm(card.action_id, requester_id=DOUG.object_id, action_hash=card.action_hash,
+                             moment=aid.clock())
     aid.clock.advance(minutes=30)
     report = await aid.handler.executor.recover(await _outbox_for(outbox))
     assert report.failed == [card.action_id] and aid.tools.runs == []
@@ -104,7 +104,7 @@ async def test_upkeep_never_settles_an_action_whose_graph_call_is_still_running_
 
     aid.tools.run = slow  # type: ignore[method-assign]
     await aid.say(DOUG, "assign E3 to sarah.lin@contoso.com", outbox)
-    confirming = asyncio.create_task(aid.say(DOUG, "yes", outbox))
+    confirming = asyncio.create_task(aid.say(DOUG, yes(outbox), outbox))
     while not aid.tools.runs and not (await aid.ledger.actions_in_state("EXECUTING")):
         await asyncio.sleep(0.01)
     aid.clock.advance(seconds=600)  # far past reconcile_after_seconds
@@ -113,5 +113,5 @@ async def test_upkeep_never_settles_an_action_whose_graph_call_is_still_running_
     release.set()
     await confirming
     action = (await aid.ledger.audit_records(since=aid.clock() - timedelta(days=1), requested_by=None, tool=None,
-                                             limit=5))[-1]  # fmt: skip
+                                             limit=5))[-1]
     assert action["Outcome"] == "Success" and len(aid.tools.runs) == 1

@@ -3,15 +3,14 @@ exact action, in time, once; the outcome goes to the requester; a decline cancel
 
 from __future__ import annotations
 
-from dataclasses import replace
 from typing import Any
 
 import pytest
 
-from appliance.orchestrator import card_payload
-from appliance.testing.outbox import RecordingOutbox
+from appliance.gate import card_payload
 from appliance.types import ActionCard
-from tests.unit.orchestrator.conftest import DOUG, EVE, MALLORY, Aid
+from appliance_dev.testing.outbox import RecordingOutbox
+from tests.unit.orchestrator.conftest import DOUG, EVE, MALLORY, Aid, yes
 
 REQUEST = "disable ben@contoso.com"
 
@@ -19,9 +18,7 @@ REQUEST = "disable ben@contoso.com"
 @pytest.fixture
 async def chats(aid: Aid) -> dict[str, RecordingOutbox]:
     """Two-person rule on for m365_user_disable, Eve the approver; each person's chat is reachable."""
-    aid.handler.policy = replace(aid.handler.policy, two_person_tools=("m365_user_disable",),
-                                 approvers=("eve@contoso.com", "mallory@contoso.com"))  # fmt: skip
-    aid.handler.executor.policy = aid.handler.policy
+    aid.with_policy(two_person_tools=("m365_user_disable",), approvers=("eve@contoso.com", "mallory@contoso.com"))
     outboxes = {f"teams://msg/{p.object_id}": RecordingOutbox() for p in (DOUG, EVE, MALLORY)}
     for ref, person in zip(outboxes, (DOUG, EVE, MALLORY), strict=True):
         await aid.ledger.save_reference(ref, "{}", person.object_id)
@@ -29,9 +26,9 @@ async def chats(aid: Aid) -> dict[str, RecordingOutbox]:
     async def outbox_for(conversation_ref: str) -> RecordingOutbox | None:
         return outboxes.get(conversation_ref)
 
-    aid.handler.executor.outbox_for = outbox_for
-    return {"doug": outboxes["teams://msg/doug-oid"], "eve": outboxes["teams://msg/eve-oid"],
-            "mallory": outboxes["teams://msg/mallory-oid"]}  # fmt: skip
+    aid.connect(outbox_for)
+    return {"doug": outboxes[f"teams://msg/{DOUG.object_id}"], "eve": outboxes[f"teams://msg/{EVE.object_id}"],
+            "mallory": outboxes[f"teams://msg/{MALLORY.object_id}"]}
 
 
 def _press(card: ActionCard, decision: str, **override: Any) -> dict[str, Any]:
@@ -41,7 +38,7 @@ def _press(card: ActionCard, decision: str, **override: Any) -> dict[str, Any]:
 async def _proposed_and_confirmed(aid: Aid, chats: dict[str, RecordingOutbox]) -> ActionCard:
     await aid.say(DOUG, REQUEST, chats["doug"])
     card = next(iter(chats["doug"].cards.values()))
-    await aid.say(DOUG, "yes", chats["doug"])
+    await aid.say(DOUG, yes(chats["doug"]), chats["doug"])
     return card
 
 
@@ -67,17 +64,16 @@ async def test_an_approval_runs_it_once_and_the_requester_gets_the_outcome(
     assert "m365_user_disable done" in chats["doug"].last and "Running it now" in chats["eve"].last
     assert "already" in chats["mallory"].last
     records = await aid.ledger.audit_records(since=aid.clock().replace(year=2000), requested_by=None, tool=None,
-                                             limit=5)  # fmt: skip
+                                             limit=5)
     record, late = records[-2:]  # the action's record, then the late approval's refusal (audit completeness)
     assert late["Outcome"] == "Refused" and late["Reason"] == "already_decided"
-    assert late["ActorObjectId"] == "mallory-oid"
-    assert record["ConfirmedBy"] == "doug-oid" and record["SecondApprovedBy"] == "eve@contoso.com"
+    assert late["ActorObjectId"] == MALLORY.object_id
+    assert record["ConfirmedBy"] == DOUG.object_id and record["SecondApprovedBy"] == "eve@contoso.com"
     assert record["SecondApprovedAt"] and record["ConfirmedAt"]
 
 
 async def test_the_requester_cannot_approve_their_own_change(aid: Aid, chats: dict[str, RecordingOutbox]) -> None:
-    aid.handler.policy = replace(aid.handler.policy, approvers=(*aid.handler.policy.approvers, "doug@contoso.com"))
-    aid.handler.executor.policy = aid.handler.policy
+    aid.with_policy(approvers=(*aid.handler.policy.approvers, "doug@contoso.com"))
     card = await _proposed_and_confirmed(aid, chats)
     await aid.press(DOUG, _press(card, "approve"), chats["doug"])
     assert aid.tools.runs == [] and "cannot also give the second approval" in chats["doug"].last
@@ -90,14 +86,13 @@ async def test_an_approval_before_the_requester_confirmed_or_with_another_hash_r
     card = next(iter(chats["doug"].cards.values()))
     await aid.press(EVE, _press(card, "approve"), chats["eve"])
     assert "has not confirmed" in chats["eve"].last
-    await aid.say(DOUG, "yes", chats["doug"])
+    await aid.say(DOUG, yes(chats["doug"]), chats["doug"])
     await aid.press(EVE, _press(card, "approve", action_hash="f" * 64), chats["eve"])
     assert aid.tools.runs == [] and "does not match" in chats["eve"].last
 
 
 async def test_someone_who_is_not_an_approver_cannot_approve(aid: Aid, chats: dict[str, RecordingOutbox]) -> None:
-    aid.handler.policy = replace(aid.handler.policy, approvers=("eve@contoso.com",))
-    aid.handler.executor.policy = aid.handler.policy
+    aid.with_policy(approvers=("eve@contoso.com",))
     card = await _proposed_and_confirmed(aid, chats)
     await aid.press(MALLORY, _press(card, "approve"), chats["mallory"])
     assert aid.tools.runs == [] and "not one of the approvers" in chats["mallory"].last
@@ -116,3 +111,16 @@ async def test_an_approval_after_expiry_runs_nothing(aid: Aid, chats: dict[str, 
     aid.clock.advance(minutes=11)
     await aid.press(EVE, _press(card, "approve"), chats["eve"])
     assert aid.tools.runs == [] and "expired" in chats["eve"].last
+
+
+async def test_an_approval_counts_only_in_the_approvers_own_chat(aid: Aid, chats: dict[str, RecordingOutbox]) -> None:
+    """Issue 15, item 3: an approval sent into any other conversation (the requester's, a forged one) runs
+    nothing; the approver's card is in the approver's 1:1 chat."""
+    card = await _proposed_and_confirmed(aid, chats)
+    forged = RecordingOutbox()
+    for conversation in (f"teams://msg/{DOUG.object_id}", "teams://msg/forged"):
+        await aid.press(EVE, _press(card, "approve"), forged, conversation=conversation)
+        assert "your own chat" in forged.last
+    assert aid.tools.runs == []
+    await aid.press(EVE, _press(card, "approve"), chats["eve"])
+    assert [run[0] for run in aid.tools.runs] == ["m365_user_disable"]

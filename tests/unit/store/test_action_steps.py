@@ -19,7 +19,7 @@ def _propose(db: Connection) -> None:
         db, user_text="disable lee please", action_id="a1", conversation_ref="c", requester_id="r",
         tool="m365_user_disable", arguments={"user": "lee@contoso.com"}, summary="Disable lee@contoso.com",
         action_hash="h", expires_at=now() + timedelta(minutes=10),
-    )  # fmt: skip
+    )
 
 
 def _executing(db: Connection) -> None:

@@ -20,7 +20,7 @@ RECORD = {
     "ActionSummary": "Assign ENTERPRISEPACK to adele@contoso.com", "ConversationRef": "19:abc",
     "Orchestrator": "smollm2-135m sha256:1f2e", "ToolName": "m365_license_assign", "Implementer": "Direct",
     "ClientRequestId": "c1", "GraphRequestId": "g1", "Outcome": "Success", "ExecutedAt": "2026-05-21T10:14:06+00:00",
-}  # fmt: skip
+}
 
 
 def _chain(n: int) -> list[tuple[int, dict[str, Any]]]:

@@ -18,7 +18,7 @@ from appliance.store.errors import StoreError
 def _record(n: int, **extra: Any) -> dict[str, Any]:
     executed = datetime(2026, 5, 21, 10, 0, n, tzinfo=UTC)
     return {"RequestedBy": "adele@contoso.com", "ToolName": "m365_user_disable", "Outcome": "Success",
-            "ClientRequestId": f"crid-{n}", "ExecutedAt": executed, **extra}  # fmt: skip
+            "ClientRequestId": f"crid-{n}", "ExecutedAt": executed, **extra}
 
 
 def test_append_chains_each_record_to_the_previous_one(db: Connection) -> None:
@@ -42,7 +42,7 @@ def test_a_record_needs_a_tool_and_an_outcome_and_json_values(db: Connection) ->
 def test_records_cannot_be_edited_or_deleted_but_entry_id_is_filled_once(db: Connection) -> None:
     audit_records.append_record(db, _record(1))
     for sql in ("UPDATE audit_records SET record_json = '{}'", "UPDATE audit_records SET outcome = 'Failure'",
-                "UPDATE audit_records SET recorded_at = '1999-01-01'"):  # fmt: skip
+                "UPDATE audit_records SET recorded_at = '1999-01-01'"):
         with pytest.raises(DATABASE_ERRORS, match="append-only"):
             db.execute(sql)
     with pytest.raises(DATABASE_ERRORS, match="retention"):

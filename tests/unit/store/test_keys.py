@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from appliance.store.errors import KeyFileError, KeyRotationError
+from appliance.store.key_provider import KeyProvider
 from appliance.store.keys import EnvKeyProvider, FileKeyProvider, parse_hex_key
 
 
@@ -132,3 +133,24 @@ def test_parse_hex_key_names_the_source_only() -> None:
     assert parse_hex_key(" " + "0f" * 32 + "\n", "x") == bytes([15]) * 32
     with pytest.raises(KeyFileError, match="the vault entry does not hold a hex key"):
         parse_hex_key("zz", "vault entry")
+
+
+def test_the_protocol_says_where_a_file_key_is_held_and_that_destroying_it_is_final(
+    provider: FileKeyProvider,
+) -> None:
+    keys: KeyProvider = provider
+    assert keys.creates_keys and keys.destroys_key
+    assert not keys.has_key() and keys.stored_files() == []
+    provider.create()
+    provider.begin_rotation(os.urandom(32))
+    assert keys.has_key() and keys.stored_files() == [provider.path, provider.next_path]
+    provider.destroy()
+    assert not keys.has_key() and keys.stored_files() == []
+
+
+def test_the_protocol_says_an_env_key_lives_outside_the_appliance(monkeypatch: pytest.MonkeyPatch) -> None:
+    keys: KeyProvider = EnvKeyProvider("TEST_STORE_KEY")
+    assert not keys.creates_keys and not keys.destroys_key and keys.stored_files() == []
+    assert not keys.has_key()
+    monkeypatch.setenv("TEST_STORE_KEY", os.urandom(32).hex())
+    assert keys.has_key() and keys.stored_files() == []

@@ -63,3 +63,14 @@ INSERT INTO t VALUES ('a;b');
     assert len(statements) == 3 and statements[1].endswith("END;") and "'a;b'" in statements[2]
     with pytest.raises(ValueError, match="incomplete"):
         split_statements("CREATE TABLE t (x")
+
+
+def test_a_migration_numbered_below_the_newest_applied_one_still_runs(db: Connection) -> None:
+    """Branches land out of order: a store that already has 5 still gets a 4 that lands later."""
+    late = (LATEST + 1, "late", "CREATE TABLE late_notes (id INTEGER PRIMARY KEY);")
+    newest = (LATEST + 2, "newest", "CREATE TABLE newest_notes (id INTEGER PRIMARY KEY);")
+    assert migrate(db, (*MIGRATIONS, newest)) == LATEST + 2
+    assert migrate(db, (*MIGRATIONS, late, newest)) == LATEST + 2
+    db.execute("INSERT INTO late_notes DEFAULT VALUES")
+    versions = [row[0] for row in db.execute("SELECT version FROM schema_migrations ORDER BY version")]
+    assert versions[-2:] == [LATEST + 1, LATEST + 2]

@@ -20,7 +20,7 @@ def _create(db: Connection, action_id: str = "a1", minutes: int = 10, state: str
         db, action_id=action_id, conversation_ref="19:conv", requester_id="aad-adele", tool="m365_user_disable",
         arguments={"user": "lee@contoso.com", "reason": "left"}, summary="Disable lee@contoso.com",
         action_hash=HASH, expires_at=now() + timedelta(minutes=minutes), state=state,
-    )  # fmt: skip
+    )
 
 
 def _state(db: Connection, action_id: str) -> str | None:
@@ -77,7 +77,7 @@ def test_a_transition_from_the_wrong_state_changes_nothing(db: Connection) -> No
 @pytest.mark.parametrize(("expected", "new_state"), [
     ("DONE", "EXECUTING"), ("FAILED", "CONFIRMED"), ("EXECUTING", "CONFIRMED"), ("AWAITING", "EXECUTING"),
     ("CANCELLED", "AWAITING"), ("EXPIRED", "CONFIRMED"), ("AWAITING", "DONE"),
-])  # fmt: skip
+])
 def test_moves_the_lifecycle_never_allows_are_refused(db: Connection, expected: str, new_state: str) -> None:
     with pytest.raises(ActionTransitionError):
         pending_actions.transition(db, "a1", expected, new_state)

@@ -1,1 +1,0 @@
-"""testing room (see DESIGN.md)."""

@@ -1,0 +1,148 @@
+"""Graph v1.0 groups: list/$filter by mail, get, members, add and remove a member ($ref)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aiohttp import web
+
+from appliance_dev.devtenant.context import DevTenantContext
+from appliance_dev.devtenant.graph_common import (
+    WRITE_ALL,
+    bad_request,
+    collection,
+    graph_route,
+    not_found,
+    parse_filter,
+    record_write,
+    select,
+)
+
+GROUP_FIELDS = ("displayName", "mail", "mailNickname", "isAssignableToRole", "description")
+READ = ("GroupMember.Read.All", "Group.Read.All", "Directory.Read.All", "GroupMember.ReadWrite.All", WRITE_ALL)
+WRITE = ("GroupMember.ReadWrite.All", "Group.ReadWrite.All", WRITE_ALL)
+
+
+def _shape(group: dict[str, Any], request: web.Request) -> dict[str, Any]:
+    return select({k: v for k, v in group.items() if k != "members"}, request, GROUP_FIELDS)
+
+
+@graph_route(*READ)
+async def list_groups(request: web.Request, ctx: DevTenantContext, claims: dict[str, Any]) -> web.Response:
+    groups = list(ctx.state.data["groups"])
+    if "$filter" in request.query:
+        clauses = parse_filter(request.query["$filter"])
+        groups = [g for g in groups if all(str(g.get(f) or "").lower() == v.lower() for _, f, v in clauses)]
+    return collection(request, [_shape(g, request) for g in groups], "groups")
+
+
+@graph_route(*READ)
+async def get_group(request: web.Request, ctx: DevTenantContext, claims: dict[str, Any]) -> web.Response:
+    group = ctx.state.group(request.match_info["gid"])
+    return web.json_response(_shape(group, request)) if group else not_found("group", request.match_info["gid"])
+
+
+@graph_route(*READ)
+async def list_members(request: web.Request, ctx: DevTenantContext, claims: dict[str, Any]) -> web.Response:
+    group = ctx.state.group(request.match_info["gid"])
+    if not group:
+        return not_found("group", request.match_info["gid"])
+    members = []
+    for uid in group["members"]:
+        user = ctx.state.user(uid)
+        if user:
+            members.append(
+                {
+                    "@odata.type": "#microsoft.graph.user",
+                    "id": user["id"],
+                    "displayName": user["displayName"],
+                    "userPrincipalName": user["userPrincipalName"],
+                }
+            )
+    return collection(request, members, "directoryObjects")
+
+
+@graph_route(*WRITE)
+async def add_member(request: web.Request, ctx: DevTenantContext, claims: dict[str, Any]) -> web.Response:
+    group = ctx.state.group(request.match_info["gid"])
+    if not group:
+        return not_found("group", request.match_info["gid"])
+    body = await request.json()
+    member_id = str(body.get("@odata.id", "")).rsplit("/", 1)[-1]
+    user = ctx.state.user(member_id)
+    if not user:
+        return not_found("directoryObject", member_id)
+    if user["id"] in group["members"]:
+        return bad_request(
+            "One or more added object references already exist for the following modified properties: 'members'."
+        )
+    with ctx.state.lock:
+        group["members"].append(user["id"])
+    targets = [
+        {"id": group["id"], "displayName": group["displayName"], "type": "Group"},
+        {"id": user["id"], "displayName": user["displayName"], "userPrincipalName": user["userPrincipalName"]},
+    ]
+    record_write(request, ctx, claims, "Add member to group", "GroupManagement", targets, "Assign")
+    return web.Response(status=204)
+
+
+@graph_route(*WRITE)
+async def remove_member(request: web.Request, ctx: DevTenantContext, claims: dict[str, Any]) -> web.Response:
+    group = ctx.state.group(request.match_info["gid"])
+    if not group:
+        return not_found("group", request.match_info["gid"])
+    uid = request.match_info["uid"]
+    if uid not in group["members"]:
+        return not_found("member", uid)
+    user = ctx.state.user(uid)
+    with ctx.state.lock:
+        group["members"].remove(uid)
+    targets = [
+        {"id": group["id"], "displayName": group["displayName"], "type": "Group"},
+        {"id": uid, "displayName": user["displayName"] if user else None},
+    ]
+    record_write(request, ctx, claims, "Remove member from group", "GroupManagement", targets, "Unassign")
+    return web.Response(status=204)
+
+
+@graph_route("Organization.Read.All", "Directory.Read.All", "LicenseAssignment.ReadWrite.All")
+async def subscribed_skus(request: web.Request, ctx: DevTenantContext, claims: dict[str, Any]) -> web.Response:
+    items = [
+        {**sku, "consumedUnits": ctx.state.consumed_units(sku["skuId"]), "appliesTo": "User"}
+        for sku in ctx.state.data["subscribedSkus"]
+    ]
+    return collection(request, items, "subscribedSkus")
+
+
+@graph_route("AuditLog.Read.All")
+async def sign_ins(request: web.Request, ctx: DevTenantContext, claims: dict[str, Any]) -> web.Response:
+    clauses = parse_filter(request.query.get("$filter", ""))
+    upn = next((v for op, f, v in clauses if f == "userPrincipalName"), None)
+    since = next((v for op, f, v in clauses if op == "ge"), None)
+    user = ctx.state.user(upn or "")
+    if user is None:
+        return collection(request, [], "auditLogs/signIns")
+    items = ctx.state.sign_ins(user, 30)
+    if since:
+        items = [i for i in items if i["createdDateTime"] >= since]
+    return collection(request, items, "auditLogs/signIns")
+
+
+@graph_route("AuditLog.Read.All")
+async def directory_audits(request: web.Request, ctx: DevTenantContext, claims: dict[str, Any]) -> web.Response:
+    clauses = parse_filter(request.query.get("$filter", "correlationId eq ''"))
+    wanted = {v for op, f, v in clauses if f == "correlationId"}
+    items = [a for a in ctx.state.data["directoryAudits"] if not wanted or a["correlationId"] in wanted]
+    return collection(request, items, "auditLogs/directoryAudits")
+
+
+def add_routes(app: web.Application) -> None:
+    """Mount group, license and audit-log routes."""
+    app.router.add_get("/v1.0/groups", list_groups)
+    app.router.add_get("/v1.0/groups/{gid}", get_group)
+    app.router.add_get("/v1.0/groups/{gid}/members", list_members)
+    app.router.add_post("/v1.0/groups/{gid}/members/$ref", add_member)
+    app.router.add_delete("/v1.0/groups/{gid}/members/{uid}/$ref", remove_member)
+    app.router.add_get("/v1.0/subscribedSkus", subscribed_skus)
+    app.router.add_get("/v1.0/auditLogs/signIns", sign_ins)
+    app.router.add_get("/v1.0/auditLogs/directoryAudits", directory_audits)
