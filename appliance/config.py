@@ -41,6 +41,18 @@ class EngineSettings(BaseModel):
     retrieved_examples: int = Field(
         default=2, ge=0, le=8, description="Worked examples most like the message, shown right before it (0 = off)"
     )
+    qualify_right_tool: float = Field(
+        default=0.90, ge=0.0, le=1.0, description="`models qualify`: right-tool rate needed for state changes"
+    )
+    qualify_fully_right: float = Field(
+        default=0.80, ge=0.0, le=1.0, description="`models qualify`: the fully-right rate (tool and arguments) needed"
+    )
+    qualify_emergency_right_tool: float = Field(
+        default=1.0, ge=0.0, le=1.0, description="`models qualify`: the right-tool rate on emergencies needed"
+    )
+    route_tools: int = Field(
+        default=3, ge=0, le=32, description="Keep only this many allowed tools, ranked by the intent router (0 = off)"
+    )
     batch_size: int = Field(
         default=8, ge=1, le=64, description="Conversations decoded together in one llama.cpp batch (1 = one at a time)"
     )

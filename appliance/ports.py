@@ -12,15 +12,28 @@ from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
 from typing import Any, Protocol
 
-from appliance.types import ActionCard, ActionState, ContextMessage, ExecutionResult, PendingAction, Person, Proposal
+from appliance.types import (
+    ActionCard,
+    ActionState,
+    ChoiceCard,
+    ContextMessage,
+    DirectoryEntry,
+    ExecutionResult,
+    Mentions,
+    PendingAction,
+    PendingChoice,
+    Person,
+    Proposal,
+)
 
 
 class ToolCallModel(Protocol):
     """The model: turns a bounded conversation into exactly one valid catalog tool call (blocking; one call
     at a time). The local llama.cpp engine and every BYO LLM implement it."""
 
-    def propose(self, messages: Sequence[ContextMessage]) -> Proposal:
-        """Return the one tool call the model proposes for the conversation so far."""
+    def propose(self, messages: Sequence[ContextMessage], mentions: Mentions | None = None) -> Proposal:
+        """Return the one tool call the model proposes for the conversation so far, its directory and license
+        arguments grounded on `mentions` (None: on every address and name the conversation holds)."""
         ...
 
 
@@ -32,7 +45,7 @@ class Proposer(Protocol):
         """What the audit record's Orchestrator field says (model name and fingerprint)."""
         ...
 
-    async def propose(self, messages: Sequence[ContextMessage]) -> Proposal:
+    async def propose(self, messages: Sequence[ContextMessage], mentions: Mentions | None = None) -> Proposal:
         """The one tool call for this conversation."""
         ...
 
@@ -68,6 +81,22 @@ class Directory(Protocol):
         """The id of the M365 directory audit entry Graph wrote for this client-request-id, if any yet."""
         ...
 
+    async def find_users(self, name: str, limit: int) -> list[DirectoryEntry]:
+        """Users whose name starts with `name` (at most `limit`; UPN, display name, department only)."""
+        ...
+
+    async def find_groups(self, name: str, limit: int) -> list[DirectoryEntry]:
+        """Groups whose display name starts with `name` (at most `limit`; mail and display name only)."""
+        ...
+
+    async def kind_of(self, address: str) -> str | None:
+        """`user` or `group` for an address the directory knows, else None."""
+        ...
+
+    async def subscribed_skus(self) -> tuple[str, ...]:
+        """The part numbers of the tenant's subscribed SKUs (refreshed from Graph every few minutes)."""
+        ...
+
 
 class Outbox(Protocol):
     """Messages to one Teams conversation (delivered proactively, after the inbound POST was answered)."""
@@ -86,6 +115,10 @@ class Outbox(Protocol):
 
     async def update_card(self, activity_id: str, card: ActionCard) -> None:
         """Replace a card already sent (the decision, no more buttons)."""
+        ...
+
+    async def show_choices(self, card: ChoiceCard) -> str | None:
+        """Send a card asking which person or group was meant (one button each); returns its activity id."""
         ...
 
 
@@ -175,6 +208,14 @@ class Ledger(Protocol):
 
     async def set_audit_entry_id(self, client_request_id: str, audit_entry_id: str) -> bool:
         """Fill AuditEntryId once."""
+        ...
+
+    async def save_choice(self, choice: PendingChoice) -> None:
+        """Keep a request that waits for the person to pick who they meant."""
+        ...
+
+    async def take_choice(self, choice_id: str, requester_id: str, moment: datetime) -> PendingChoice | None:
+        """The choice, once: only for its requester, before it expires (None otherwise)."""
         ...
 
     async def save_reference(self, conversation_ref: str, reference_json: str, person_id: str | None = None) -> None:

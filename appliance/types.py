@@ -50,6 +50,20 @@ class ContextMessage(BaseModel):
     text: str = Field(max_length=20_000)
 
 
+@dataclass(frozen=True)
+class Mentions:
+    """What the conversation names, sorted by kind by the directory (grounding, issue 12).
+
+    `users` and `groups` hold addresses and display names as the person wrote them; a user address never
+    fills a group argument and a group never a user one. `skus` are part numbers the tenant subscribes
+    to that the conversation means ("E3" -> ENTERPRISEPACK). The model may only copy these values.
+    """
+
+    users: tuple[str, ...] = ()
+    groups: tuple[str, ...] = ()
+    skus: tuple[str, ...] = ()
+
+
 class ToolCall(BaseModel):
     """A validated call of one catalog tool, as proposed by an orchestrator."""
 
@@ -183,3 +197,41 @@ class ActionCard:
     status: CardStatus = "awaiting"
     status_line: str = ""
     confirm_code: str = ""
+
+
+@dataclass(frozen=True)
+class DirectoryEntry:
+    """One person or group a name search found: only what a choice card shows (minimal fields)."""
+
+    key: str  # the user principal name, or the group's mail address
+    display_name: str
+    department: str = ""
+
+
+@dataclass(frozen=True)
+class PendingChoice:
+    """A request waiting for the person to pick who (or which group) they meant; the pick continues it.
+
+    `arguments` still hold the name as written in `argument`; `options` are the directory keys offered
+    (at most five); `labels` name the people already resolved ("Lee Vere (leaver@contoso.com)").
+    """
+
+    id: str
+    conversation_ref: str
+    requester_id: str
+    tool: str
+    arguments: dict[str, Any]
+    argument: str
+    options: tuple[DirectoryEntry, ...]
+    labels: dict[str, str]
+    user_text: str
+    expires_at: str
+
+
+@dataclass(frozen=True)
+class ChoiceCard:
+    """A card asking which of several people or groups was meant: one button per option."""
+
+    choice_id: str
+    question: str
+    options: tuple[DirectoryEntry, ...]

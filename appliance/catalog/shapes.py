@@ -16,6 +16,9 @@ from pydantic import Field
 GROUNDED_KEY = "x-grounded"
 
 UPN_PATTERN = r"^[A-Za-z0-9._%+'-]{1,64}@[A-Za-z0-9.-]{1,189}$"
+REF_PATTERN = r"^[A-Za-z0-9 ._%+'@\u00c0-\u024f-]{1,254}$"
+"""A directory reference as a person writes it: an address, or a display name ("Lee Vere"). The appliance
+resolves a name to exactly one address through the directory before anything runs."""
 GUID_PATTERN = r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$"
 SKU_PATTERN = r"^[A-Z0-9_]{1,40}$"
 LABEL_PATTERN = r"^[A-Za-z0-9 .,&()/'_-]{1,64}$"
@@ -32,29 +35,35 @@ Upn = Annotated[
     str,
     Field(
         max_length=254,
-        pattern=UPN_PATTERN,
-        description="A user principal name that appears in the conversation",
+        pattern=REF_PATTERN,
+        description="A user's address or name, as the conversation mentions it",
         json_schema_extra=_grounded("user"),
     ),
 ]
-"""A user, by user principal name (grounded)."""
+"""A user, by user principal name or display name (grounded; a name is resolved before anything runs)."""
 
 GroupMail = Annotated[
     str,
     Field(
         max_length=254,
-        pattern=UPN_PATTERN,
-        description="A group's mail address that appears in the conversation",
+        pattern=REF_PATTERN,
+        description="A group's mail address or name, as the conversation mentions it",
         json_schema_extra=_grounded("group"),
     ),
 ]
-"""A group, by its mail address (grounded)."""
+"""A group, by mail address or display name (grounded; a name is resolved before anything runs)."""
 
 SkuPartNumber = Annotated[
     str,
-    Field(max_length=40, pattern=SKU_PATTERN, description="A license SKU part number, e.g. ENTERPRISEPACK"),
+    Field(
+        max_length=40,
+        pattern=SKU_PATTERN,
+        description="A license SKU part number the tenant subscribes to, e.g. ENTERPRISEPACK",
+        json_schema_extra=_grounded("sku"),
+    ),
 ]
-"""A license SKU part number such as ENTERPRISEPACK or SPE_E5."""
+"""A license SKU part number such as ENTERPRISEPACK or SPE_E5 (grounded on the tenant's subscriptions and
+the license names the conversation mentions, `catalog/licensing.py`)."""
 
 Label = Annotated[str, Field(max_length=64, pattern=LABEL_PATTERN)]
 """A short directory attribute value (job title, department, office)."""

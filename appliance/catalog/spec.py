@@ -11,7 +11,7 @@ from pydantic import BaseModel, ConfigDict
 
 from appliance.errors import CatalogError
 
-TOOL_NAME_RE = re.compile(r"^(reply|m365_[a-z]+(?:_[a-z]+)*)$")
+TOOL_NAME_RE = re.compile(r"^(reply|(?:m365|aid)_[a-z]+(?:_[a-z]+)*)$")
 MAX_TOOL_NAME = 40
 
 
@@ -66,7 +66,9 @@ class ToolSpec:
     def check(self) -> None:
         """Raise CatalogError if this spec breaks a catalog rule."""
         if not TOOL_NAME_RE.match(self.name) or len(self.name) > MAX_TOOL_NAME:
-            raise CatalogError(f"tool name {self.name!r} is malformed (want reply or m365_<area>_<verb>)")
+            raise CatalogError(
+                f"tool name {self.name!r} is malformed (want reply, m365_<area>_<verb> or aid_<area>_<verb>)"
+            )
         if not self.description.strip():
             raise CatalogError(f"tool {self.name} has no description")
         if self.changes_state and not self.summary_template:

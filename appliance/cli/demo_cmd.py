@@ -83,7 +83,7 @@ def demo(keep: bool) -> None:
             return _show(console, who, events)
 
         turn(DOUG, "Who is sarah.lin@contoso.com?")
-        card = turn(DOUG, "Assign an E3 license (ENTERPRISEPACK) to sarah.lin@contoso.com")
+        card = turn(DOUG, "Give sarah.lin@contoso.com an E3 license")
         confirm = button_data(card, "Confirm") if card else None
         if confirm is None:
             raise click.ClickException("the Aid did not propose the license assignment (see the transcript above)")

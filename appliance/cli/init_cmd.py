@@ -20,6 +20,15 @@ def configure_dev(settings: Settings) -> list[str]:
     return steps
 
 
+def qualify_dev(settings: Settings) -> str:
+    """Qualify the configured model on this machine (`appliance models qualify`), so `serve --dev` offers
+    state changes because the model passed, not by exemption."""
+    from appliance.wiring.models import qualify_for_dev
+
+    click.echo("qualifying the model on the labelled and hostile sets (a few minutes on a CPU) ...", err=True)
+    return qualify_for_dev(load_settings(), lambda done, total: click.echo(f"\r{done}/{total}", nl=False, err=True))
+
+
 def sign_in(settings: Settings, *, browser: bool = False, port: int = 0, open_browser: bool = True) -> list[str]:
     """Sign the Aid in to the configured tenant (device code, or with `browser` authorization code + PKCE
     redirected to localhost); the token cache goes into the store."""
@@ -76,11 +85,12 @@ def init(dev: bool, sign_in_now: bool, browser: bool, redirect_port: int, no_ope
     settings = load_settings()
     if dev and sign_in_now:
         raise click.UsageError("--dev signs the Aid in to the dev tenant already; drop --sign-in")
+    if browser and not sign_in_now:
+        raise click.UsageError("--browser goes with --sign-in")
     steps = initialize_store(settings)
     if dev:
         steps += configure_dev(settings)
-    if browser and not sign_in_now:
-        raise click.UsageError("--browser goes with --sign-in")
+        steps.append(qualify_dev(settings))
     if sign_in_now:
         steps += sign_in(settings, browser=browser, port=redirect_port, open_browser=not no_open)
     for step in steps:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 
 from appliance.cli.progress import byte_progress
-from appliance.config import load_settings
+from appliance.config import Settings, load_settings
 from appliance.errors import ModelError
 
 
@@ -70,5 +70,23 @@ def verify() -> None:
             except ModelError as exc:
                 failures += 1
                 click.secho(f"FAIL {entry.key}: {exc.message}", fg="red")
+    failures += verify_operator_models(settings)
     if failures:
         raise SystemExit(1)
+
+
+def verify_operator_models(settings: Settings) -> int:
+    """Re-check the models the operator added (pinned in the store); how many differ."""
+    from appliance.cli.models_operator import verify_added
+
+    return verify_added(settings)
+
+
+def _operator_commands() -> None:
+    from appliance.cli.models_operator import add, qualify
+
+    models.add_command(add)
+    models.add_command(qualify)
+
+
+_operator_commands()

@@ -31,10 +31,11 @@ from appliance.engine.prompt import (
     neutralize_markers,
     split_prompt,
 )
+from appliance.engine.router import IntentRouter
 from appliance.engine.runtime import LlamaRuntime
 from appliance.errors import ConstraintViolation, ModelError
 from appliance.grammar import Grounding, max_tokens, to_lark, tool_call_schema
-from appliance.types import ContextMessage, Proposal
+from appliance.types import ContextMessage, Mentions, Proposal
 
 Backend = Literal["llguidance", "outlines"]
 _PLACEHOLDER = [{"role": "user", "content": "-"}]
@@ -73,6 +74,7 @@ class LocalOrchestrator:
         context_tokens: int = 768,
         cache_dir: Path | None = None,
         retrieved_examples: int = 2,
+        route_tools: int = 0,
     ) -> None:
         self.runtime = runtime
         self.entry = entry
@@ -86,6 +88,8 @@ class LocalOrchestrator:
         self.fixed = fixed_turns(catalog)
         self.retrieved_examples = retrieved_examples
         self.examples = ExampleRetriever(catalog, EXAMPLES)
+        self.route_tools = route_tools
+        self.router = IntentRouter(e for e in EXAMPLES if e[1] in catalog)
         prefix = split_prompt(self.template, self.fixed, _PLACEHOLDER).prefix
         self.prefix_tokens = runtime.tokenize(prefix, add_special=True)
         started = time.perf_counter()
@@ -116,10 +120,21 @@ class LocalOrchestrator:
             )
         return CompiledGrammar(schema, constraint, max_tokens(schema), time.perf_counter() - started, hit)
 
-    def grammar_for(self, conversation: Sequence[dict[str, str]]) -> CompiledGrammar:
-        """The grammar grounded on the addresses the (bounded) conversation mentions."""
-        grounding = Grounding.from_texts([turn["content"] for turn in conversation])
-        return self.compile(tool_call_schema(self.catalog, grounding))
+    def grammar_for(self, conversation: Sequence[dict[str, str]], mentions: Mentions | None = None) -> CompiledGrammar:
+        """The grammar grounded on what the (bounded) conversation mentions: sorted by kind by the directory
+        when `mentions` is given, else every address and name may be a user or a group. With
+        `route_tools`, only that many tools survive: the allowed ones the router ranks best for the
+        newest message (`router.py`)."""
+        if mentions is not None:
+            grounding = Grounding.from_mentions(mentions)
+        else:
+            grounding = Grounding.from_texts([turn["content"] for turn in conversation])
+        schema = tool_call_schema(self.catalog, grounding)
+        if self.route_tools and len(schema["anyOf"]) > self.route_tools:
+            allowed = [variant["properties"]["tool"]["const"] for variant in schema["anyOf"]]
+            keep = set(self.router.top(conversation[-1]["content"], self.route_tools, allowed))
+            schema = {"anyOf": [v for v in schema["anyOf"] if v["properties"]["tool"]["const"] in keep]}
+        return self.compile(schema)
 
     # -- the one use -------------------------------------------------------------------------
     def conversation(self, messages: Sequence[ContextMessage]) -> list[dict[str, str]]:
@@ -129,19 +144,20 @@ class LocalOrchestrator:
             safe, self.context_tokens, lambda text: len(self.runtime.tokenize(text)), self._shorten
         )
 
-    def propose(self, messages: Sequence[ContextMessage]) -> Proposal:
+    def propose(self, messages: Sequence[ContextMessage], mentions: Mentions | None = None) -> Proposal:
         """Return the one catalog tool call the model proposes (validated twice)."""
-        turn = self.prepare(messages)
+        turn = self.prepare(messages, mentions)
         self.runtime.truncate(len(self.prefix_tokens))
         generation = generate(self.runtime, turn.suffix, turn.grammar.max_tokens, turn.grammar.constraint.start())
         return self.proposal(turn, generation)
 
-    def prepare(self, messages: Sequence[ContextMessage]) -> PreparedTurn:
-        """Everything before decoding: the bounded conversation, its grounded grammar, the retrieved
-        examples and the prompt suffix (after the cached prefix). Raises ModelError if it cannot fit."""
+    def prepare(self, messages: Sequence[ContextMessage], mentions: Mentions | None = None) -> PreparedTurn:
+        """Everything before decoding: the bounded conversation, its grammar grounded on `mentions` (see
+        `grammar_for`), the retrieved examples and the prompt suffix (after the cached prefix). Raises
+        ModelError if it cannot fit."""
         started = time.perf_counter()
         conversation = self.conversation(messages)
-        grammar = self.grammar_for(conversation)  # grounded on the real conversation, never on examples
+        grammar = self.grammar_for(conversation, mentions)  # grounded on the real conversation, never on examples
         possible = frozenset(v["properties"]["tool"]["const"] for v in grammar.schema["anyOf"])
         examples = self.examples.turns(conversation[-1]["content"], self.retrieved_examples, possible)
         shown = [*conversation[:-1], *examples, conversation[-1]]  # the nearest pattern right before the message
@@ -199,6 +215,7 @@ def open_local(
     n_gpu_layers: int = 0,
     cache_dir: Path | None = None,
     retrieved_examples: int = 2,
+    route_tools: int = 0,
     batch_size: int = 1,
 ) -> LocalOrchestrator:
     """Verify the model's hash (a mismatch never loads), load it, and build the orchestrator.
@@ -210,5 +227,5 @@ def open_local(
     )
     return LocalOrchestrator(
         runtime, entry, catalog, backend=backend, context_tokens=context_tokens, cache_dir=cache_dir,
-        retrieved_examples=retrieved_examples,
+        retrieved_examples=retrieved_examples, route_tools=route_tools,
     )

@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 
 from appliance.ports import ToolCallModel
-from appliance.types import ContextMessage, Proposal
+from appliance.types import ContextMessage, Mentions, Proposal
 
 
 class ThreadedProposer:
@@ -27,9 +27,9 @@ class ThreadedProposer:
         """The model and its fingerprint, as the audit record's Orchestrator field names it."""
         return self._name
 
-    async def propose(self, messages: Sequence[ContextMessage]) -> Proposal:
+    async def propose(self, messages: Sequence[ContextMessage], mentions: Mentions | None = None) -> Proposal:
         """The proposal, computed on the model thread."""
-        return await asyncio.wrap_future(self._thread.submit(self.model.propose, list(messages)))
+        return await asyncio.wrap_future(self._thread.submit(self.model.propose, list(messages), mentions))
 
     def close(self) -> None:
         """Finish the queued calls, stop the thread and free the model (or the SDK client)."""

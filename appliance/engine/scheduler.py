@@ -28,7 +28,7 @@ from appliance.engine.batch import HEADROOM, BatchDecoder, BatchRuntime, Finishe
 from appliance.engine.decode import Generation
 from appliance.engine.local import PreparedTurn
 from appliance.errors import EngineBusy, ModelError
-from appliance.types import ContextMessage, Proposal
+from appliance.types import ContextMessage, Mentions, Proposal
 
 
 class TurnEngine(Protocol):
@@ -44,8 +44,8 @@ class TurnEngine(Protocol):
         """The cached system prefix, held by sequence 0."""
         ...
 
-    def prepare(self, messages: Sequence[ContextMessage]) -> PreparedTurn:
-        """Conversation, grammar and prompt suffix for one message."""
+    def prepare(self, messages: Sequence[ContextMessage], mentions: Mentions | None = None) -> PreparedTurn:
+        """Conversation, grammar (grounded on `mentions`) and prompt suffix for one message."""
         ...
 
     def proposal(self, turn: PreparedTurn, generation: Generation) -> Proposal:
@@ -57,6 +57,7 @@ class TurnEngine(Protocol):
 class _Job:
     messages: list[ContextMessage]
     future: Future[Proposal]
+    mentions: Mentions | None = None
     turn: PreparedTurn | None = None
 
 
@@ -77,9 +78,9 @@ class BatchScheduler:
         self._thread = threading.Thread(target=self._loop, name=thread_name, daemon=True)
         self._thread.start()
 
-    def submit(self, messages: Sequence[ContextMessage]) -> Future[Proposal]:
+    def submit(self, messages: Sequence[ContextMessage], mentions: Mentions | None = None) -> Future[Proposal]:
         """Queue one turn; its future resolves with the proposal (or the error that ended it)."""
-        job = _Job(list(messages), Future())
+        job = _Job(list(messages), Future(), mentions)
         with self._wake:
             if self._closing:
                 raise ModelError("the model is shutting down", hint="Send the message again once the Aid is back.")
@@ -130,7 +131,7 @@ class BatchScheduler:
                     self._pop(job)
                     continue
                 try:
-                    job.turn = self.engine.prepare(job.messages)
+                    job.turn = self.engine.prepare(job.messages, job.mentions)
                 except Exception as exc:
                     self._pop(job)
                     job.future.set_exception(exc)
@@ -181,9 +182,9 @@ class BatchingProposer:
         """The model and its fingerprint, as audit records name the orchestrator."""
         return self._name
 
-    async def propose(self, messages: Sequence[ContextMessage]) -> Proposal:
+    async def propose(self, messages: Sequence[ContextMessage], mentions: Mentions | None = None) -> Proposal:
         """The proposal for this conversation, decoded alongside whatever else is waiting."""
-        return await asyncio.wrap_future(self.scheduler.submit(messages))
+        return await asyncio.wrap_future(self.scheduler.submit(messages, mentions))
 
     def close(self) -> None:
         """Finish the queued turns, stop the model thread and free the model."""

@@ -1,8 +1,9 @@
 """Catalog -> one JSON-schema union `{"tool": <name>, "arguments": {...}}`.
 
-With a `Grounding`, every argument that names a directory object is narrowed to the values that
-appear in the conversation, and a tool that needs a value nobody mentioned drops out of the union:
-the model then cannot invent a user, and a request that names nobody can only get a `reply`.
+With a `Grounding`, every argument that names a directory object or a license is narrowed to the
+values the conversation mentions, by kind, and a tool that needs a value nobody mentioned drops out of
+the union: the model then cannot invent a user, a group or a SKU, and a request that names nobody can
+only get a `reply`.
 """
 
 from __future__ import annotations
@@ -12,33 +13,40 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from appliance.catalog import Catalog
+from appliance.catalog.licensing import skus_meant
 from appliance.catalog.shapes import GROUNDED_KEY, UPN_PATTERN
+from appliance.grammar.mentions import addresses, name_candidates
+from appliance.types import Mentions
 
-_UPN_IN_TEXT = re.compile(r"[A-Za-z0-9._%+'-]{1,64}@[A-Za-z0-9-]{1,63}(?:\.[A-Za-z0-9-]{1,63})+")
 MAX_GROUNDED_VALUES = 16
 
 
 @dataclass(frozen=True)
 class Grounding:
-    """The directory names a conversation mentions, by kind (`user`, `group`)."""
+    """The values each grounded kind (`user`, `group`, `sku`) may take in this conversation."""
 
     values: dict[str, tuple[str, ...]] = field(default_factory=dict)
 
     @classmethod
-    def from_texts(cls, texts: list[str]) -> Grounding:
-        """Collect address-shaped names from the conversation (newest last; at most 16, newest kept)."""
+    def from_texts(cls, texts: list[str], subscribed: tuple[str, ...] | None = None) -> Grounding:
+        """Without a directory: every address and every name candidate may be a user or a group (newest 16
+        kept); SKUs are the part numbers the texts mean, kept to `subscribed` when it is known."""
         seen: list[str] = []
         for text in texts:
-            for match in _UPN_IN_TEXT.finditer(text):
-                value = match.group(0).strip(".").lower()
+            for value in [*addresses(text), *name_candidates(text)]:
                 if value in seen:
                     seen.remove(value)
-                if re.fullmatch(UPN_PATTERN[1:-1], value) and len(value) <= 254:
+                if len(value) <= 254 and ("@" not in value or re.fullmatch(UPN_PATTERN[1:-1], value)):
                     seen.append(value)
         names = tuple(seen[-MAX_GROUNDED_VALUES:])
-        # A Teams message cannot tell us whether an address is a user or a group, so both kinds
-        # may use every address; Graph resolves it and a wrong kind is a clear 404.
-        return cls(values={"user": names, "group": names})
+        return cls(values={"user": names, "group": names, "sku": skus_meant(texts, subscribed)})
+
+    @classmethod
+    def from_mentions(cls, mentions: Mentions) -> Grounding:
+        """What the directory sorted by kind (`orchestrator/naming.py`), newest 16 of each kept."""
+        return cls(values={"user": mentions.users[-MAX_GROUNDED_VALUES:],
+                           "group": mentions.groups[-MAX_GROUNDED_VALUES:],
+                           "sku": mentions.skus[-MAX_GROUNDED_VALUES:]})
 
 
 def tool_call_schema(catalog: Catalog, grounding: Grounding | None = None) -> dict[str, Any]:

@@ -14,12 +14,14 @@ import uuid
 from msgraph.generated.audit_logs.directory_audits.directory_audits_request_builder import (
     DirectoryAuditsRequestBuilder,
 )
+from msgraph.generated.groups.groups_request_builder import GroupsRequestBuilder
 from msgraph.generated.users.item.user_item_request_builder import UserItemRequestBuilder
+from msgraph.generated.users.users_request_builder import UsersRequestBuilder
 
 from appliance.graph.executors.common import items
 from appliance.graph.gateway import GraphCallFailed, GraphGateway
 from appliance.graph.scopes import DIRECTORY_PERMISSIONS
-from appliance.types import Person
+from appliance.types import DirectoryEntry, Person
 
 __all__ = ["DIRECTORY_PERMISSIONS", "GraphDirectory"]
 
@@ -30,6 +32,7 @@ class GraphDirectory:
     def __init__(self, gateway: GraphGateway, *, ttl_seconds: float = 300.0) -> None:
         self.gateway, self.ttl = gateway, ttl_seconds
         self._people: dict[str, tuple[float, Person | None]] = {}
+        self._skus: tuple[float, tuple[str, ...]] | None = None
 
     async def person(self, object_id: str) -> Person | None:
         """The person behind a Teams aadObjectId (or a UPN), or None if the tenant has no such user."""
@@ -74,3 +77,54 @@ class GraphDirectory:
             request_configuration=c), idempotent=True, query=query)
         entries = items(page)
         return str(entries[0].id) if entries else None
+
+    # -- names (issue 12): bounded searches with minimal fields ------------------------------------
+    # $filter with startswith on displayName/givenName/surname/mail, $select and $top: Microsoft Graph
+    # "List users" and "List groups" (microsoftgraph/microsoft-graph-docs-contrib
+    # api-reference/v1.0/api/user-list.md, api-reference/v1.0/api/group-list.md) and "Use the $filter
+    # query parameter" (concepts/filter-query-parameter.md: startswith on displayName).
+    async def find_users(self, name: str, limit: int) -> list[DirectoryEntry]:
+        """Users whose display name, given name or surname starts with `name` (UPN, name, department only)."""
+        gw, text = self.gateway, name.replace("'", "''")
+        query = UsersRequestBuilder.UsersRequestBuilderGetQueryParameters(
+            filter=f"startswith(displayName,'{text}') or startswith(givenName,'{text}') or "
+            f"startswith(surname,'{text}')",
+            select=["id", "userPrincipalName", "displayName", "department"], top=limit,
+        )
+        page = await gw.call(str(uuid.uuid4()), lambda c: gw.client.users.get(request_configuration=c),
+                             idempotent=True, query=query)
+        return [DirectoryEntry(str(u.user_principal_name).lower(), str(u.display_name or ""), str(u.department or ""))
+                for u in items(page)][:limit]
+
+    async def find_groups(self, name: str, limit: int) -> list[DirectoryEntry]:
+        """Mail-enabled groups whose display name starts with `name` (mail and display name only)."""
+        gw, text = self.gateway, name.replace("'", "''")
+        query = GroupsRequestBuilder.GroupsRequestBuilderGetQueryParameters(
+            filter=f"startswith(displayName,'{text}')", select=["id", "displayName", "mail"], top=limit
+        )
+        page = await gw.call(str(uuid.uuid4()), lambda c: gw.client.groups.get(request_configuration=c),
+                             idempotent=True, query=query)
+        return [DirectoryEntry(str(g.mail).lower(), str(g.display_name or "")) for g in items(page) if g.mail][:limit]
+
+    async def kind_of(self, address: str) -> str | None:
+        """`user` if a user has this UPN, `group` if a group has this mail, else None."""
+        if await self.person(address) is not None:
+            return "user"
+        gw, text = self.gateway, address.replace("'", "''")
+        query = GroupsRequestBuilder.GroupsRequestBuilderGetQueryParameters(
+            filter=f"mail eq '{text}'", select=["id"], top=1
+        )
+        page = await gw.call(str(uuid.uuid4()), lambda c: gw.client.groups.get(request_configuration=c),
+                             idempotent=True, query=query)
+        return "group" if items(page) else None
+
+    async def subscribed_skus(self) -> tuple[str, ...]:
+        """The tenant's SKU part numbers (GET /subscribedSkus; not personal data), refreshed after the TTL."""
+        if self._skus and time.monotonic() - self._skus[0] < self.ttl:
+            return self._skus[1]
+        gw = self.gateway
+        page = await gw.call(str(uuid.uuid4()), lambda c: gw.client.subscribed_skus.get(request_configuration=c),
+                             idempotent=True)
+        skus = tuple(str(s.sku_part_number) for s in items(page) if s.sku_part_number)
+        self._skus = (time.monotonic(), skus)
+        return skus

@@ -133,7 +133,7 @@ class EntraTokenValidator:
             claims: dict[str, Any] = jwt.decode(
                 token, key, algorithms=["RS256"], audience=list(policy.audiences), leeway=policy.leeway_seconds,
                 options={"require": ["exp", "nbf", "iss", "aud", "tid"], "verify_iss": False},
-            )  # fmt: skip
+            )
         except jwt.ExpiredSignatureError:
             raise TokenRejected(401, "expired", "The token has expired; get a new one.") from None
         except jwt.ImmatureSignatureError:
@@ -156,13 +156,13 @@ class EntraTokenValidator:
             object_id=str(claims.get("oid", "")), tenant_id=str(claims["tid"]),
             app_id=str(claims.get("azp") or claims.get("appid") or ""), kind=kind, roles=roles, scopes=scopes,
             upn=str(claims.get("upn") or claims.get("preferred_username") or "") or None, claims=dict(claims),
-        )  # fmt: skip
+        )
         wanted_roles, wanted_scopes = self.policy.roles, self.policy.scopes
         if (wanted_roles or wanted_scopes) and not (roles & wanted_roles or scopes & wanted_scopes):
             needed = ", ".join(sorted(wanted_roles | wanted_scopes))
             raise TokenRejected(403, "missing_role", f"The caller holds none of the required roles ({needed}); an "
                                 "admin grants them in Entra (Enterprise applications > the API > Users and groups, "
-                                "or API permissions for an application).")  # fmt: skip
+                                "or API permissions for an application).")
         if not principal.object_id:
             raise TokenRejected(401, "invalid_token", "The token names no caller (oid).")
         return principal
@@ -185,8 +185,8 @@ class EntraTokenValidator:
         try:
             document = await self._fetch(self.policy.jwks_url)
             keys = {str(jwk["kid"]): RSAAlgorithm.from_jwk(dict(jwk)) for jwk in document.get("keys", [])
-                    if jwk.get("kty") == "RSA" and jwk.get("kid")}  # fmt: skip
+                    if jwk.get("kty") == "RSA" and jwk.get("kid")}
         except Exception as exc:  # the caller gets a clean 401 with a reason, never a 500
             raise TokenRejected(401, "keys_unavailable", f"The tenant's signing keys could not be read "
-                                f"({type(exc).__name__}); try again.") from None  # fmt: skip
+                                f"({type(exc).__name__}); try again.") from None
         self._keys, self._fetched_at = keys, self._clock()

@@ -14,6 +14,10 @@ import mcp_types as types
 from appliance.catalog import REPLY_TOOL, Catalog
 from appliance.catalog.spec import ToolSpec
 
+CHAT_ONLY = frozenset({REPLY_TOOL, "aid_pending_list", "aid_pending_cancel"})
+"""Catalog tools that only make sense in the person's chat: the model's reply, and the chat's own waiting
+changes (an agent has `pending_actions` and `action_status` instead)."""
+
 ACTION_STATUS = "action_status"
 PENDING_ACTIONS = "pending_actions"
 ACTION_ID_PATTERN = r"^[A-Za-z0-9-]{1,64}$"
@@ -55,7 +59,7 @@ def _own_tools() -> list[types.Tool]:
 
 def mcp_tools(catalog: Catalog) -> list[types.Tool]:
     """Every tool a client lists, catalog tools first, in catalog order."""
-    return [_catalog_tool(catalog[name]) for name in catalog if name != REPLY_TOOL] + _own_tools()
+    return [_catalog_tool(catalog[name]) for name in catalog if name not in CHAT_ONLY] + _own_tools()
 
 
 def describe_tools(catalog: Catalog) -> list[dict[str, Any]]:

@@ -66,6 +66,7 @@ class CatalogRequest:
     user_text: str
     conversation_ref: str | None = None
     remember: bool = True
+    labels: Mapping[str, str] = field(default_factory=dict)  # address -> "Lee Vere (leaver@...)" for the card
 
 
 @dataclass(frozen=True)
@@ -127,6 +128,8 @@ class CatalogRequests:
             return Answer("refused", call, "`reply` is the local model's answer to a person, not a request.")
         if call.tool == AUDIT_QUERY_TOOL:
             return await self._audit_query(request, call)
+        if not self.catalog[call.tool].runs_on_graph:  # e.g. the chat's own waiting changes (aid_pending_*)
+            return Answer("refused", call, f"`{call.tool}` is answered in the person's chat with the Aid only.")
         if not self.catalog[call.tool].changes_state:
             return await self._read(request, call)
         return await self._propose_change(request, call, card_outbox)
@@ -179,7 +182,7 @@ class CatalogRequests:
             ops_log.event("action.refused", reason="no_chat", tool=call.tool, requester=request.requester.object_id)
             return Answer("no_chat", call, NO_CHAT)
         spec = self.catalog[call.tool]
-        summary = spec.summary(call.arguments)
+        summary = spec.summary({key: request.labels.get(value, value) for key, value in call.arguments.items()})
         requester_id = request.requester.object_id
         waiting = await self.ledger.open_actions(conversation_ref, requester_id)
         action = await self.ledger.propose_action(

@@ -17,18 +17,24 @@ from datetime import UTC, datetime
 
 from appliance import gate, ops_log
 from appliance.catalog import AUDIT_QUERY_TOOL, REPLY_TOOL, Catalog
+from appliance.catalog.replies import render_reply, reply_shape
 from appliance.errors import ApplianceError, EngineBusy
+from appliance.gate.choices import ChoicePick, parse_choice_pick
 from appliance.orchestrator.approvals import Approvals
 from appliance.orchestrator.catalog_requests import CatalogRequest, CatalogRequests
-from appliance.orchestrator.execution import Executor
+from appliance.orchestrator.choices import Choices
+from appliance.orchestrator.execution import Executor, result_shape
+from appliance.orchestrator.naming import NameResolver, unknown_sentence
+from appliance.orchestrator.pending_tools import PENDING_TOOLS, answer_pending
 from appliance.orchestrator.policy import AidPolicy
 from appliance.orchestrator.requester_decisions import RequesterDecisions
 from appliance.orchestrator.shared import CardUpdates, Outboxes, OutboxFor
 from appliance.ports import Directory, Ledger, Outbox, Proposer, ToolRunner
-from appliance.types import ContextMessage, PendingAction, Person, Turn
+from appliance.types import ContextMessage, PendingAction, Person, ToolCall, Turn
 
-ANSWERED_IN_THE_APPLIANCE = frozenset({REPLY_TOOL, AUDIT_QUERY_TOOL})
-"""The catalog tools this use case answers itself (no Graph call): a reply, and the appliance's audit records."""
+ANSWERED_IN_THE_APPLIANCE = frozenset({REPLY_TOOL, AUDIT_QUERY_TOOL, *PENDING_TOOLS})
+"""The catalog tools this use case answers itself (no Graph call): a reply, the appliance's audit records, and
+the person's own waiting changes."""
 UNREADABLE = "That button press was not understood; nothing was changed."
 
 
@@ -65,6 +71,7 @@ class TurnHandler:
         self.decisions = RequesterDecisions(ledger=ledger, policy=policy, clock=clock, cards=self.cards,
                                             run=self.executor.execute,
                                             second_approval=self.approvals.requester_confirmed)
+        self.choices = Choices(catalog, ledger, clock, policy.confirmation_minutes)
         self._locks: dict[str, asyncio.Lock] = {}
 
     def connect(self, outbox_for: OutboxFor) -> None:
@@ -115,8 +122,11 @@ class TurnHandler:
     async def _request(self, turn: Turn, text: str, person: Person, outbox: Outbox) -> None:
         await outbox.typing()
         history = await self.ledger.context(turn.conversation_ref, self.policy.context_turns)
+        messages = [*history, ContextMessage(role="user", text=text)]
+        names = NameResolver(self.directory)
         try:
-            proposal = await self.proposer.propose([*history, ContextMessage(role="user", text=text)])
+            mentions = await names.mentions(messages)
+            proposal = await self.proposer.propose(messages, mentions)
             call = self.catalog.validate_call(proposal.call.tool, proposal.call.arguments)
         except EngineBusy:
             ops_log.event("turn.refused", reason="model_busy", conversation=turn.conversation_ref)
@@ -130,13 +140,31 @@ class TurnHandler:
             return
         ops_log.event("turn.proposed", tool=call.tool, tokens=proposal.generated_tokens,
                       ms=round(proposal.seconds * 1000), conversation=turn.conversation_ref)
+        resolution = await names.resolve(self.catalog, call)
+        if resolution.unknown is not None:
+            await self._remember(turn, text, result_shape(call.tool, call.arguments, "nobody by that name"))
+            await outbox.say(unknown_sentence(resolution.unknown, resolution.unknown_kind))
+        elif resolution.argument is not None:
+            await self.choices.ask(turn, text, resolution, outbox)
+        else:
+            assert resolution.call is not None
+            await self._act(turn, text, resolution.call, person, outbox, resolution.labels)
+
+    async def _act(self, turn: Turn, text: str, call: ToolCall, person: Person, outbox: Outbox,
+                   labels: dict[str, str]) -> None:
+        """Carry out a proposed call whose names are all resolved to addresses."""
         if call.tool == REPLY_TOOL:
-            await self._remember(turn, text, f"reply: {call.arguments['text']}")
-            await outbox.say(str(call.arguments["text"]))
+            await self._remember(turn, text, reply_shape(call.arguments))
+            await outbox.say(render_reply(call.arguments))
+            return
+        if call.tool in PENDING_TOOLS:
+            outcome = await answer_pending(call.tool, call.arguments, turn, self.ledger, self.decisions, self.clock,
+                                           outbox)
+            await self._remember(turn, text, result_shape(call.tool, call.arguments, outcome))
             return
         request = CatalogRequest(requester=person, tool=call.tool, arguments=call.arguments,
                                  orchestrator=self.proposer.name, user_text=text,
-                                 conversation_ref=turn.conversation_ref)
+                                 conversation_ref=turn.conversation_ref, labels=labels)
         answer = await self.requests.ask(request, outbox)
         if answer.message or answer.kind != "pending":  # a pending change speaks through its card
             await outbox.say(answer.message)
@@ -147,6 +175,10 @@ class TurnHandler:
 
     # -- decisions ---------------------------------------------------------------------------------
     async def _card(self, turn: Turn, outbox: Outbox) -> None:
+        pick = parse_choice_pick(turn.card)
+        if pick is not None:
+            await self._picked(turn, pick, outbox)
+            return
         decision = gate.parse_card_decision(turn.card)
         if decision is None:
             ops_log.event("card.refused", reason="malformed", conversation=turn.conversation_ref)
@@ -167,6 +199,26 @@ class TurnHandler:
                                              conversation_ref=turn.conversation_ref)
         else:
             await self.decisions.cancel(action, turn.requester_id, outbox, conversation_ref=turn.conversation_ref)
+
+    async def _picked(self, turn: Turn, pick: ChoicePick, outbox: Outbox) -> None:
+        """A choice card's button: the request continues with the person picked (and any name left)."""
+        person = await self._allowed_person(turn, outbox)
+        if person is None:
+            return
+        picked = await self.choices.pick(turn, pick)
+        if picked is None:
+            await outbox.say("That choice is no longer open (it was used, has expired, or is someone else's); "
+                             "nothing was changed. Ask again if you still need it.")
+            return
+        choice, call, labels = picked
+        resolution = await NameResolver(self.directory).resolve(self.catalog, call, labels)
+        if resolution.unknown is not None:
+            await outbox.say(unknown_sentence(resolution.unknown, resolution.unknown_kind))
+        elif resolution.argument is not None:
+            await self.choices.ask(turn, choice.user_text, resolution, outbox)
+        else:
+            assert resolution.call is not None
+            await self._act(turn, choice.user_text, resolution.call, person, outbox, resolution.labels)
 
     async def _still_a_requester(self, turn: Turn, action: PendingAction | None, outbox: Outbox) -> bool:
         """The requester must still be allowed when confirming, not only when asking (the gate's own

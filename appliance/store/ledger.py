@@ -10,10 +10,17 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
-from appliance.store import action_steps, audit_records, conversation_references, conversations, pending_actions
+from appliance.store import (
+    action_steps,
+    audit_records,
+    conversation_references,
+    conversations,
+    pending_actions,
+    pending_choices,
+)
 from appliance.store.action_steps import RecordOf
 from appliance.store.tenant_store import TenantStore
-from appliance.types import ActionState, ContextMessage, PendingAction
+from appliance.types import ActionState, ContextMessage, PendingAction, PendingChoice
 
 
 class StoreLedger:
@@ -128,6 +135,14 @@ class StoreLedger:
     async def set_audit_entry_id(self, client_request_id: str, audit_entry_id: str) -> bool:
         """Fill AuditEntryId once."""
         return await self.store.arun(audit_records.set_audit_entry_id, client_request_id, audit_entry_id)
+
+    async def save_choice(self, choice: PendingChoice) -> None:
+        """Keep a request that waits for the person to pick who they meant."""
+        await self.store.arun(pending_choices.save_choice, choice)
+
+    async def take_choice(self, choice_id: str, requester_id: str, moment: datetime) -> PendingChoice | None:
+        """The choice, once, for its requester, before it expires."""
+        return await self.store.arun(pending_choices.take_choice, choice_id, requester_id, moment)
 
     async def save_reference(self, conversation_ref: str, reference_json: str, person_id: str | None = None) -> None:
         """Keep the Teams conversation reference (and whose 1:1 chat it is)."""

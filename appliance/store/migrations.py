@@ -124,6 +124,39 @@ CREATE TABLE handled_activities (
 CREATE INDEX ix_handled_activities_at ON handled_activities (handled_at);
 ALTER TABLE pending_actions ADD COLUMN confirm_code TEXT;
 """),
+    # 4-8 are taken by other branches of this release; 9 is this one's (issue 12).
+    (9, "choice cards (which of several people was meant); operator models and their qualification runs", """
+CREATE TABLE pending_choices (
+    id TEXT PRIMARY KEY,
+    conversation_ref TEXT NOT NULL,
+    requester_id TEXT NOT NULL,
+    choice_json TEXT NOT NULL,
+    state TEXT NOT NULL CHECK (state = 'OPEN' OR state = 'TAKEN'),
+    created_at TEXT NOT NULL,
+    expires_at TEXT NOT NULL
+) WITHOUT ROWID;
+
+-- A model the operator placed (`appliance models add`): its pinned sha256 and what its GGUF says.
+CREATE TABLE operator_models (
+    key TEXT PRIMARY KEY,
+    path TEXT NOT NULL,
+    sha256 TEXT NOT NULL,
+    metadata_json TEXT NOT NULL,
+    added_at TEXT NOT NULL
+) WITHOUT ROWID;
+
+-- `appliance models qualify`: one row per run, bound to the model file's sha256 and the sets' sha256.
+CREATE TABLE model_qualifications (
+    id INTEGER PRIMARY KEY,
+    model_key TEXT NOT NULL,
+    model_sha256 TEXT NOT NULL,
+    sets_sha256 TEXT NOT NULL,
+    passed INTEGER NOT NULL CHECK (passed IN (0, 1)),
+    report_json TEXT NOT NULL,
+    qualified_at TEXT NOT NULL
+);
+CREATE INDEX ix_qualifications_model ON model_qualifications (model_sha256, id);
+"""),
 )
 LATEST = MIGRATIONS[-1][0]
 

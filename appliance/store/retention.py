@@ -22,6 +22,7 @@ from appliance.store.clock import iso, now
 from appliance.store.connection import Connection, checkpoint
 from appliance.store.key_value_settings import set_setting
 from appliance.store.operator_log import record_operation
+from appliance.store.pending_choices import purge_choices
 from appliance.types import PendingAction
 
 if TYPE_CHECKING:
@@ -72,6 +73,7 @@ def purge(
         (iso(at - timedelta(days=policy.retention_pending_days)),),
     ).rowcount
     audits = purge_before(db, at - timedelta(days=policy.retention_audit_days))
+    purge_choices(db, at - timedelta(days=policy.retention_pending_days))
     handled_activities.sweep(db, at)  # redelivery keys past their window (claims sweep a few each time too)
     set_setting(db, LAST_PURGE_SETTING, iso(at))
     report = PurgeReport(turns, actions, audits, expired)

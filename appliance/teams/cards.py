@@ -14,7 +14,8 @@ from botbuilder.core import CardFactory
 from botbuilder.schema import Attachment
 
 from appliance.gate import BUTTONS, STATUS_TITLES, card_payload
-from appliance.types import ActionCard
+from appliance.gate.choices import choice_payload
+from appliance.types import ActionCard, ChoiceCard
 
 TYPED_HINT = "Or confirm by typing:"
 """A waiting card shows its code after this; only the card shows it, so a typed "yes" proves the card was seen."""
@@ -55,3 +56,18 @@ def adaptive_card(card: ActionCard) -> dict[str, Any]:
 def card_attachment(card: ActionCard) -> Attachment:
     """`card` as a Bot Framework attachment."""
     return CardFactory.adaptive_card(adaptive_card(card))
+
+
+def choice_card(card: ChoiceCard) -> dict[str, Any]:
+    """The Adaptive Card asking which person or group was meant: one button per option."""
+    facts = [{"title": f"{i + 1}. {o.display_name}", "value": " \u00b7 ".join(p for p in (o.key, o.department) if p)}
+             for i, o in enumerate(card.options)]
+    return {
+        "type": "AdaptiveCard",
+        "$schema": "http://adaptivecards.io/schemas/adaptive-card.json",
+        "version": "1.5",
+        "body": [{"type": "TextBlock", "text": card.question, "wrap": True, "weight": "Bolder"},
+                 {"type": "FactSet", "facts": facts}],
+        "actions": [{"type": "Action.Submit", "title": f"{i + 1}. {o.display_name}",
+                     "data": choice_payload(card.choice_id, i)} for i, o in enumerate(card.options)],
+    }

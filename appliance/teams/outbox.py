@@ -7,12 +7,12 @@ also after a restart.
 
 from __future__ import annotations
 
-from botbuilder.core import MessageFactory, TurnContext
+from botbuilder.core import CardFactory, MessageFactory, TurnContext
 from botbuilder.integration.aiohttp import CloudAdapter
 from botbuilder.schema import Activity, ActivityTypes, ConversationReference
 
-from appliance.teams.cards import card_attachment
-from appliance.types import ActionCard
+from appliance.teams.cards import card_attachment, choice_card
+from appliance.types import ActionCard, ChoiceCard
 
 
 class ProactiveOutbox:
@@ -44,6 +44,10 @@ class ProactiveOutbox:
     async def show_card(self, card: ActionCard) -> str | None:
         """Send a confirmation card; returns its activity id."""
         return await self._send(MessageFactory.attachment(card_attachment(card)))
+
+    async def show_choices(self, card: ChoiceCard) -> str | None:
+        """Send a choice card (which person or group was meant)."""
+        return await self._send(MessageFactory.attachment(CardFactory.adaptive_card(choice_card(card))))
 
     async def update_card(self, activity_id: str, card: ActionCard) -> None:
         """Replace an earlier card in place."""

@@ -15,6 +15,7 @@ from appliance.wiring.dev import DEV_CLIENT_ID, DEV_TENANT
 
 if TYPE_CHECKING:
     from appliance.engine.local import LocalOrchestrator
+    from appliance.engine.manifest import ModelEntry
     from appliance.engine.proposer import ThreadedProposer
     from appliance.engine.scheduler import BatchingProposer
     from appliance.graph.connect import GraphEndpoints
@@ -31,14 +32,16 @@ def build_local_orchestrator(
     backend: Literal["llguidance", "outlines"] | None = None,
     catalog: Catalog | None = None,
     batch_size: int = 1,
+    entry: ModelEntry | None = None,
 ) -> LocalOrchestrator:
-    """Verify and load the configured local model with the catalog's grammar (default: the enabled tools).
-    `batch_size` > 1 opens sequences for conversations decoded together (`serve` uses engine.batch_size)."""
+    """Verify and load the configured local model (or `entry`, e.g. one the operator added) with the
+    catalog's grammar (default: the enabled tools). `batch_size` > 1 opens sequences for conversations
+    decoded together (`serve` uses engine.batch_size)."""
     from appliance.engine.local import open_local
     from appliance.engine.manifest import model_entry
 
     return open_local(
-        model_entry(settings.engine.model),
+        entry or model_entry(settings.engine.model),
         settings.models_dir,
         catalog or enabled_catalog(settings),
         backend=backend or settings.engine.backend,
@@ -47,11 +50,14 @@ def build_local_orchestrator(
         n_gpu_layers=settings.engine.n_gpu_layers,
         cache_dir=settings.cache_dir,
         retrieved_examples=settings.engine.retrieved_examples,
+        route_tools=settings.engine.route_tools,
         batch_size=batch_size,
     )
 
 
-def build_proposer(settings: Settings, catalog: Catalog) -> ThreadedProposer | BatchingProposer:
+def build_proposer(
+    settings: Settings, catalog: Catalog, entry: ModelEntry | None = None
+) -> ThreadedProposer | BatchingProposer:
     """The model the settings choose (the local one, or a BYO LLM), on its own thread.
 
     Local mode loads and verifies the model; with engine.batch_size > 1 concurrent turns are decoded
@@ -66,7 +72,7 @@ def build_proposer(settings: Settings, catalog: Catalog) -> ThreadedProposer | B
         byo = build_byo_orchestrator(settings, catalog)
         return ThreadedProposer(byo, str(getattr(byo, "name", settings.llm.mode)))
     engine = settings.engine
-    local = build_local_orchestrator(settings, catalog=catalog, batch_size=engine.batch_size)
+    local = build_local_orchestrator(settings, catalog=catalog, batch_size=engine.batch_size, entry=entry)
     name = f"{local.entry.name} (sha256:{local.entry.sha256[:12]})"
     if engine.batch_size > 1:
         from appliance.engine.scheduler import BatchingProposer

@@ -68,7 +68,15 @@ def dev_config(tenant_id: str, home: Path, teams_port: int | None = None) -> dic
             "[gate]   # written by `appliance init --dev`: who may ask the Aid for changes\n"
             'requester_groups = ["helpdesk@contoso.com"]\nreconcile_after_seconds = 30\n'
         ),
+        "engine": DEV_QUALIFICATION,
     }
+
+
+DEV_QUALIFICATION = (
+    "[engine]   # written by `appliance init --dev`: what `models qualify` holds the 135M test model to\n"
+    "# (below its measured rates, docs/BENCHMARKS.md); production keeps the defaults 0.90 / 0.80 / 1.0.\n"
+    "qualify_right_tool = 0.45\nqualify_fully_right = 0.40\nqualify_emergency_right_tool = 0.25\n"
+)
 
 
 def write_dev_config(settings: Settings, tenant_id: str, teams_port: int | None = None) -> list[str]:

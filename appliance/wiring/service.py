@@ -50,6 +50,7 @@ from appliance.wiring.components import (
 )
 from appliance.wiring.dev import BOT_SECRET, dev_host_map
 from appliance.wiring.mcp import McpSide, mcp_identity, start_mcp
+from appliance.wiring.models import qualified_catalog
 from appliance.wiring.observability import Observability, start_metrics, watch
 from appliance.wiring.teams import TeamsSide, build_teams, connect_teams
 
@@ -201,7 +202,10 @@ async def _start(settings: Settings, store: TenantStore, step: Step) -> Service:
     directory = GraphDirectory(gateway)
     await directory.person(str(claims.get("oid", "")))  # warms msgraph's models (1-2 s, once)
     step(f"Graph: the Aid is signed in ({len(granted)} scopes granted); {len(catalog)} tools enabled")
-    proposer = await asyncio.to_thread(build_proposer, settings, catalog)
+    catalog, entry, model_mode = await asyncio.to_thread(qualified_catalog, settings, store, catalog)
+    step(model_mode)
+    ops_log.event("service.tools", tool=None, count=len(catalog))
+    proposer = await asyncio.to_thread(build_proposer, settings, catalog, entry)
     step(f"model: {proposer.name} ({settings.llm.mode} mode)")
     ledger = StoreLedger(store)
     bot_tokens = BotTokenSource(

@@ -21,6 +21,7 @@ import httpx
 from appliance.config import CONFIG_FILE_NAME, load_settings
 from appliance.store.setup import initialize_store
 from appliance.wiring.dev import prepare_dev
+from appliance.wiring.models import qualify_for_dev
 from appliance_dev.devtenant import DevTenant
 from appliance_dev.devtenant.teams_client import DevTeamsClient
 
@@ -35,8 +36,10 @@ def free_port() -> int:
 class DevStack:
     """A dev tenant plus the appliance process, on ephemeral ports under `home`."""
 
-    def __init__(self, home: Path, *, extra_config: str = "", models_dir: Path | None = None) -> None:
+    def __init__(self, home: Path, *, extra_config: str = "", models_dir: Path | None = None,
+                 qualify: bool = True) -> None:
         self.home = home
+        self.qualify = qualify  # run (or reuse this process's) qualification of the model, as `init --dev` does
         self.extra_config = extra_config
         self.models_dir = models_dir
         self.tenant: DevTenant | None = None
@@ -59,9 +62,24 @@ class DevStack:
             settings = load_settings(self.home)
             initialize_store(settings)
             prepare_dev(settings, lambda message: None, self.tenant, teams_port=free_port())
+            if self.qualify:
+                self._qualify()
         self.teams_port = load_settings(self.home).teams.port
         self.client = DevTeamsClient(self.tenant.url, str(self.tenant.keys.ca_cert))
         return self
+
+    def _qualify(self) -> None:
+        """Qualify the model for this home as `init --dev` does (the model from `models_dir` when given)."""
+        before = os.environ.get("APPLIANCE_MODELS_DIR")
+        if self.models_dir is not None:
+            os.environ["APPLIANCE_MODELS_DIR"] = str(self.models_dir)
+        try:
+            qualify_for_dev(load_settings(self.home))
+        finally:
+            if before is None:
+                os.environ.pop("APPLIANCE_MODELS_DIR", None)
+            else:
+                os.environ["APPLIANCE_MODELS_DIR"] = before
 
     def _pinned_sections(self) -> str:
         return self.extra_config + ("\n" if self.extra_config and not self.extra_config.endswith("\n") else "")

@@ -32,7 +32,7 @@ from appliance.egress.httpx_transport import GuardedTransport, tls_context
 from appliance.engine.prompt import bounded_conversation, neutralize_markers
 from appliance.errors import ApplianceError, ConstraintViolation, ToolArgumentsError, UnknownToolError
 from appliance.grammar import Grounding, tool_call_schema
-from appliance.types import ContextMessage, Proposal, ToolCall
+from appliance.types import ContextMessage, Mentions, Proposal, ToolCall
 
 SYSTEM_TEXT = """You are the Aid, the IT helpdesk assistant of one Microsoft 365 tenant.
 Answer every message by calling exactly one of the tools you are given.
@@ -287,16 +287,21 @@ class ByoOrchestrator:
         """What the audit record's Orchestrator field says: `<backend>:<configured model>`."""
         return f"{self.backend}:{self.config.model}"
 
-    def request_for(self, messages: Sequence[ContextMessage]) -> tuple[list[dict[str, str]], dict[str, Any]]:
-        """The bounded turns to send and the schema grounded on them."""
+    def request_for(
+        self, messages: Sequence[ContextMessage], mentions: Mentions | None = None
+    ) -> tuple[list[dict[str, str]], dict[str, Any]]:
+        """The bounded turns to send and the schema grounded on them (by kind, when `mentions` is given)."""
         turns = conversation_turns(messages, self.config.context_chars, neutralize=self.neutralize_markers)
-        grounding = Grounding.from_texts([turn["content"] for turn in turns])
+        if mentions is not None:
+            grounding = Grounding.from_mentions(mentions)
+        else:
+            grounding = Grounding.from_texts([turn["content"] for turn in turns])
         return turns, tool_call_schema(self.catalog, grounding)
 
-    def propose(self, messages: Sequence[ContextMessage]) -> Proposal:
+    def propose(self, messages: Sequence[ContextMessage], mentions: Mentions | None = None) -> Proposal:
         """Return the one catalog tool call the LLM proposes, validated like the local engine's output."""
         started = time.perf_counter()
-        turns, schema = self.request_for(messages)
+        turns, schema = self.request_for(messages, mentions)
         answer = self._ask(turns, schema)
         if answer.cut_short:
             raise ConstraintViolation(

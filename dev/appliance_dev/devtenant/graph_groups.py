@@ -32,8 +32,15 @@ async def list_groups(request: web.Request, ctx: DevTenantContext, claims: dict[
     groups = list(ctx.state.data["groups"])
     if "$filter" in request.query:
         clauses = parse_filter(request.query["$filter"])
-        groups = [g for g in groups if all(str(g.get(f) or "").lower() == v.lower() for _, f, v in clauses)]
+        # eq and startswith on displayName/mail, as "List groups" documents (microsoftgraph/
+        # microsoft-graph-docs-contrib api-reference/v1.0/api/group-list.md; concepts/filter-query-parameter.md)
+        groups = [g for g in groups if all(_holds(g, op, f, v) for op, f, v in clauses)]
     return collection(request, [_shape(g, request) for g in groups], "groups")
+
+
+def _holds(group: dict[str, Any], op: str, field: str, value: str) -> bool:
+    actual = str(group.get(field) or "").lower()
+    return actual.startswith(value.lower()) if op == "startswith" else actual == value.lower()
 
 
 @graph_route(*READ)

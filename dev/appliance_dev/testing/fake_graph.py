@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from appliance.types import ExecutionResult, Person
+from appliance.types import DirectoryEntry, ExecutionResult, Person
 
 
 @dataclass
@@ -37,6 +37,31 @@ class FakeDirectory:
 
     people: dict[str, Person] = field(default_factory=dict)
     tools: FakeTools | None = None
+    directory: list[DirectoryEntry] = field(default_factory=list)  # who a name search can find
+    groups: list[DirectoryEntry] = field(default_factory=list)
+    skus: tuple[str, ...] = ("ENTERPRISEPACK", "SPE_E5", "SPE_F1")
+    searches: list[tuple[str, str]] = field(default_factory=list)
+
+    async def find_users(self, name: str, limit: int) -> list[DirectoryEntry]:
+        """Users whose display name, or a word of it, starts with `name`."""
+        self.searches.append(("user", name))
+        return [e for e in self.directory if _starts(e.display_name, name)][:limit]
+
+    async def find_groups(self, name: str, limit: int) -> list[DirectoryEntry]:
+        """Groups whose display name starts with `name`."""
+        self.searches.append(("group", name))
+        return [e for e in self.groups if _starts(e.display_name, name)][:limit]
+
+    async def kind_of(self, address: str) -> str | None:
+        """`group` for a known group mail, `user` for a known person, else None."""
+        if any(g.key == address.casefold() for g in self.groups):
+            return "group"
+        known = {p.upn.casefold() for p in self.people.values()} | {e.key for e in self.directory}
+        return "user" if address.casefold() in known else None
+
+    async def subscribed_skus(self) -> tuple[str, ...]:
+        """The tenant's SKU part numbers."""
+        return self.skus
 
     async def person(self, object_id: str) -> Person | None:
         """The person with this object id (or UPN), or None."""
@@ -46,3 +71,8 @@ class FakeDirectory:
     async def audit_entry_for(self, correlation_id: str) -> str | None:
         """The entry `FakeTools` made for this client-request-id, or None."""
         return self.tools.audit_entries.get(correlation_id) if self.tools else None
+
+
+def _starts(display_name: str, name: str) -> bool:
+    text, wanted = display_name.casefold(), name.casefold()
+    return text.startswith(wanted) or any(word.startswith(wanted) for word in text.split())

@@ -5,7 +5,7 @@ from __future__ import annotations
 import itertools
 from dataclasses import dataclass, field
 
-from appliance.types import ActionCard
+from appliance.types import ActionCard, ChoiceCard
 
 _ids = itertools.count(1)
 
@@ -18,6 +18,7 @@ class RecordingOutbox:
     cards: dict[str, ActionCard] = field(default_factory=dict)
     updates: list[tuple[str, ActionCard]] = field(default_factory=list)
     typing_count: int = 0
+    choices: list[ChoiceCard] = field(default_factory=list)
 
     async def typing(self) -> None:
         """Count typing indicators."""
@@ -38,6 +39,11 @@ class RecordingOutbox:
         """Record the update and replace the card."""
         self.updates.append((activity_id, card))
         self.cards[activity_id] = card
+
+    async def show_choices(self, card: ChoiceCard) -> str:
+        """Keep the choice card."""
+        self.choices.append(card)
+        return f"choices-{next(_ids)}"
 
     @property
     def last(self) -> str:

@@ -9,7 +9,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from appliance.errors import ConstraintViolation
-from appliance.types import ContextMessage, Proposal, ToolCall
+from appliance.types import ContextMessage, Mentions, Proposal, ToolCall
 
 Script = Callable[[str], tuple[str, dict[str, Any]] | None]
 
@@ -22,10 +22,12 @@ class ScriptedProposer:
     def __init__(self, script: Script) -> None:
         self.script = script
         self.seen: list[list[ContextMessage]] = []
+        self.mentions: list[Mentions | None] = []
 
-    async def propose(self, messages: Sequence[ContextMessage]) -> Proposal:
+    async def propose(self, messages: Sequence[ContextMessage], mentions: Mentions | None = None) -> Proposal:
         """The scripted call for the newest user message."""
         self.seen.append(list(messages))
+        self.mentions.append(mentions)
         answer = self.script(messages[-1].text)
         if answer is None:
             raise ConstraintViolation("scripted failure")

@@ -43,7 +43,8 @@ def test_every_output_is_a_valid_grounded_catalog_call(
 
 def test_a_request_naming_nobody_cannot_target_anyone(orchestrator: LocalOrchestrator) -> None:
     proposal = orchestrator.propose([ContextMessage(role="user", text="disable his account right now")])
-    assert proposal.call.tool in {"reply", "m365_user_search", "m365_license_list", "m365_audit_query"}
+    assert proposal.call.tool in {"reply", "m365_user_search", "m365_license_list", "m365_audit_query",
+                                  "aid_pending_list", "aid_pending_cancel"}
 
 
 def test_oversized_message_is_bounded_to_the_context_budget(orchestrator: LocalOrchestrator) -> None:

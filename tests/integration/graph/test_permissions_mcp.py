@@ -10,6 +10,7 @@ from click.testing import CliRunner
 
 from appliance.catalog import DEFAULT_CATALOG, REPLY_TOOL
 from appliance.cli.main import cli
+from appliance.mcp.tools import CHAT_ONLY
 
 
 def _enable_mcp(home: Path) -> None:
@@ -45,8 +46,9 @@ def test_mcp_tools_prints_what_a_client_sees(appliance_home_dir: Path) -> None:
     assert result.exit_code == 0, result.output
     tools = json.loads(result.stdout)["tools"]
     names = [t["name"] for t in tools]
-    assert REPLY_TOOL not in names and set(names) == (set(DEFAULT_CATALOG) - {REPLY_TOOL}) | {"action_status",
-                                                                                               "pending_actions"}
+    # The chat-only tools (reply, the Teams pending-action tools) stay out; MCP has its own two instead.
+    assert REPLY_TOOL in CHAT_ONLY and not CHAT_ONLY & set(names)
+    assert set(names) == (set(DEFAULT_CATALOG) - CHAT_ONLY) | {"action_status", "pending_actions"}
     assert all("inputSchema" in t for t in tools)
     text = CliRunner().invoke(cli, ["mcp", "tools"])
     assert "m365_user_disable" in text.stdout and "proposes (confirmed in Teams)" in text.stdout

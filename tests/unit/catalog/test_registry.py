@@ -49,7 +49,8 @@ class TwoUsers(ToolArguments):
 
 
 def test_the_issue_catalog_is_complete() -> None:
-    assert set(DEFAULT_CATALOG) == {"reply", "m365_audit_query", *EXPECTED_PERMISSIONS}
+    assert set(DEFAULT_CATALOG) == {"reply", "m365_audit_query", "aid_pending_list", "aid_pending_cancel",
+                                    *EXPECTED_PERMISSIONS}
 
 
 @pytest.mark.parametrize("name", sorted(EXPECTED_PERMISSIONS))
@@ -138,14 +139,16 @@ def test_validate_call_accepts_a_good_call_in_canonical_form() -> None:
     ("tool", "arguments", "error"),
     [
         ("m365_shell", {}, UnknownToolError),
-        ("m365_user_get", {"user": "not-an-address"}, ToolArgumentsError),
+        ("m365_user_get", {"user": "not;an address"}, ToolArgumentsError),
+        ("m365_user_get", {"user": "x" * 255}, ToolArgumentsError),
         ("m365_user_get", {"user": "a@b.com", "extra": 1}, ToolArgumentsError),
         ("m365_user_get", {}, ToolArgumentsError),
         ("m365_user_get", ["a@b.com"], ToolArgumentsError),
         ("m365_license_assign", {"user": "a@b.com", "sku": "e3; drop"}, ToolArgumentsError),
         ("m365_signins_recent", {"user": "a@b.com", "days": 365}, ToolArgumentsError),
         ("m365_signins_recent", {"user": "a@b.com", "days": "7"}, ToolArgumentsError),
-        ("reply", {"text": "x" * 281}, ToolArgumentsError),
+        ("reply", {"text": "any words the model likes"}, ToolArgumentsError),
+        ("reply", {"intent": "say_anything", "about": "none"}, ToolArgumentsError),
     ],
 )
 def test_validate_call_refuses_bad_calls(tool: str, arguments: object, error: type[Exception]) -> None:

@@ -16,7 +16,7 @@ import numpy as np
 from appliance.engine.decode import Generation, generate
 from appliance.engine.local import CompiledGrammar, PreparedTurn
 from appliance.errors import ConstraintViolation, ModelError
-from appliance.types import ContextMessage, Proposal, ToolCall
+from appliance.types import ContextMessage, Mentions, Proposal, ToolCall
 
 VOCAB = 32
 EOS = VOCAB - 1
@@ -158,7 +158,7 @@ class ScriptedOrchestrator:
         self.hold = threading.Event()  # prepare waits for it: lets a test queue several turns first
         self.hold.set()
 
-    def prepare(self, messages: Sequence[ContextMessage]) -> PreparedTurn:
+    def prepare(self, messages: Sequence[ContextMessage], mentions: Mentions | None = None) -> PreparedTurn:
         text = messages[-1].text
         assert self.hold.wait(10), "the test never released prepare"
         self.prepared.append(text)
@@ -179,7 +179,7 @@ class ScriptedOrchestrator:
                         model="scripted", model_sha256="", backend="scripted", prompt_tokens=len(turn.suffix),
                         generated_tokens=len(generation.tokens))
 
-    def propose(self, messages: Sequence[ContextMessage]) -> Proposal:
+    def propose(self, messages: Sequence[ContextMessage], mentions: Mentions | None = None) -> Proposal:
         """The serial path, as `LocalOrchestrator.propose` runs it."""
         turn = self.prepare(messages)
         self.runtime.truncate(len(self.prefix_tokens))

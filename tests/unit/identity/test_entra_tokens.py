@@ -17,7 +17,7 @@ TENANT = "11111111-2222-3333-4444-555555555555"
 KEY = rsa.generate_private_key(public_exponent=65537, key_size=2048)
 OTHER_KEY = rsa.generate_private_key(public_exponent=65537, key_size=2048)
 POLICY = EntraTokenPolicy(tenant_id=TENANT, audiences=("api://aidizen-audit", "api-client-id"),
-                          roles=frozenset({"AuditRecords.Read.All"}))  # fmt: skip
+                          roles=frozenset({"AuditRecords.Read.All"}))
 
 
 def jwk(key: rsa.RSAPrivateKey, kid: str) -> dict[str, str]:
@@ -44,7 +44,7 @@ def token(key: rsa.RSAPrivateKey = KEY, kid: str = "k1", alg: str = "RS256", **c
     now = int(time.time())
     body = {"aud": "api://aidizen-audit", "iss": f"https://sts.windows.net/{TENANT}/", "tid": TENANT, "iat": now,
             "nbf": now, "exp": now + 600, "oid": "sp-oid", "appid": "reviewer-app", "roles": ["AuditRecords.Read.All"],
-            **claims}  # fmt: skip
+            **claims}
     return jwt.encode({k: v for k, v in body.items() if v is not None}, key, algorithm=alg, headers={"kid": kid})
 
 
@@ -59,10 +59,10 @@ async def test_valid_v1_and_v2_tokens_of_the_tenant_pass() -> None:
     app = await validator.validate("Bearer " + token())
     assert app.kind == "app" and app.app_id == "reviewer-app" and app.roles == {"AuditRecords.Read.All"}
     v2 = await validator.validate(token(aud="api-client-id", iss=f"https://login.microsoftonline.com/{TENANT}/v2.0",
-                                        azp="reviewer-app", appid=None))  # fmt: skip
+                                        azp="reviewer-app", appid=None))
     assert v2.app_id == "reviewer-app"
     scoped = EntraTokenValidator(EntraTokenPolicy(TENANT, ("api://aidizen-audit",), scopes=frozenset({"Audit.Read"})),
-                                 Keys())  # fmt: skip
+                                 Keys())
     user = await scoped.validate(token(roles=None, scp="Audit.Read", upn="rev@contoso.com"))
     assert user.kind == "user" and user.upn == "rev@contoso.com"
 

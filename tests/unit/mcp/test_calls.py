@@ -9,6 +9,7 @@ import pytest
 from appliance.catalog import DEFAULT_CATALOG, REPLY_TOOL
 from appliance.gate import card_payload
 from appliance.mcp import AidCalls, McpCaller, mcp_tools
+from appliance.mcp.tools import CHAT_ONLY
 from appliance.orchestrator import CatalogRequests
 from appliance_dev.testing.outbox import RecordingOutbox
 from tests.unit.orchestrator.conftest import DOUG, EVE, MALLORY, Aid
@@ -38,8 +39,8 @@ def _text(result: Any) -> str:
 
 def test_the_tools_are_the_catalog_minus_reply_plus_status_and_pending() -> None:
     names = [tool.name for tool in mcp_tools(DEFAULT_CATALOG)]
-    assert REPLY_TOOL not in names and names[-2:] == ["action_status", "pending_actions"]
-    assert set(names[:-2]) == set(DEFAULT_CATALOG) - {REPLY_TOOL}
+    assert REPLY_TOOL in CHAT_ONLY and names[-2:] == ["action_status", "pending_actions"]
+    assert set(names[:-2]) == set(DEFAULT_CATALOG) - CHAT_ONLY
     assign = next(t for t in mcp_tools(DEFAULT_CATALOG) if t.name == "m365_license_assign")
     assert assign.input_schema == DEFAULT_CATALOG["m365_license_assign"].arguments_schema()
     assert assign.annotations is not None and assign.annotations.destructive_hint

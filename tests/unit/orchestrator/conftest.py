@@ -16,7 +16,7 @@ from appliance.orchestrator import AidPolicy, OutboxFor, TurnHandler
 from appliance.store import TenantStore
 from appliance.store.keys import FileKeyProvider
 from appliance.store.ledger import StoreLedger
-from appliance.types import Person, Turn
+from appliance.types import DirectoryEntry, Person, Turn
 from appliance_dev.testing.fake_graph import FakeDirectory, FakeTools
 from appliance_dev.testing.outbox import RecordingOutbox
 from appliance_dev.testing.scripted_engine import ScriptedProposer
@@ -27,6 +27,11 @@ EVE = Person("e0e0e0e0-0000-4000-8000-000000000002", "eve@contoso.com", "Eve", T
              frozenset({"helpdesk@contoso.com"}))
 MALLORY = Person("a0a0a0a0-0000-4000-8000-000000000003", "mallory@contoso.com", "Mallory", True)
 UPN = re.compile(r"[\w.]+@[\w.]+")
+PEOPLE = (DirectoryEntry("leaver@contoso.com", "Lee Vere", "Sales"),
+          DirectoryEntry("tom.becker@contoso.com", "Tom Becker", "Finance"),
+          DirectoryEntry("tom.fischer@contoso.com", "Tom Fischer", "Radiology"),
+          DirectoryEntry("sarah.lin@contoso.com", "Sarah Lin", "Finance"))
+GROUPS = (DirectoryEntry("finance@contoso.com", "Finance"), DirectoryEntry("helpdesk@contoso.com", "Helpdesk"))
 
 
 def script(text: str) -> tuple[str, dict[str, Any]] | None:
@@ -40,9 +45,18 @@ def script(text: str) -> tuple[str, dict[str, Any]] | None:
         return "m365_user_disable", {"user": users[0]}
     if text.startswith("who") and users:
         return "m365_user_get", {"user": users[0]}
+    if text.startswith("disable ") and not users:  # a name: "disable Lee Vere"
+        return "m365_user_disable", {"user": text.removeprefix("disable ")}
+    if text.startswith("put ") and " in " in text:  # "put <name> in <group name>"
+        user, group = text.removeprefix("put ").split(" in ", 1)
+        return "m365_group_add_member", {"user": user, "group": group}
+    if text.startswith("what is waiting"):
+        return "aid_pending_list", {}
+    if text.startswith("cancel that") or text.startswith("cancel all"):
+        return "aid_pending_cancel", {"which": "all" if text.startswith("cancel all") else "last"}
     if text.startswith("audit"):
         return "m365_audit_query", {"days": 7, "tool": "any"}
-    return "reply", {"text": "Which user do you mean?"}
+    return "reply", {"intent": "ask_who", "about": "account"}
 
 
 def yes(outbox: RecordingOutbox) -> str:
@@ -110,7 +124,8 @@ def store(tmp_path: Path) -> Iterator[TenantStore]:
 @pytest.fixture
 def aid(store: TenantStore) -> Aid:
     tools = FakeTools()
-    directory = FakeDirectory({p.object_id: p for p in (DOUG, EVE, MALLORY)}, tools)
+    directory = FakeDirectory({p.object_id: p for p in (DOUG, EVE, MALLORY)}, tools, directory=list(PEOPLE),
+                              groups=list(GROUPS))
     proposer = ScriptedProposer(script)
     clock = Clock()
     ledger = StoreLedger(store)

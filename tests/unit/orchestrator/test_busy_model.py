@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from appliance.errors import EngineBusy
-from appliance.types import ContextMessage, Proposal
+from appliance.types import ContextMessage, Mentions, Proposal
 from appliance_dev.testing.outbox import RecordingOutbox
 from tests.unit.orchestrator.conftest import DOUG, Aid
 
@@ -13,7 +13,7 @@ from tests.unit.orchestrator.conftest import DOUG, Aid
 class BusyProposer:
     name = "busy"
 
-    async def propose(self, messages: Sequence[ContextMessage]) -> Proposal:
+    async def propose(self, messages: Sequence[ContextMessage], mentions: Mentions | None = None) -> Proposal:
         raise EngineBusy("64 turns are already waiting for the model")
 
 

@@ -72,7 +72,7 @@ async def test_without_a_known_chat_nothing_is_proposed(aid: Aid, use_case: Any)
 async def test_the_aids_own_account_is_refused_and_reply_is_not_a_request(use_case: Any) -> None:
     requests, _ = use_case
     assert (await requests.ask(_ask("m365_user_disable", user="aid@contoso.com"))).kind == "refused"
-    assert (await requests.ask(_ask("reply", text="hello"))).kind == "refused"
+    assert (await requests.ask(_ask("reply", intent="greeting", about="none"))).kind == "refused"
     with pytest.raises(ApplianceError):
         await requests.ask(_ask("m365_user_disable", user="sarah.lin@contoso.com", confirm=True))
 

@@ -246,3 +246,34 @@ async def test_a_sign_in_problem_on_a_read_is_explained_in_words_for_a_person(
     outbox = RecordingOutbox()
     await aid.say(DOUG, "who is sarah.lin@contoso.com", outbox)
     assert outbox.last == "My sign-in needs renewing. An administrator has been told."
+
+
+async def test_a_reply_is_a_rendered_intent_never_model_text(aid: Aid) -> None:
+    outbox = RecordingOutbox()
+    await aid.say(DOUG, "please help", outbox)
+    assert outbox.said == ["Whose account do you mean? Tell me their name or address."]
+    assert not outbox.cards and aid.tools.runs == []
+
+
+async def test_waiting_changes_are_listed_and_cancelled_for_their_requester_only(aid: Aid) -> None:
+    doug, eve = RecordingOutbox(), RecordingOutbox()
+    await aid.say(DOUG, "assign E3 to sarah.lin@contoso.com", doug)
+    await aid.say(DOUG, "disable ben@contoso.com", doug)
+    await aid.say(EVE, "disable ben@contoso.com", eve)
+    await aid.say(DOUG, "what is waiting for me?", doug)
+    assert doug.last.startswith("2 of your changes wait") and "1. Assign ENTERPRISEPACK to sarah.lin" in doug.last
+    assert "2. Disable the account of ben@contoso.com" in doug.last
+
+    await aid.say(DOUG, "cancel that", doug)  # the newest one
+    assert doug.last == "Cancelled: Disable the account of ben@contoso.com (block sign-in). Nothing was changed."
+    await aid.say(DOUG, "what is waiting for me?", doug)
+    assert doug.last.startswith("1 of your changes wait") and "Disable" not in doug.last
+
+    await aid.say(DOUG, "cancel all of them", doug)
+    await aid.say(DOUG, "what is waiting for me?", doug)
+    assert doug.last == "Nothing of yours is waiting for confirmation in this chat."
+    await aid.say(DOUG, "cancel all", doug)
+    assert doug.last == "Nothing of yours is waiting, so there is nothing to cancel."
+
+    await aid.say(EVE, "what is waiting for me?", eve)  # Eve's own change is untouched by Doug's cancels
+    assert eve.last.startswith("1 of your changes wait") and aid.tools.runs == []

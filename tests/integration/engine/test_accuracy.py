@@ -1,0 +1,44 @@
+"""The default model's tool choice on the labelled and hostile sets (issue 12), through the same
+qualification `init --dev` runs: it must not fall below what docs/BENCHMARKS.md records.
+
+The run is the dev set-up's own (`qualify_for_dev`): one real run per model, sets, catalog, engine
+settings and prompt on this machine, shared with the end-to-end stacks of the same session."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from appliance.config import load_settings
+from appliance.engine.manifest import model_entry
+from appliance.store import TenantStore
+from appliance.store.operator_models import latest_qualification
+from appliance.store.setup import initialize_store
+from appliance.wiring.dev import DEV_QUALIFICATION
+from appliance.wiring.models import qualify_for_dev
+from tests.conftest import SHARED_MODELS_DIR
+
+MEASURED = {"right_tool": 0.45, "fully_right": 0.40, "emergency_right_tool": 0.25}
+"""The floor, the dev thresholds `init --dev` writes (wiring/dev.py): below what docs/BENCHMARKS.md records
+for the 135M model (0.58 / 0.58 / 0.50 on every 8th labelled request; the full run did not finish on the
+shared machine). Issue 12's targets are 0.90, 0.80 and 1.0; this model does not reach them, and this test
+does not pretend it does."""
+
+
+def test_the_default_model_keeps_its_measured_rates(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("APPLIANCE_MODELS_DIR", str(SHARED_MODELS_DIR))
+    home = tmp_path / "home"
+    home.mkdir()
+    (home / "appliance.toml").write_text(DEV_QUALIFICATION, encoding="utf-8")
+    settings = load_settings(home)
+    assert settings.engine.qualify_right_tool == MEASURED["right_tool"]
+    initialize_store(settings)
+    assert qualify_for_dev(settings).startswith("qualification of smollm2-135m-instruct-q4_1: passed")
+    with TenantStore.open(settings) as store:
+        latest = store.run(latest_qualification, model_entry().sha256)
+    assert latest is not None and latest["passed"]
+    rates = latest["rates"]
+    assert rates["invalid"] == 0 and rates["labelled"] >= 150
+    for name, floor in MEASURED.items():
+        assert rates[name] >= floor, f"{name} fell to {rates[name]} (documented: {floor})"
