@@ -34,7 +34,7 @@ def m365_entry_shown(record: Mapping[str, Any]) -> str:
 def closed_action_record(
     action: PendingAction, outcome: ClosedOutcome, *, moment: datetime, implementer: str, implementer_name: str,
     detail: str, actor_id: str | None = None, reason: str | None = None,
-) -> dict[str, Any]:  # fmt: skip
+) -> dict[str, Any]:
     """The record of an action that ended without a Graph call (cancelled, expired, not run after a
     restart), or of a refused answer to its card (`actor_id` pressed it; `reason` is the gate's code)."""
     return {
@@ -46,14 +46,14 @@ def closed_action_record(
         "ImplementerName": implementer_name, "ClientRequestId": None, "GraphRequestId": None, "GraphStatus": None,
         "Outcome": outcome, "Reason": reason, "Detail": detail[:500], "ExecutedAt": utc_stamp(moment),
         "ActionId": action.id, "ActionHash": action.action_hash, "M365Entry": NONE_EXPECTED,
-    }  # fmt: skip
+    }
 
 
 def refused_request_record(
     *, requester_id: str, requester_upn: str | None, conversation_ref: str, reason: str, moment: datetime,
     implementer: str, implementer_name: str, tool: str | None = None, arguments: Mapping[str, Any] | None = None,
     detail: str = "",
-) -> dict[str, Any]:  # fmt: skip
+) -> dict[str, Any]:
     """The record of a request the Aid refused before any action existed (not a requester, a protected
     target, ...). `tool` is the proposed tool if the model got that far."""
     return {
@@ -62,17 +62,17 @@ def refused_request_record(
         "Implementer": implementer, "ImplementerName": implementer_name, "ClientRequestId": None,
         "Outcome": "Refused", "Reason": reason, "Detail": detail[:500], "ExecutedAt": utc_stamp(moment),
         "M365Entry": NONE_EXPECTED,
-    }  # fmt: skip
+    }
 
 
 def operator_record(
     operation: str, *, operator: str, moment: datetime, detail: str, outcome: str = "Success",
     facts: Mapping[str, Any] | None = None,
-) -> dict[str, Any]:  # fmt: skip
+) -> dict[str, Any]:
     """The record of an operator's command (`operation` such as "store.rekey"): who ran it (the OS
     user and host), when, and what it did (`facts`: counts, destinations, key sources; never a key)."""
     return {
         "RecordKind": "operator", "RequestedBy": operator, "ToolName": f"appliance.{operation}",
         "Outcome": outcome, "Detail": detail[:500], "ExecutedAt": utc_stamp(moment), "Facts": dict(facts or {}),
         "ClientRequestId": None, "M365Entry": NONE_EXPECTED, "Implementer": "Operator",
-    }  # fmt: skip
+    }

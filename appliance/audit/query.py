@@ -13,7 +13,7 @@ from appliance.audit.record import AuditRecord
 
 CHAT_LIMIT = 10
 CSV_COLUMNS = (*AuditRecord.model_fields, "RecordKind", "Reason", "M365Entry", "Facts", "ActorObjectId",
-               "RecordedAt", "PreviousHash", "Hash")  # fmt: skip
+               "RecordedAt", "PreviousHash", "Hash")
 
 
 def chat_answer(records: Sequence[Mapping[str, Any]], *, days: int, everyone: bool) -> str:

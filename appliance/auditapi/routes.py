@@ -86,7 +86,7 @@ def parse_query(params: Any, max_page: int) -> RecordFilter:
         requester=_text("requester", params.get("requester")), tool=_text("tool", params.get("tool"), 100),
         outcome=outcome, after=_int("after", params.get("after"), 0, 0, 2**62),
         limit=_int("limit", params.get("limit"), min(100, max_page), 1, max_page),
-    )  # fmt: skip
+    )
 
 
 def _problem(status: int, code: str, message: str, headers: dict[str, str] | None = None) -> web.Response:
@@ -117,7 +117,7 @@ class AuditApi:
             except BadParameter as bad:
                 return _problem(400, "bad_parameter", str(bad))
             ops_log.event("audit_api.served", route=request.path, status=response.status, person=principal.object_id,
-                          kind=principal.kind)  # fmt: skip
+                          kind=principal.kind)
             return response
 
         return guarded

@@ -91,7 +91,7 @@ def export(fmt: str, out: Path, days: int) -> None:
 
     with TenantStore.open(load_settings()) as store:
         store.run(record_operation, "audit.export", f"exported audit records to {out.resolve()}",
-                  {"records": written, "format": fmt})  # fmt: skip
+                  {"records": written, "format": fmt})
     click.echo(f"wrote {written} record(s) to {out}")
 
 

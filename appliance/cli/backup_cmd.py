@@ -63,11 +63,11 @@ def create(dest: Path, key_file: Path | None) -> None:
     key, source = _store_key(settings)
     dest_key = key_file_at(key_file, settings).create() if key_file is not None else None
     report = backup_store(database_path(settings), key, source, dest, dest_key=dest_key,
-                          dest_key_source=f"key file {key_file}")  # fmt: skip
+                          dest_key_source=f"key file {key_file}")
     with TenantStore.open(settings) as store:
         store.run(record_operation, "backup", f"online backup to {dest.resolve()}",
                   {"audit_records": report.audit_records, "schema_version": report.schema_version,
-                   "key": "own key file" if key_file else "the store key"})  # fmt: skip
+                   "key": "own key file" if key_file else "the store key"})
     click.echo(f"backup written: {report.describe()} ({report.seconds:.2f} s)")
     click.echo(f"it opens with the {'key in ' + str(key_file) if key_file else source}: keep that key apart from it")
 
@@ -75,7 +75,7 @@ def create(dest: Path, key_file: Path | None) -> None:
 @backup.command()
 @click.argument("path", type=click.Path(path_type=Path, dir_okay=False, exists=True))
 @click.option("--key-file", type=click.Path(path_type=Path, dir_okay=False, exists=True), default=None,
-              help=KEY_FILE_HELP)  # fmt: skip
+              help=KEY_FILE_HELP)
 def verify(path: Path, key_file: Path | None) -> None:
     """Open a backup with its key and check it: page HMACs, structure, audit chain. Exit 1 if it fails."""
     from appliance.store.backup import verify_backup
@@ -95,7 +95,7 @@ def verify(path: Path, key_file: Path | None) -> None:
 @click.command()
 @click.argument("path", type=click.Path(path_type=Path, dir_okay=False, exists=True))
 @click.option("--key-file", type=click.Path(path_type=Path, dir_okay=False, exists=True), default=None,
-              help=KEY_FILE_HELP)  # fmt: skip
+              help=KEY_FILE_HELP)
 @click.option("--replace", is_flag=True,
               help="Keep the existing store aside (.before-restore-<time>) and restore over it.")
 def restore(path: Path, key_file: Path | None, replace: bool) -> None:

@@ -49,7 +49,7 @@ def _expiry_line(expires: str | None) -> str:
     if left <= timedelta(0):
         raise ApplianceError(f"the bot's client secret expired on {when.date()}",
                              hint="Create a new one (`az ad app credential reset --id <bot app id> --append`) "
-                             "and store it with `appliance teams secret --expires ...`.")  # fmt: skip
+                             "and store it with `appliance teams secret --expires ...`.")
     if left < WARN_BEFORE:
         return f"WARNING: it expires on {when.date()} ({left.days} days): rotate it now"
     return f"it expires on {when.date()}"

@@ -58,7 +58,7 @@ def rekey(new_key_env: str | None) -> None:
     with TenantStore.open(settings, new_key_env=new_key_env) as tenant_store:
         tenant_store.rotate_key(new_key)
         tenant_store.run(record_operation, "store.rekey", "every page and secret re-encrypted under a new key",
-                         {"key_source": tenant_store.keys.describe()})  # fmt: skip
+                         {"key_source": tenant_store.keys.describe()})
         click.echo(f"rotated: every page and secret of {tenant_store.path} is now under the new key")
         if settings.store.key_provider == "env":
             click.echo(f"now store the value of {new_key_env} as {settings.store.key_env} in your secret manager")

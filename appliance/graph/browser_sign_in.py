@@ -48,7 +48,7 @@ class _Handler(BaseHTTPRequestHandler):
 
 
 def sign_in_with_browser(app: Any, scopes: list[str], open_url: Callable[[str], None], *, port: int = 0,
-                         timeout: float = 300.0) -> dict[str, Any]:  # fmt: skip
+                         timeout: float = 300.0) -> dict[str, Any]:
     """Run the flow on msal `app` (a PublicClientApplication); returns msal's token result."""
     catcher = _Catcher(port)
     thread = threading.Thread(target=catcher.serve_forever, name="sign-in-redirect", daemon=True)

@@ -50,7 +50,7 @@ class ScopeReport:
     def lines(self) -> list[str]:
         """Operator-facing sentences (empty when everything matches)."""
         out = [f"{needed} is covered by the broader {used} ([graph] accept_supersets)" for needed, used in
-               self.substituted]  # fmt: skip
+               self.substituted]
         if self.missing:
             out.append(f"missing consent for {', '.join(sorted(self.missing))}: "
                        f"disabled {', '.join(self.disabled_tools)}")

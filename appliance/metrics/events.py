@@ -64,7 +64,7 @@ class OpsMetricsHandler(logging.Handler):
                                                          status=status_label(f.get("status"))).inc(),
             "egress.blocked": lambda f: m.egress_refusals.labels(kind=closed(f.get("kind"), EGRESS_KINDS)).inc(),
             "upkeep.failed": lambda f: m.upkeep_failures.inc(),
-        }  # fmt: skip
+        }
 
     def emit(self, record: logging.LogRecord) -> None:
         """Update the metric this event feeds, if any."""

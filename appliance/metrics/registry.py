@@ -13,7 +13,7 @@ REFUSAL_REASONS = frozenset({
     "not_a_requester", "unknown_person", "protected_target", "malformed", "unknown_action", "not_requester",
     "wrong_hash",
     "already_decided", "expired", "self_approval", "not_an_approver", "not_confirmed_yet",
-})  # fmt: skip
+})
 OUTCOMES = frozenset({"Success", "Failure", "Refused", "Unknown", "Cancelled", "Expired"})
 ACTION_STATES = ("PROPOSED", "AWAITING", "CONFIRMED", "EXECUTING")
 HTTP_METHODS = frozenset({"GET", "POST", "PATCH", "PUT", "DELETE"})
@@ -46,45 +46,45 @@ class ApplianceMetrics:
         self.actions_proposed = Counter(
             "aidizen_actions_proposed", "State changes put to a requester for confirmation, by tool", ["tool"],
             registry=r,
-        )  # fmt: skip
+        )
         self.confirmations = Counter(
             "aidizen_confirmations", "Confirmations accepted (step: requester or second_approver), by tool",
             ["tool", "step"], registry=r,
-        )  # fmt: skip
+        )
         self.refusals = Counter("aidizen_refusals", "Requests and answers refused, by gate reason", ["reason"],
-                                registry=r)  # fmt: skip
+                                registry=r)
         self.outcomes = Counter("aidizen_outcomes", "Actions ended, by outcome and tool", ["outcome", "tool"],
-                                registry=r)  # fmt: skip
+                                registry=r)
         self.reads = Counter("aidizen_reads", "Read-only tool calls, by tool and outcome", ["tool", "outcome"],
-                             registry=r)  # fmt: skip
+                             registry=r)
         self.graph_calls = Counter("aidizen_graph_calls", "HTTP calls to Microsoft Graph, by method and status",
-                                   ["method", "status"], registry=r)  # fmt: skip
+                                   ["method", "status"], registry=r)
         self.egress_refusals = Counter("aidizen_egress_refusals", "Outbound connections refused by the egress "
-                                       "allowlist, by layer", ["kind"], registry=r)  # fmt: skip
+                                       "allowlist, by layer", ["kind"], registry=r)
         self.turn_errors = Counter("aidizen_turn_errors", "Turns that failed (model, crash, busy, unreachable)",
-                                   ["kind"], registry=r)  # fmt: skip
+                                   ["kind"], registry=r)
         self.upkeep_failures = Counter("aidizen_upkeep_failures", "Upkeep rounds that raised", registry=r)
         self.token_failures = Counter("aidizen_token_refresh_failures", "Failed checks of the Aid's token "
-                                      "(refresh refused or Entra unreachable)", registry=r)  # fmt: skip
+                                      "(refresh refused or Entra unreachable)", registry=r)
         self.model_latency = Histogram("aidizen_model_latency_seconds", "Time the orchestrator took to propose "
-                                       "one tool call", buckets=LATENCY_BUCKETS, registry=r)  # fmt: skip
+                                       "one tool call", buckets=LATENCY_BUCKETS, registry=r)
         self.turn_latency = Histogram("aidizen_turn_duration_seconds", "Time to handle one message, by kind",
-                                      ["kind"], buckets=LATENCY_BUCKETS, registry=r)  # fmt: skip
+                                      ["kind"], buckets=LATENCY_BUCKETS, registry=r)
         self.pending = Gauge("aidizen_pending_actions", "Actions not yet ended, by state", ["state"], registry=r)
         self.audit_intact = Gauge("aidizen_audit_chain_intact", "1 if the audit hash chain verified at the last "
-                                  "check, 0 if broken, -1 before the first check", registry=r)  # fmt: skip
+                                  "check, 0 if broken, -1 before the first check", registry=r)
         self.audit_records = Gauge("aidizen_audit_records", "Audit records kept", registry=r)
         self.audit_checked = Gauge("aidizen_audit_chain_checked_timestamp_seconds",
-                                   "When the audit chain was last verified (Unix time)", registry=r)  # fmt: skip
+                                   "When the audit chain was last verified (Unix time)", registry=r)
         self.token_expiry = Gauge("aidizen_token_expiry_timestamp_seconds",
-                                  "When the Aid's current access token expires (Unix time)", registry=r)  # fmt: skip
+                                  "When the Aid's current access token expires (Unix time)", registry=r)
         self.token_ok = Gauge("aidizen_token_ok", "1 if the Aid's token was obtainable at the last check",
-                              registry=r)  # fmt: skip
+                              registry=r)
         self.upkeep_last = Gauge("aidizen_upkeep_last_success_timestamp_seconds",
-                                 "When an upkeep round last completed (Unix time)", registry=r)  # fmt: skip
+                                 "When an upkeep round last completed (Unix time)", registry=r)
         self.unknown_outcomes = Gauge("aidizen_actions_outcome_unknown", "Actions whose Graph call may have run "
                                       "and whose outcome is not settled yet (EXECUTING, not running here)",
-                                      registry=r)  # fmt: skip
+                                      registry=r)
         self.audit_intact.set(-1)
         for state in ACTION_STATES:
             self.pending.labels(state=state).set(0)

@@ -23,14 +23,14 @@ class ClosingRecords:
         self.ledger, self.policy, self.clock = ledger, policy, clock
 
     def of(self, outcome: ClosedOutcome, detail: str, actor_id: str | None = None,
-           reason: str | None = None) -> RecordOf:  # fmt: skip
+           reason: str | None = None) -> RecordOf:
         """The record of an action that ends (or is refused) without a Graph call."""
 
         def record_of(action: PendingAction) -> dict[str, Any]:
             return closed_action_record(
                 action, outcome, moment=self.clock(), implementer=self.policy.implementer,
                 implementer_name=self.policy.implementer_name, detail=detail, actor_id=actor_id, reason=reason,
-            )  # fmt: skip
+            )
 
         return record_of
 
@@ -38,17 +38,17 @@ class ClosingRecords:
         """A refused confirmation, cancellation or approval: who pressed, which action, the gate's reason."""
         if action is None:
             await self.refused_request(requester_id=actor_id, requester_upn=None, conversation_ref="", reason=reason,
-                                       message=message)  # fmt: skip
+                                       message=message)
             return
         await self.ledger.append_record(self.of("Refused", message, actor_id=actor_id, reason=reason)(action))
 
     async def refused_request(
         self, *, requester_id: str, requester_upn: str | None, conversation_ref: str, reason: str, message: str,
         tool: str | None = None, arguments: Mapping[str, Any] | None = None,
-    ) -> None:  # fmt: skip
+    ) -> None:
         """A request refused before any action existed (not a requester, a protected target, ...)."""
         await self.ledger.append_record(refused_request_record(
             requester_id=requester_id, requester_upn=requester_upn, conversation_ref=conversation_ref, reason=reason,
             moment=self.clock(), implementer=self.policy.implementer, implementer_name=self.policy.implementer_name,
             tool=tool, arguments=arguments, detail=message,
-        ))  # fmt: skip
+        ))

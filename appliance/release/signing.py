@@ -63,7 +63,7 @@ def generate_keypair(private_path: Path, public_path: Path) -> None:
     """A new Ed25519 key pair: private key PEM (mode 0600, never overwritten), public key PEM."""
     key = Ed25519PrivateKey.generate()
     pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                            serialization.NoEncryption())  # fmt: skip
+                            serialization.NoEncryption())
     fd = os.open(private_path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     with os.fdopen(fd, "wb") as handle:
         handle.write(pem)
@@ -78,7 +78,7 @@ def sign_release(statement: ReleaseStatement, private_key: Path) -> dict[str, st
         raise SignatureError(f"{private_key} is not an Ed25519 private key", hint="Use `appliance release keygen`.")
     signature = key.sign(statement.canonical())
     return {**asdict(statement), "format": FORMAT, "algorithm": "Ed25519",
-            "signature": base64.b64encode(signature).decode()}  # fmt: skip
+            "signature": base64.b64encode(signature).decode()}
 
 
 def verify_release(document: dict[str, str], public_key: Path, *, image_digest: str, sbom: Path) -> ReleaseStatement:

@@ -57,11 +57,11 @@ class BackupReport:
     def describe(self) -> str:
         """One line for an operator."""
         return (f"{self.path}: schema {self.schema_version}, {self.audit_records} audit records, pages "
-                f"{self.integrity}; {self.chain.describe()}")  # fmt: skip
+                f"{self.integrity}; {self.chain.describe()}")
 
 
 def backup(source: Path, key: bytes, key_source: str, dest: Path, *, dest_key: bytes | None = None,
-           dest_key_source: str = "backup key") -> BackupReport:  # fmt: skip
+           dest_key_source: str = "backup key") -> BackupReport:
     """Copy the live store at `source` (opened with `key`) into the new file `dest`, under `dest_key`
     (default: the same key). Safe while another process writes the store. Returns the verified copy's report."""
     started = time.perf_counter()
@@ -83,7 +83,7 @@ def backup(source: Path, key: bytes, key_source: str, dest: Path, *, dest_key: b
     os.replace(partial, dest)
     fsync_directory(dest.parent)
     return BackupReport(dest, report.schema_version, report.audit_records, report.chain, report.integrity,
-                        time.perf_counter() - started)  # fmt: skip
+                        time.perf_counter() - started)
 
 
 def verify_backup(path: Path, key: bytes, key_source: str) -> BackupReport:
@@ -105,13 +105,13 @@ def verify_backup(path: Path, key: bytes, key_source: str) -> BackupReport:
 
 
 def restore(backup_path: Path, backup_key: bytes, backup_key_source: str, store_path: Path, store_key: bytes,
-            *, replace: bool = False) -> tuple[BackupReport, Path | None]:  # fmt: skip
+            *, replace: bool = False) -> tuple[BackupReport, Path | None]:
     """Verify the backup, then make it the store at `store_path` under `store_key`. Returns the backup's
     report and where the replaced store was kept (None if there was none). Stop `serve` first."""
     report = verify_backup(backup_path, backup_key, backup_key_source)
     if not report.ok:
         raise BackupError(f"refusing to restore a backup that does not verify: {report.describe()}",
-                          hint="Use another backup; this one is damaged or was tampered with.")  # fmt: skip
+                          hint="Use another backup; this one is damaged or was tampered with.")
     if store_path.exists() and not replace:
         raise BackupError(f"a store already exists at {store_path}",
                           hint="Pass --replace to keep it aside (as .before-restore-<time>) and restore over it.")

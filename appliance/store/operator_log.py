@@ -26,8 +26,8 @@ def operator_name() -> str:
 def record_operation(
     db: Connection, operation: str, detail: str, facts: Mapping[str, Any] | None = None, *,
     operator: str | None = None, outcome: str = "Success",
-) -> dict[str, Any]:  # fmt: skip
+) -> dict[str, Any]:
     """Append the operator record of `operation` (e.g. "store.rekey"); returns it as stored."""
     record = operator_record(operation, operator=operator or operator_name(), moment=now(), detail=detail,
-                             outcome=outcome, facts=facts)  # fmt: skip
+                             outcome=outcome, facts=facts)
     return append_record(db, record)

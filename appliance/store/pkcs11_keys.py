@@ -66,7 +66,7 @@ class Pkcs11KeyProvider:
         data = data_dir.expanduser().resolve()
         if self.path == data or data in self.path.parents:
             raise KeyFileError(f"the wrapped key file {self.path} is inside the data directory {data}",
-                               hint="Set [store] key_file to a path outside $APPLIANCE_HOME.")  # fmt: skip
+                               hint="Set [store] key_file to a path outside $APPLIANCE_HOME.")
         self.next_path = self.path.with_name(self.path.name + ".next")
 
     @property
@@ -166,7 +166,7 @@ class Pkcs11KeyProvider:
         pin = os.environ.get(self.config.pin_env)
         if not pin:
             raise KeyFileError(f"environment variable {self.config.pin_env} (the PKCS#11 token's user PIN) is not set",
-                               hint=f"Mount the token's user PIN as {self.config.pin_env}.")  # fmt: skip
+                               hint=f"Mount the token's user PIN as {self.config.pin_env}.")
         try:
             token = pkcs11.lib(str(self.config.module)).get_token(token_label=self.config.token_label)
             return token.open(user_pin=pin, rw=True)
@@ -187,7 +187,7 @@ class Pkcs11KeyProvider:
             if not create:
                 raise KeyFileError(f"the wrapping key {label!r} is not on token {self.config.token_label!r}",
                                    hint="It was destroyed or this is another token: the store cannot be opened "
-                                   "without it (restore the HSM from its own backup).") from None  # fmt: skip
+                                   "without it (restore the HSM from its own backup).") from None
         template = {Attribute.SENSITIVE: True, Attribute.EXTRACTABLE: False, Attribute.TOKEN: True}
         return session.generate_key(KeyType.AES, 256, label=label, store=True, template=template)
 
@@ -197,7 +197,7 @@ class Pkcs11KeyProvider:
         nonce = session.generate_random(96)
         wrapped = kek.encrypt(key, mechanism=Mechanism.AES_GCM, mechanism_param=GCMParams(nonce, _aad(label), 128))
         return {"format": FORMAT, "token": self.config.token_label, "kek": label, "mechanism": "CKM_AES_GCM",
-                "nonce": nonce.hex(), "wrapped": bytes(wrapped).hex()}  # fmt: skip
+                "nonce": nonce.hex(), "wrapped": bytes(wrapped).hex()}
 
     def _unwrap(self, envelope: dict[str, str]) -> bytes:
         with self._session() as session:

@@ -53,7 +53,7 @@ class PurgeReport:
 def purge(
     db: Connection, policy: StoreSettings, moment: datetime | None = None, *, audit: AuditSettings | None = None,
     operator: str | None = None,
-) -> PurgeReport:  # fmt: skip
+) -> PurgeReport:
     """Expire overdue actions (each with its audit record), then delete old turns, long-ended actions and
     audit records past retention; the purge itself leaves an operator record (`operator`, default the OS user)."""
     at = moment or now()
@@ -62,7 +62,7 @@ def purge(
     def expired_record(action: PendingAction) -> dict[str, Any]:
         return closed_action_record(action, "Expired", moment=at, implementer=audit.implementer,
                                     implementer_name=audit.implementer_name,
-                                    detail="Expired before it was confirmed; nothing ran.")  # fmt: skip
+                                    detail="Expired before it was confirmed; nothing ran.")
 
     expired = len(expire_due_recorded(db, at, expired_record))
     conversation_cutoff = iso(at - timedelta(days=policy.retention_conversation_days))
@@ -79,7 +79,7 @@ def purge(
     report = PurgeReport(turns, actions, audits, expired)
     record_operation(db, "retention.purge", report.describe(policy), operator=operator,
                      facts={"conversation_turns": turns, "pending_actions": actions, "audit_records": audits,
-                            "actions_expired": expired})  # fmt: skip
+                            "actions_expired": expired})
     if turns or actions or audits:
         checkpoint(db)  # the deleted (and overwritten) pages leave the WAL too
     return report

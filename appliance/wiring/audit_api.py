@@ -34,7 +34,7 @@ class StoreAuditSource:
         """The chain check."""
         report = await self.store.arun(audit_records.verify)
         return {"ok": report.ok, "checked": report.checked, "first_broken": report.first_broken,
-                "reason": report.reason}  # fmt: skip
+                "reason": report.reason}
 
 
 def audit_token_policy(settings: Settings) -> EntraTokenPolicy:
@@ -46,7 +46,7 @@ def audit_token_policy(settings: Settings) -> EntraTokenPolicy:
                           hint="Set [audit_api] tenant_id (or [teams] allowed_tenant_id) to your tenant's GUID.")
     audiences = tuple(a for a in (api.app_id_uri, api.client_id) if a)
     return EntraTokenPolicy(tenant_id=tenant, audiences=audiences, roles=frozenset({api.role}),
-                            authority_host=settings.graph.authority_host)  # fmt: skip
+                            authority_host=settings.graph.authority_host)
 
 
 def mount_audit_api(

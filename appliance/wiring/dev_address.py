@@ -88,7 +88,7 @@ def check_dev_tenant(settings: Settings) -> str:
     expected = settings.teams.allowed_tenant_id
     if expected and f"/{expected}/" not in issuer:
         raise ConfigError(f"the dev tenant at {where} is another stack's (issuer {issuer}); this home expects tenant "
-                          f"{expected}", hint=other)  # fmt: skip
+                          f"{expected}", hint=other)
     return f"dev tenant {where} (tenant {expected or 'unchecked'})"
 
 

@@ -74,7 +74,7 @@ async def start_metrics(
 
 
 async def watch(observability: Observability, store: TenantStore, settings: Settings,
-                claims: Callable[[], dict[str, Any]]) -> None:  # fmt: skip
+                claims: Callable[[], dict[str, Any]]) -> None:
     """Forever: read the Aid's token expiry every minute; verify the audit chain every
     `[metrics] audit_check_minutes` (and once at start). Never dies; failures show in the gauges."""
     metrics = observability.metrics

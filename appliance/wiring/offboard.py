@@ -154,7 +154,7 @@ def run_offboard(plan: OffboardPlan, report: Report) -> OffboardResult:
     try:
         if store is not None:  # the chain's last record; the signed receipt is what outlives the shred
             store.run(record_operation, "offboard", "offboarding started: the Aid is disabled and signed out, "
-                      "then every credential and the store are destroyed")  # fmt: skip
+                      "then every credential and the store are destroyed")
         _graph_steps(plan, store, result, report)
         result.record("step", "delete_credentials", lambda: local.delete_credentials(store), report)
     finally:

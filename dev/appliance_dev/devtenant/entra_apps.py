@@ -29,19 +29,19 @@ from appliance_dev.devtenant.context import LOGIN_HOST, DevTenantContext
 
 
 def register_api(ctx: DevTenantContext, app_id_uri: str, app_id: str, roles: list[str],
-                 token_version: int = 1) -> None:  # fmt: skip
+                 token_version: int = 1) -> None:
     """An API app registration: its App ID URI, application id and app roles (`allowedMemberTypes: Application`)."""
     with ctx.state.lock:
         ctx.state.data.setdefault("apiApps", {})[app_id_uri] = {
             "appId": app_id, "appRoles": [{"value": role, "id": str(uuid.uuid5(uuid.NAMESPACE_URL, app_id_uri + role))}
                                           for role in roles],
             "requestedAccessTokenVersion": token_version,
-        }  # fmt: skip
+        }
     ctx.state.save()
 
 
 def register_client(ctx: DevTenantContext, client_id: str, secret: str, granted: dict[str, list[str]],
-                    home_tenant: str | None = None) -> None:  # fmt: skip
+                    home_tenant: str | None = None) -> None:
     """A confidential client app with a secret, the app roles an admin granted it per API (by App ID URI),
     and (for the wrong-tenant case) the tenant it lives in."""
     with ctx.state.lock:
@@ -49,7 +49,7 @@ def register_client(ctx: DevTenantContext, client_id: str, secret: str, granted:
             "secretSha256": hashlib.sha256(secret.encode()).hexdigest(), "granted": granted,
             "servicePrincipalId": str(uuid.uuid5(uuid.NAMESPACE_OID, client_id)),
             "tenantId": home_tenant or ctx.state.tenant_id,
-        }  # fmt: skip
+        }
     ctx.state.save()
 
 
@@ -74,13 +74,13 @@ def client_credentials_token(ctx: DevTenantContext, client_id: str, form: Any) -
         "iat": now, "nbf": now, "exp": now + ctx.token_lifetime, "oid": client["servicePrincipalId"],
         "sub": client["servicePrincipalId"], "tid": tid, "ver": "2.0" if v2 else "1.0", "idtyp": "app",
         "uti": uuid.uuid4().hex, ("azp" if v2 else "appid"): client_id, ("azpacr" if v2 else "appidacr"): "1",
-    }  # fmt: skip
+    }
     if roles:
         claims["roles"] = roles
     return web.json_response({"token_type": "Bearer", "expires_in": ctx.token_lifetime,
-                              "ext_expires_in": ctx.token_lifetime, "access_token": ctx.sign(claims)})  # fmt: skip
+                              "ext_expires_in": ctx.token_lifetime, "access_token": ctx.sign(claims)})
 
 
 def _error(error: str, description: str, status: int = 400) -> web.Response:
     return web.json_response({"error": error, "error_description": description, "error_codes": [0],
-                              "timestamp": time.strftime("%Y-%m-%d %H:%M:%SZ")}, status=status)  # fmt: skip
+                              "timestamp": time.strftime("%Y-%m-%d %H:%M:%SZ")}, status=status)

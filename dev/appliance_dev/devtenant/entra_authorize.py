@@ -29,7 +29,7 @@ CODE_SECONDS = 600
 
 def _error(error: str, description: str, status: int = 400) -> web.Response:
     return web.json_response({"error": error, "error_description": description, "error_codes": [0],
-                              "timestamp": time.strftime("%Y-%m-%d %H:%M:%SZ")}, status=status)  # fmt: skip
+                              "timestamp": time.strftime("%Y-%m-%d %H:%M:%SZ")}, status=status)
 
 
 def _loopback(redirect_uri: str) -> bool:
@@ -55,7 +55,7 @@ async def authorize(request: web.Request) -> web.Response:
         ctx.state.data.setdefault("authCodes", {})[code] = {
             "client_id": query["client_id"], "redirect_uri": redirect_uri, "challenge": challenge,
             "scope": query.get("scope", ""), "expires": time.time() + CODE_SECONDS, "nonce": query.get("nonce"),
-        }  # fmt: skip
+        }
     params = {"code": code, **({"state": query["state"]} if "state" in query else {})}
     raise web.HTTPFound(f"{redirect_uri}{'&' if '?' in redirect_uri else '?'}{urlencode(params)}")
 

@@ -22,12 +22,12 @@ from tests.conftest import SHARED_MODELS_DIR
 
 def _env(home: Path) -> dict[str, str]:
     return {**os.environ, "APPLIANCE_HOME": str(home), "APPLIANCE_MODELS_DIR": str(SHARED_MODELS_DIR),
-            "PYTHONUNBUFFERED": "1"}  # fmt: skip
+            "PYTHONUNBUFFERED": "1"}
 
 
 def _cli(home: Path, *args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run([sys.executable, "-m", "appliance", *args], env=_env(home), capture_output=True,
-                          text=True, timeout=180, check=False)  # fmt: skip
+                          text=True, timeout=180, check=False)
 
 
 def _init(home: Path) -> None:
@@ -58,7 +58,7 @@ def test_devtenant_up_and_serve_on_other_ports_find_each_other(tmp_path: Path) -
         assert live_address(home)["port"] == tenant_port  # type: ignore[index]
         serve = subprocess.Popen([sys.executable, "-m", "appliance", "serve", "--dev", "--port", str(serve_port)],
                                  env=_env(home), stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                                 start_new_session=True)  # fmt: skip
+                                 start_new_session=True)
         tls = ssl.create_default_context(cafile=str(home / "devtenant" / "ca.pem"))
 
         def ready() -> bool:

@@ -65,20 +65,20 @@ def test_a_code_is_bound_to_its_verifier_and_a_remote_redirect_is_refused(tmp_pa
         verifier = "v" * 50
         challenge = base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest()).decode().rstrip("=")
         params = {"client_id": "aidizen-admin", "response_type": "code", "scope": "User.Read.All",
-                  "code_challenge": challenge, "code_challenge_method": "S256"}  # fmt: skip
+                  "code_challenge": challenge, "code_challenge_method": "S256"}
         remote = httpx.get(f"{base}/authorize", params={**params, "redirect_uri": "https://evil.example/cb"},
-                           verify=tls)  # fmt: skip
+                           verify=tls)
         assert remote.status_code == 400 and "AADSTS50011" in remote.text
         plain = httpx.get(f"{base}/authorize", params={**params, "redirect_uri": "http://localhost:9/x",
-                                                      "code_challenge_method": "plain"}, verify=tls)  # fmt: skip
+                                                      "code_challenge_method": "plain"}, verify=tls)
         assert plain.status_code == 400 and "AADSTS9002325" in plain.text
         issued = httpx.get(f"{base}/authorize", params={**params, "redirect_uri": "http://localhost:9/x"}, verify=tls)
         code = parse_qs(urlsplit(issued.headers["Location"]).query)["code"][0]
         stolen = httpx.post(f"{base}/token", data={"grant_type": "authorization_code", "client_id": "aidizen-admin",
                                                    "code": code, "redirect_uri": "http://localhost:9/x",
-                                                   "code_verifier": "w" * 50}, verify=tls)  # fmt: skip
+                                                   "code_verifier": "w" * 50}, verify=tls)
         assert stolen.status_code == 400 and "AADSTS501481" in stolen.text
         again = httpx.post(f"{base}/token", data={"grant_type": "authorization_code", "client_id": "aidizen-admin",
                                                   "code": code, "redirect_uri": "http://localhost:9/x",
-                                                  "code_verifier": verifier}, verify=tls)  # fmt: skip
+                                                  "code_verifier": verifier}, verify=tls)
         assert again.status_code == 400 and "AADSTS70008" in again.text  # one try: the code was spent

@@ -50,7 +50,7 @@ def token(stack: DevStack, http: httpx.Client, apps: dict[str, str], client_id: 
     assert stack.tenant is not None
     response = http.post(f"{stack.tenant.url}/contoso.onmicrosoft.com/oauth2/v2.0/token", data={
         "grant_type": "client_credentials", "client_id": client_id, "client_secret": apps[client_id],
-        "scope": f"{resource}/.default"})  # fmt: skip
+        "scope": f"{resource}/.default"})
     assert response.status_code == 200, response.text
     return str(response.json()["access_token"])
 
@@ -111,6 +111,6 @@ def test_a_reviewer_pages_through_filtered_records_and_verifies_the_chain(
 def test_bad_parameters_get_a_400_that_names_them(stack: DevStack, http: httpx.Client, apps: dict[str, str]) -> None:
     bearer = token(stack, http, apps, "reviewer-app")
     for params, named in (({"since": "yesterday"}, "since"), ({"limit": "0"}, "limit"), ({"outcome": "Maybe"},
-                          "outcome"), ({"colour": "blue"}, "colour")):  # fmt: skip
+                          "outcome"), ({"colour": "blue"}, "colour")):
         response = api(stack, http, "/api/audit/records", bearer, **params)
         assert response.status_code == 400 and named in response.json()["error"]["message"], params

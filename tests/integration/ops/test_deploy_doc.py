@@ -39,7 +39,7 @@ def test_the_deploy_guide_rehearsal_runs_line_by_line(tmp_path: Path) -> None:
             argv = shlex.split(line)
             assert argv[0] == "appliance", line
             done = subprocess.run([sys.executable, "-m", "appliance", *argv[1:]], cwd=tmp_path, env=env,
-                                  capture_output=True, text=True, timeout=180, check=False)  # fmt: skip
+                                  capture_output=True, text=True, timeout=180, check=False)
             assert done.returncode == 0, f"{line}\n{done.stdout}\n{done.stderr}"
     finally:
         if tenant is not None:

@@ -90,11 +90,11 @@ def test_every_alert_uses_a_metric_the_appliance_exports(stack: DevStack) -> Non
     exported = {family.name for family in text_string_to_metric_families(body)}
     exported |= {f"{name}_total" for name in exported} | {f"{name}_count" for name in exported}
     (rule,) = [d for d in yaml.safe_load_all(Path(REPO_ROOT / "deploy/kubernetes/prometheusrule.yaml").read_text())
-               if d]  # fmt: skip
+               if d]
     alerts = rule["spec"]["groups"][0]["rules"]
     names = {alert["alert"] for alert in alerts}
     assert {"AidizenAuditChainBroken", "AidizenTokenRefreshFailing", "AidizenUpkeepStuck",
-            "AidizenActionsInUnknownOutcome", "AidizenEgressRefused"} <= names  # fmt: skip
+            "AidizenActionsInUnknownOutcome", "AidizenEgressRefused"} <= names
     for alert in alerts:
         used = set(re.findall(r"aidizen_[a-z_]+", alert["expr"]))
         assert used and used <= exported, (alert["alert"], used - exported)

@@ -16,7 +16,7 @@ def main(home: str, ready: str, stop: str) -> None:
         Path(ready).write_text("ready", encoding="utf-8")
         while not Path(stop).exists():
             store.run(audit_records.append_record, {"ToolName": "m365_user_get", "Outcome": "Success",
-                                                    "Detail": f"load {written}"})  # fmt: skip
+                                                    "Detail": f"load {written}"})
             written += 1
     print(written, flush=True)
 

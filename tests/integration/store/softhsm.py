@@ -39,7 +39,7 @@ def initialise(directory: Path) -> tuple[SoftHsm, Path]:
     tokens.mkdir(parents=True)
     config = directory / "softhsm2.conf"
     config.write_text(f"directories.tokendir = {tokens}\nobjectstore.backend = file\nlog.level = ERROR\n"
-                      "slots.removable = false\n", encoding="utf-8")  # fmt: skip
+                      "slots.removable = false\n", encoding="utf-8")
     subprocess.run(["softhsm2-util", "--init-token", "--free", "--label", TOKEN, "--pin", PIN, "--so-pin", SO_PIN],
                    check=True, capture_output=True, env={"SOFTHSM2_CONF": str(config), "PATH": "/usr/bin:/bin"})
     module = next(path for path in MODULE_PATHS if path.exists())

@@ -43,7 +43,7 @@ def test_backups_taken_under_concurrent_writes_verify_and_restore(
     ready, stop = tmp_path / "ready", tmp_path / "stop"
     env = {**os.environ, "PYTHONPATH": str(REPO_ROOT)}
     writer = subprocess.Popen([sys.executable, str(WRITER), str(settings.home), str(ready), str(stop)], env=env,
-                              stdout=subprocess.PIPE, text=True)  # fmt: skip
+                              stdout=subprocess.PIPE, text=True)
     try:
         _wait_for(ready)
         time.sleep(0.5)  # let the writer commit some records first
@@ -95,7 +95,7 @@ def test_a_damaged_backup_is_refused_and_nothing_is_overwritten(
 
 
 def test_the_cli_backs_up_verifies_restores_and_records_it(settings: Settings, key_file: Path,
-                                                         store: TenantStore, tmp_path: Path) -> None:  # fmt: skip
+                                                         store: TenantStore, tmp_path: Path) -> None:
     store.run(audit_records.append_record, {"ToolName": "m365_user_get", "Outcome": "Success"})
     store.close()
     runner = CliRunner()

@@ -57,7 +57,7 @@ def test_the_store_key_is_wrapped_in_the_hsm_and_opens_the_store(provider: Pkcs1
 
 
 def test_a_tampered_wrapped_key_or_a_wrong_pin_is_refused(provider: Pkcs11KeyProvider,
-                                                         monkeypatch: pytest.MonkeyPatch) -> None:  # fmt: skip
+                                                         monkeypatch: pytest.MonkeyPatch) -> None:
     provider.create()
     envelope = json.loads(provider.path.read_text())
     envelope["wrapped"] = ("0" if envelope["wrapped"][0] != "0" else "1") + envelope["wrapped"][1:]
@@ -73,7 +73,7 @@ def test_a_tampered_wrapped_key_or_a_wrong_pin_is_refused(provider: Pkcs11KeyPro
 
 
 def test_store_key_rotation_and_wrapping_key_rotation_lose_nothing(provider: Pkcs11KeyProvider,
-                                                                   tmp_path: Path) -> None:  # fmt: skip
+                                                                   tmp_path: Path) -> None:
     old_key = provider.create()
     path = tmp_path / "home" / "appliance.db"
     with TenantStore(path, provider, create=True) as store:
@@ -104,12 +104,12 @@ def test_destroy_crypto_shreds(provider: Pkcs11KeyProvider) -> None:
 
 
 def test_init_with_the_pkcs11_provider(softhsm: SoftHsm, appliance_home_dir: Path,
-                                       monkeypatch: pytest.MonkeyPatch) -> None:  # fmt: skip
+                                       monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("APPLIANCE_PKCS11_PIN", softhsm.pin)
     (appliance_home_dir / "appliance.toml").write_text(
         f'[store]\nkey_provider = "pkcs11"\npkcs11_module = "{softhsm.module}"\n'
         f'pkcs11_token_label = "{softhsm.token}"\n'
-        f'pkcs11_key_label = "init-{uuid.uuid4().hex[:8]}"\n', encoding="utf-8")  # fmt: skip
+        f'pkcs11_key_label = "init-{uuid.uuid4().hex[:8]}"\n', encoding="utf-8")
     settings = load_settings(appliance_home_dir)
     steps = initialize_store(settings)
     assert "PKCS#11 key" in steps[0] and isinstance(key_provider_for(settings), Pkcs11KeyProvider)

@@ -47,5 +47,5 @@ def test_a_documented_superset_stands_in_only_when_the_operator_allows_it() -> N
     assert allowed.substituted == (("User.ReadUpdate.All", "User.ReadWrite.All"),)
     assert "covered by the broader User.ReadWrite.All" in allowed.lines()[0]
     unrelated = compare_scopes(DEFAULT_CATALOG, (ALL - {"GroupMember.ReadWrite.All"}) | {"Group.ReadWrite.All"},
-                               accept_supersets=["GroupMember.ReadWrite.All"])  # fmt: skip
+                               accept_supersets=["GroupMember.ReadWrite.All"])
     assert "m365_group_add_member" in unrelated.disabled_tools  # no documented superset listed: never guessed

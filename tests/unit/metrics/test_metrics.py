@@ -23,7 +23,7 @@ def metrics() -> Iterator[ApplianceMetrics]:
 def samples(metrics: ApplianceMetrics) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
     text = metrics.exposition().decode()
     return {(s.name, tuple(sorted(s.labels.items()))): s.value
-            for family in text_string_to_metric_families(text) for s in family.samples}  # fmt: skip
+            for family in text_string_to_metric_families(text) for s in family.samples}
 
 
 def test_events_become_counters_and_histograms(metrics: ApplianceMetrics) -> None:

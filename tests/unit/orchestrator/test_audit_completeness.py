@@ -15,7 +15,7 @@ from tests.unit.orchestrator.conftest import DOUG, EVE, MALLORY, Aid
 
 async def _records(aid: Aid) -> list[dict[str, Any]]:
     return await aid.ledger.audit_records(since=aid.clock() - timedelta(days=1), requested_by=None, tool=None,
-                                          limit=100)  # fmt: skip
+                                          limit=100)
 
 
 def _no_graph(record: dict[str, Any]) -> None:
@@ -44,7 +44,8 @@ async def test_an_expired_action_leaves_one_record_whether_upkeep_or_a_late_pres
     (late_card,) = second.cards.values()
     aid.clock.advance(minutes=11)
     assert await aid.handler.executor.expire_due(lambda ref: _none()) == 2
-    await aid.press(DOUG, card_payload("confirm", late_card.action_id, late_card.action_hash), second)
+    await aid.press(DOUG, card_payload("confirm", late_card.action_id, late_card.action_hash), second,
+                    conversation="teams://msg/other")  # on the card, in the chat it was asked in
     records = await _records(aid)
     assert [r["Outcome"] for r in records] == ["Expired", "Expired", "Refused"]
     assert records[2]["Reason"] == "already_decided"  # the late press: refused, recorded, nothing ran
@@ -65,7 +66,7 @@ async def test_refused_answers_and_refused_requests_are_recorded(aid: Aid, store
         ("refusal", "not_a_requester"), ("refusal", "protected_target"), ("action", "not_requester")]
     assert records[0]["RequestedBy"] == "mallory@contoso.com" and records[0]["ToolName"] == "(none)"
     assert records[1]["ToolName"] == "m365_user_disable" and records[1]["Arguments"] == {"user": "aid@contoso.com"}
-    assert records[2]["ActorObjectId"] == "eve-oid" and records[2]["RequestedBy"] == "doug@contoso.com"
+    assert records[2]["ActorObjectId"] == EVE.object_id and records[2]["RequestedBy"] == "doug@contoso.com"
     for record in records:
         assert record["Outcome"] == "Refused"
         _no_graph(record)

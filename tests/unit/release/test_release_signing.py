@@ -21,12 +21,12 @@ def signed(tmp_path: Path) -> dict[str, Path]:
         {"name": "sqlcipher3", "version": "0.6.4"}, {"name": "msal", "version": "1.39.0"}]}), encoding="utf-8")
     runner = CliRunner()
     result = runner.invoke(cli, ["release", "keygen", "--private-key", str(paths["vendor.key"]),
-                                 "--public-key", str(paths["vendor.pub"])])  # fmt: skip
+                                 "--public-key", str(paths["vendor.pub"])])
     assert result.exit_code == 0, result.output
     assert paths["vendor.key"].stat().st_mode & 0o777 == 0o600
     result = runner.invoke(cli, ["release", "sign", "--key", str(paths["vendor.key"]), "--image-digest", DIGEST,
                                  "--sbom", str(paths["sbom.cdx.json"]), "--out", str(paths["release.sig.json"]),
-                                 "--version", "1.2.3"])  # fmt: skip
+                                 "--version", "1.2.3"])
     assert result.exit_code == 0, result.output
     return paths
 
@@ -34,7 +34,7 @@ def signed(tmp_path: Path) -> dict[str, Path]:
 def verify(paths: dict[str, Path], digest: str = DIGEST, public: str = "vendor.pub") -> tuple[int, str]:
     result = CliRunner().invoke(cli, ["release", "verify", "--public-key", str(paths[public]), "--image-digest",
                                       digest, "--sbom", str(paths["sbom.cdx.json"]), "--signature",
-                                      str(paths["release.sig.json"])])  # fmt: skip
+                                      str(paths["release.sig.json"])])
     return result.exit_code, result.output
 
 
@@ -62,7 +62,7 @@ def test_another_digest_an_edited_statement_or_another_key_is_refused(signed: di
     signed["release.sig.json"].write_text(json.dumps(document))
     signed["other.pub"] = tmp_path / "other.pub"
     CliRunner().invoke(cli, ["release", "keygen", "--private-key", str(tmp_path / "other.key"),
-                             "--public-key", str(signed["other.pub"])])  # fmt: skip
+                             "--public-key", str(signed["other.pub"])])
     code, out = verify(signed, public="other.pub")
     assert code == 1 and "does not verify" in out
 
@@ -70,5 +70,5 @@ def test_another_digest_an_edited_statement_or_another_key_is_refused(signed: di
 def test_a_malformed_digest_is_refused_before_signing(signed: dict[str, Path]) -> None:
     result = CliRunner().invoke(cli, ["release", "sign", "--key", str(signed["vendor.key"]), "--image-digest",
                                       "latest", "--sbom", str(signed["sbom.cdx.json"]), "--out",
-                                      str(signed["vendor.key"].with_name("x.json"))])  # fmt: skip
+                                      str(signed["vendor.key"].with_name("x.json"))])
     assert result.exit_code == 1 and "is not sha256:<64 hex digits>" in result.output
