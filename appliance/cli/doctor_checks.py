@@ -1,5 +1,6 @@
-"""More `appliance doctor` checks: who may use the Aid, the bot's registration and credential (and its
-expiry), TLS, and the LLM endpoint in bring-your-own mode. Each returns one line or raises ApplianceError."""
+"""More `appliance doctor` checks: the Aid's Entra roles, who may use the Aid, the bot's registration and
+credential (and its expiry), TLS, and the LLM endpoint in bring-your-own mode. Each returns one line or
+raises ApplianceError."""
 
 from __future__ import annotations
 
@@ -12,6 +13,30 @@ from appliance.errors import ApplianceError
 
 BOT_SECRET_EXPIRES = "teams.app_secret_expires"
 WARN_BEFORE = timedelta(days=30)
+
+
+def check_roles(settings: Settings) -> str:
+    """The Aid holds (actively) every Entra role the enabled tools need; a missing one is named with its tools."""
+    import asyncio
+    import uuid
+
+    from appliance.graph.connect import connect
+    from appliance.graph.directory_roles import held_roles, missing_roles, needed_roles
+    from appliance.store import TenantStore
+    from appliance.wiring.components import enabled_catalog, graph_endpoints, graph_permissions
+
+    with TenantStore.open(settings) as store:
+        identity, gateway = connect(graph_endpoints(settings), graph_permissions(settings), store.token_cache)
+        oid = str(identity.claims().get("oid", ""))
+        held = asyncio.run(held_roles(gateway, oid, str(uuid.uuid4())))
+    catalog = enabled_catalog(settings)
+    missing = missing_roles(catalog, held)
+    if missing:
+        named = "; ".join(f"{role} (for {', '.join(tools)})" for role, tools in missing.items())
+        raise ApplianceError(f"the Aid lacks Entra roles the enabled tools need: {named}",
+                             hint="Assign them to the Aid (docs/DEPLOY.md step 1), or activate them if they are "
+                             "only eligible in PIM, or disable those tools in [catalog].")
+    return f"the Aid holds the {len(needed_roles(catalog))} Entra roles the enabled tools need"
 
 
 def check_requesters(settings: Settings) -> str:

@@ -6,7 +6,7 @@ from collections.abc import Callable
 
 import click
 
-from appliance.cli.doctor_checks import check_bot, check_llm, check_requesters, check_tls
+from appliance.cli.doctor_checks import check_bot, check_llm, check_requesters, check_roles, check_tls
 from appliance.config import Settings, load_settings
 from appliance.errors import ApplianceError
 
@@ -108,6 +108,7 @@ CHECKS: tuple[tuple[str, Check], ...] = (
     ("store", check_store),
     ("egress", check_egress),
     ("identity", check_identity),
+    ("roles", check_roles),
     ("requesters", check_requesters),
     ("bot", check_bot),
     ("tls", check_tls),
@@ -118,8 +119,8 @@ CHECKS: tuple[tuple[str, Check], ...] = (
 @click.command()
 def doctor() -> None:
     """Check the catalog (every enabled tool can be served), the model hash, the store key and encryption,
-    the egress allowlist, the Aid's token and its scopes (granted vs needed), and whether this is the dev
-    tenant. Exit 1 if any check fails."""
+    the egress allowlist, the Aid's token and its scopes (granted vs needed), its Entra roles, the requester
+    list, the bot's credential, TLS and the LLM, and whether this is the dev tenant. Exit 1 if any check fails."""
     failed = 0
     settings = load_settings()
     for name, check in CHECKS:

@@ -75,16 +75,36 @@ async def member_of(request: web.Request, ctx: DevTenantContext, claims: dict[st
     user = ctx.state.user(request.match_info["key"])
     if not user:
         return not_found("user", request.match_info["key"])
+    return collection(request, _memberships(ctx, user, transitive=False), "directoryObjects")
+
+
+@graph_route(*READ)
+async def transitive_member_of(request: web.Request, ctx: DevTenantContext, claims: dict[str, Any]) -> web.Response:
+    """microsoftgraph/microsoft-graph-docs-contrib api-reference/v1.0/api/user-list-transitivememberof.md:
+    groups and directory roles held directly or through group membership (User.Read.All and up)."""
+    user = ctx.state.user(request.match_info["key"])
+    if not user:
+        return not_found("user", request.match_info["key"])
+    return collection(request, _memberships(ctx, user, transitive=True), "directoryObjects")
+
+
+def _memberships(ctx: DevTenantContext, user: dict[str, Any], *, transitive: bool) -> list[dict[str, Any]]:
+    """The user's directory roles and groups (with `transitive`, also the groups that contain those)."""
     roles = [
         {"@odata.type": "#microsoft.graph.directoryRole", "id": f"role-{name}", "displayName": name}
         for name in user.get("directoryRoles", [])
     ]
+    groups_of = [g for g in ctx.state.data["groups"] if user["id"] in g["members"]]
+    while transitive:  # the groups that contain one of those, until nothing new is found
+        ids = {g["id"] for g in groups_of}
+        outer = [g for g in ctx.state.data["groups"] if g not in groups_of and ids & set(g["members"])]
+        groups_of += outer
+        transitive = bool(outer)
     groups = [
         {"@odata.type": "#microsoft.graph.group", "id": g["id"], "displayName": g["displayName"], "mail": g.get("mail")}
-        for g in ctx.state.data["groups"]
-        if user["id"] in g["members"]
+        for g in groups_of
     ]
-    return collection(request, roles + groups, "directoryObjects")
+    return roles + groups
 
 
 PATCH_SCOPES = {
@@ -183,6 +203,7 @@ def add_routes(app: web.Application) -> None:
     app.router.add_get("/v1.0/users/{key}", get_user)
     app.router.add_patch("/v1.0/users/{key}", patch_user)
     app.router.add_get("/v1.0/users/{key}/memberOf", member_of)
+    app.router.add_get("/v1.0/users/{key}/transitiveMemberOf", transitive_member_of)
     app.router.add_post("/v1.0/users/{key}/assignLicense", assign_license)
     app.router.add_post("/v1.0/users/{key}/revokeSignInSessions", revoke_sessions)
     app.router.add_get("/v1.0/users/{key}/authentication/methods", auth_methods)

@@ -31,11 +31,17 @@ def test_doctor_passes_with_the_dev_tenant_and_fails_clearly_without_it(tmp_path
     port = _free_port()
     (home / "appliance.toml").write_text(f"[devtenant]\nport = {port}\n")
     assert _cli(home, "init", "--dev").returncode == 0
-    with DevTenant(home / "devtenant", port=port):
+    with DevTenant(home / "devtenant", port=port) as tenant:
         healthy = _cli(home, "doctor")
+        aid = tenant.context.state.user("aid@contoso.com")
+        assert aid is not None
+        aid["directoryRoles"].remove("Groups Administrator")  # an admin forgot one role (or it is only PIM-eligible)
+        lacking = _cli(home, "doctor")
     assert healthy.returncode == 0, healthy.stdout + healthy.stderr
-    for name in ("catalog", "model", "store", "egress", "identity", "requesters", "bot", "tls", "llm"):
+    for name in ("catalog", "model", "store", "egress", "identity", "roles", "requesters", "bot", "tls", "llm"):
         assert f"ok    {name}" in healthy.stdout
+    assert lacking.returncode == 1 and "FAIL  roles" in lacking.stdout, lacking.stdout
+    assert "Groups Administrator (for m365_group_add_member, m365_group_remove_member)" in lacking.stdout
     assert "expiry is unknown" in healthy.stdout and "TLS certificate valid until" in healthy.stdout
     assert "dev tenant" in healthy.stdout
     down = _cli(home, "doctor")

@@ -45,8 +45,7 @@ def test_backups_taken_under_concurrent_writes_verify_and_restore(
     writer = subprocess.Popen([sys.executable, str(WRITER), str(settings.home), str(ready), str(stop)], env=env,
                               stdout=subprocess.PIPE, text=True)
     try:
-        _wait_for(ready)
-        time.sleep(0.5)  # let the writer commit some records first
+        _wait_for(ready)  # the writer has committed its first records and keeps writing
         same = backup(database_path(settings), key, "store key", tmp_path / "same.db")
         new_key = os.urandom(32)
         rekeyed = backup(database_path(settings), key, "store key", tmp_path / "new.db", dest_key=new_key)
@@ -54,7 +53,7 @@ def test_backups_taken_under_concurrent_writes_verify_and_restore(
         stop.write_text("stop", encoding="utf-8")
         out, _ = writer.communicate(timeout=60)
     written = int(out.strip())
-    assert writer.returncode == 0 and written > 0
+    assert writer.returncode == 0 and written >= 20
     assert same.ok and rekeyed.ok, (same.describe(), rekeyed.describe())
     assert 50 <= same.audit_records <= 50 + written and 50 <= rekeyed.audit_records <= 50 + written
     assert same.audit_records > 50 or rekeyed.audit_records > 50  # the copies saw the writer's commits
