@@ -1,4 +1,4 @@
-"""App registrations that expose an API with app roles, and client applications granted those roles:
+"""Client applications granted app roles of an API registered with `entra_api.register_api`:
 the client credentials grant issues them access tokens carrying `roles` (the direct audit API and the
 MCP server validate such tokens with `identity.EntraTokenValidator`).
 
@@ -25,19 +25,8 @@ from typing import Any
 
 from aiohttp import web
 
-from appliance_dev.devtenant.context import LOGIN_HOST, DevTenantContext
-
-
-def register_api(ctx: DevTenantContext, app_id_uri: str, app_id: str, roles: list[str],
-                 token_version: int = 1) -> None:
-    """An API app registration: its App ID URI, application id and app roles (`allowedMemberTypes: Application`)."""
-    with ctx.state.lock:
-        ctx.state.data.setdefault("apiApps", {})[app_id_uri] = {
-            "appId": app_id, "appRoles": [{"value": role, "id": str(uuid.uuid5(uuid.NAMESPACE_URL, app_id_uri + role))}
-                                          for role in roles],
-            "requestedAccessTokenVersion": token_version,
-        }
-    ctx.state.save()
+from appliance_dev.devtenant.context import DevTenantContext
+from appliance_dev.devtenant.entra_api import api_for, token_claims
 
 
 def register_client(ctx: DevTenantContext, client_id: str, secret: str, granted: dict[str, list[str]],
@@ -62,19 +51,16 @@ def client_credentials_token(ctx: DevTenantContext, client_id: str, form: Any) -
         return _error("invalid_client", "AADSTS7000215: Invalid client secret provided.", 401)
     scope = str(form.get("scope", ""))
     resource = scope.removesuffix("/.default")
-    api = ctx.state.data.get("apiApps", {}).get(resource)
-    if not scope.endswith("/.default") or api is None:
+    found = api_for(ctx, scope)
+    if not scope.endswith("/.default") or found is None:
         return _error("invalid_scope", f"AADSTS500011: The resource principal named {resource} was not found.")
-    tid, now = client["tenantId"], int(time.time())
-    roles = [role["value"] for role in api["appRoles"] if role["value"] in client["granted"].get(resource, [])]
-    v2 = api.get("requestedAccessTokenVersion") == 2
-    claims: dict[str, Any] = {
-        "aud": api["appId"] if v2 else resource,
-        "iss": f"{LOGIN_HOST}/{tid}/v2.0" if v2 else f"https://sts.windows.net/{tid}/",
-        "iat": now, "nbf": now, "exp": now + ctx.token_lifetime, "oid": client["servicePrincipalId"],
-        "sub": client["servicePrincipalId"], "tid": tid, "ver": "2.0" if v2 else "1.0", "idtyp": "app",
-        "uti": uuid.uuid4().hex, ("azp" if v2 else "appid"): client_id, ("azpacr" if v2 else "appidacr"): "1",
-    }
+    app_id, api, _ = found
+    roles = [role for role in api["appRoles"] if role in client["granted"].get(api["appIdUri"], [])]
+    claims = token_claims(ctx, app_id, api, tid=client["tenantId"], client_id=client_id,
+                          version=2 if api.get("requestedAccessTokenVersion") == 2 else 1,
+                          oid=client["servicePrincipalId"], sub=client["servicePrincipalId"],
+                          client_authenticated=True)
+    claims["idtyp"] = "app"
     if roles:
         claims["roles"] = roles
     return web.json_response({"token_type": "Bearer", "expires_in": ctx.token_lifetime,

@@ -13,7 +13,8 @@ import httpx
 import pytest
 
 from appliance_dev.dev_stack import DevStack
-from appliance_dev.devtenant.entra_apps import register_api, register_client
+from appliance_dev.devtenant.entra_api import register_api
+from appliance_dev.devtenant.entra_apps import register_client
 from appliance_dev.devtenant.teams_client import DevTeamsClient
 
 API, OTHER_API = "api://aidizen-audit", "api://someone-else"
@@ -26,8 +27,8 @@ def apps(stack: DevStack) -> dict[str, str]:
     """Register the API and four client apps with the dev tenant; returns their secrets by client id."""
     assert stack.tenant is not None
     ctx = stack.tenant.context
-    register_api(ctx, API, "aidizen-audit-api", [ROLE])
-    register_api(ctx, OTHER_API, "someone-else-api", [ROLE])
+    register_api(ctx, "aidizen-audit-api", API, scopes=[], app_roles=[ROLE])
+    register_api(ctx, "someone-else-api", OTHER_API, scopes=[], app_roles=[ROLE])
     clients = {"reviewer-app": {API: [ROLE]}, "no-role-app": {API: []}, "other-api-app": {OTHER_API: [ROLE]}}
     secrets = {}
     for client_id, granted in clients.items():
