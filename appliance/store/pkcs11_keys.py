@@ -128,12 +128,19 @@ class Pkcs11KeyProvider:
             fsync_directory(self.path.parent)
 
     def destroy(self) -> None:
-        """Destroy every wrapping key named by the wrapped files in the HSM, then shred the files."""
+        """Destroy every wrapping key named by the wrapped files in the HSM, check the token holds none of them
+        any more, then shred the files (kept, with an error, if the HSM still holds a key)."""
         labels = {self._read(p)["kek"] for p in (self.path, self.next_path) if p.exists()}
         with self._session() as session:
             for label in labels:
                 for key in session.get_objects({Attribute.LABEL: label, Attribute.CLASS: ObjectClass.SECRET_KEY}):
                     key.destroy()
+            left = sorted(label for label in labels if any(session.get_objects(
+                {Attribute.LABEL: label, Attribute.CLASS: ObjectClass.SECRET_KEY})))
+        if left:
+            raise KeyFileError(f"token {self.config.token_label!r} still holds the wrapping key(s) {', '.join(left)}",
+                               hint="Destroy them with the HSM's own tools (the wrapped key files are kept so the "
+                               "labels stay known), then run `appliance offboard` again.")
         for path in (self.next_path, self.path):
             if path.exists():
                 with path.open("r+b") as handle:

@@ -80,8 +80,9 @@ def mounted_read_only(path: Path) -> bool:
         return False
 
 
-KEPT_CONFIG_HINT = ("appliance.toml is mounted read-only (a ConfigMap); it holds settings, no customer data. Delete it "
-                    "where it comes from: `kubectl delete configmap aidizen-config` (and the Deployment that mounts it).")
+KEPT_CONFIG_HINT = ("appliance.toml is mounted read-only (a ConfigMap); it holds settings, no customer data. "
+                    "Delete it where it comes from: `kubectl delete configmap aidizen-config` (and the Deployment "
+                    "that mounts it).")
 
 
 def remove_files(paths: list[Path]) -> Outcome:
