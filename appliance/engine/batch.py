@@ -224,7 +224,9 @@ class BatchDecoder:
         return preempted
 
     def _rows(self) -> list[tuple[_Running, int]]:
-        order = sorted(self._running, key=lambda r: (r.prompting, r.fed_at, r.admitted))
+        # Generating sequences first, least recently fed first; then prompts strictly oldest first, so one
+        # prompt finishes before the next starts (round-robin prefill made every turn finish late together).
+        order = sorted(self._running, key=lambda r: (r.prompting, r.admitted if r.prompting else r.fed_at, r.admitted))
         budget = self.runtime.n_batch
         chosen: list[tuple[_Running, int]] = []
         for running in order:

@@ -163,9 +163,9 @@ class LocalOrchestrator:
         shown = [*conversation[:-1], *examples, conversation[-1]]  # the nearest pattern right before the message
         suffix = self.runtime.tokenize(split_prompt(self.template, self.fixed, shown).suffix)
         needed = len(self.prefix_tokens) + len(suffix) + grammar.max_tokens
-        if needed > self.runtime.n_ctx:
+        if needed > self.entry.context_length:  # one sequence's positions stay within the model's context
             raise ModelError(
-                f"prompt + longest tool call need {needed} tokens, the context has {self.runtime.n_ctx}",
+                f"prompt + longest tool call need {needed} tokens, the context has {self.entry.context_length}",
                 hint="Lower engine.context_tokens in appliance.toml.",
             )
         return PreparedTurn(suffix, grammar, started)
@@ -204,6 +204,20 @@ class LocalOrchestrator:
         self.runtime.close()
 
 
+TURN_SLACK = 256
+"""KV cells a turn needs beyond its bounded conversation: retrieved examples, chat-template tokens, the call."""
+
+
+def kv_cells(context_length: int, context_tokens: int, batch_size: int) -> int:
+    """KV cells for the one shared context: the model's context (the cached prefix and the one-at-a-time
+    path), plus, when turns are decoded together, room for `batch_size` full turns after the prefix. With
+    only the model's context, a batch of long conversations ran out of cells and the scheduler preempted
+    (re-ran) turns: 16 conversations were slower batched than one at a time (docs/BENCHMARKS.md)."""
+    if batch_size <= 1:
+        return context_length
+    return context_length + batch_size * (context_tokens + TURN_SLACK)
+
+
 def open_local(
     entry: ModelEntry,
     models_dir: Path,
@@ -223,7 +237,8 @@ def open_local(
     path = verify_model(entry, models_dir)
     sequences = 1 + (batch_size if batch_size > 1 else 0)
     runtime = LlamaRuntime(
-        path, n_ctx=entry.context_length, n_threads=n_threads, n_gpu_layers=n_gpu_layers, sequences=sequences
+        path, n_ctx=kv_cells(entry.context_length, context_tokens, batch_size), n_threads=n_threads,
+        n_gpu_layers=n_gpu_layers, sequences=sequences,
     )
     return LocalOrchestrator(
         runtime, entry, catalog, backend=backend, context_tokens=context_tokens, cache_dir=cache_dir,

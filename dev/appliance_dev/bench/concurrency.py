@@ -52,7 +52,9 @@ def run(
         for n in levels:
             progress(f"concurrency: {n} conversations x {turns} messages, serial then batched")
             serial = _load(n, turns, lambda messages: serial_thread.submit(orchestrator.propose, messages))
+            preempted_before = scheduler.decoder.preemptions
             batched = _load(n, turns, scheduler.submit)
+            results[f"concurrency.batched.c{n}.preemptions"] = scheduler.decoder.preemptions - preempted_before
             for mode, outcome in (("serial", serial), ("batched", batched)):
                 results.update(
                     {f"concurrency.{mode}.c{n}.{key}": value for key, value in outcome.items() if key != "calls"}

@@ -5,11 +5,13 @@ arrival order and never overtakes a waiting turn, the queue is bounded, and clos
 from __future__ import annotations
 
 import asyncio
+import itertools
 from concurrent.futures import Future
 
 import pytest
 
 from appliance.engine.batch import BatchDecoder
+from appliance.engine.local import kv_cells
 from appliance.engine.scheduler import BatchingProposer, BatchScheduler
 from appliance.errors import ConstraintViolation, EngineBusy, ModelError
 from appliance.types import Proposal
@@ -154,6 +156,22 @@ def test_a_turn_preempted_for_kv_cells_runs_again_first_and_still_equals_serial(
     scheduler.close()
 
 
+def test_a_context_sized_by_kv_cells_decodes_a_full_batch_of_full_turns_together() -> None:
+    """Turns that each fill the conversation budget: in a context of only the model's length (the old
+    sizing) the batch is cut short; sized by `kv_cells` every one runs at once and none is preempted."""
+    budget, batch = 24, 4
+    texts = [turn_text(prompt=budget, length=10, seed=40 + i) for i in range(batch)]
+    context_length = len(PREFIX) + budget + 64  # one full turn fits, as the model's own context allows
+    peaks = {}
+    for sizing, n_ctx in (("model only", context_length), ("kv_cells", kv_cells(context_length, budget, batch))):
+        futures, _runtime, scheduler = batched(texts, sequences=batch + 1, n_ctx=n_ctx)
+        assert results(futures) == serial(texts)
+        scheduler.close()
+        peaks[sizing] = (scheduler.decoder.peak, scheduler.decoder.preemptions)
+    assert peaks["kv_cells"] == (batch, 0)
+    assert peaks["model only"][0] < batch
+
+
 def test_generating_sequences_take_turns_when_the_batch_is_tight() -> None:
     runtime = ScriptedModel(sequences=5, n_batch=64)
     orchestrator = ScriptedOrchestrator(runtime)
@@ -171,6 +189,32 @@ def test_generating_sequences_take_turns_when_the_batch_is_tight() -> None:
             fed_at[seq] = len(runtime.steps)
         running = [seq for seq in fed_at if seq in runtime.histories]
         assert all(len(runtime.steps) - fed_at[seq] < 3 for seq in running), f"left behind: {runtime.steps[-4:]}"
+    assert {f.tag: f.generation.text for f in finished if f.generation} == dict(zip(texts, serial(texts), strict=True))
+
+
+def test_prompts_are_fed_oldest_first_one_after_another_not_round_robin() -> None:
+    """With room for less than one prompt a step, the oldest prompt gets the whole budget until it is in,
+    so its turn starts generating (and can finish) before the next prompt takes cells and compute."""
+    runtime = ScriptedModel(sequences=4, n_batch=4)
+    orchestrator = ScriptedOrchestrator(runtime)
+    decoder = BatchDecoder(runtime, len(PREFIX))
+    texts = [turn_text(prompt=10, length=3, seed=60 + i) for i in range(3)]
+    for text in texts:
+        turn = orchestrator.prepare(message(text))
+        decoder.add(text, turn.suffix, turn.grammar.max_tokens, turn.grammar.constraint.start())
+    first_seen: dict[int, int] = {}
+    last_prompt_chunk: dict[int, int] = {}
+    finished = []
+    while decoder.active:
+        finished += decoder.step()
+        step = len(runtime.steps)
+        for seq, start, _tokens, _want in runtime.steps[-1]:
+            first_seen.setdefault(seq, step)
+            if start < len(PREFIX) + 10:
+                last_prompt_chunk[seq] = step
+    by_admission = sorted(first_seen, key=first_seen.__getitem__)
+    for earlier, later in itertools.pairwise(by_admission):
+        assert last_prompt_chunk[earlier] <= first_seen[later], (last_prompt_chunk, first_seen)
     assert {f.tag: f.generation.text for f in finished if f.generation} == dict(zip(texts, serial(texts), strict=True))
 
 
