@@ -284,7 +284,12 @@ class GateSettings(BaseModel):
         default_factory=list, description="Mail addresses of groups whose members may use the Aid's tools"
     )
     reconcile_after_seconds: int = Field(
-        default=300, ge=0, description="How long an interrupted action may wait for its directory audit entry"
+        default=300, ge=0, description="How long a write whose answer was lost waits for its directory audit entry "
+        "before its outcome is recorded Unknown (entries take up to 5 min: 99th percentile)"
+    )
+    upkeep_seconds: float = Field(
+        default=15.0, ge=0.5, le=300, description="How often the appliance settles interrupted actions, expires "
+        "cards, joins audit entries and resends undelivered messages"
     )
     two_person_tools: list[str] = Field(
         default_factory=list, description="State-changing tools that also need a second approver's approval"

@@ -15,6 +15,7 @@ from typing import Any, Protocol
 from appliance.types import (
     ActionCard,
     ActionState,
+    AuditMatch,
     ChoiceCard,
     ContextMessage,
     DirectoryEntry,
@@ -77,8 +78,17 @@ class Directory(Protocol):
         """The person behind a Teams aadObjectId or a UPN (UPN, name, enabled, group mails), or None."""
         ...
 
-    async def audit_entry_for(self, correlation_id: str) -> str | None:
-        """The id of the M365 directory audit entry Graph wrote for this client-request-id, if any yet."""
+    async def audit_match(
+        self, tool: str, arguments: Mapping[str, Any], client_request_id: str, since: datetime, until: datetime
+    ) -> AuditMatch | None:
+        """The M365 directory audit entry of one write, if it is readable yet: first by correlationId ==
+        client-request-id, else by the same activity on the same target, initiated by the Aid, between
+        `since` and `until` (one entry only; several are ambiguous and settle nothing)."""
+        ...
+
+    async def refusal(self, tool: str, arguments: Mapping[str, Any]) -> str | None:
+        """Why the Aid will not act on this tool's target (a privileged account, a role-assignable group), in a
+        sentence for the person, or None. Asked before any confirmation card is shown."""
         ...
 
     async def find_users(self, name: str, limit: int) -> list[DirectoryEntry]:
@@ -172,7 +182,8 @@ class Ledger(Protocol):
     async def finish_action(
         self, action_id: str, final_state: ActionState, record: Mapping[str, Any], tool_turn: str | None
     ) -> dict[str, Any] | None:
-        """EXECUTING -> DONE/FAILED with its audit record (and the tool-result turn), atomically."""
+        """EXECUTING -> DONE/FAILED/UNKNOWN (or UNKNOWN -> DONE/FAILED) with its audit record (and the
+        tool-result turn), atomically."""
         ...
 
     async def actions_in_state(self, state: ActionState) -> list[PendingAction]:
@@ -220,6 +231,18 @@ class Ledger(Protocol):
 
     async def save_reference(self, conversation_ref: str, reference_json: str, person_id: str | None = None) -> None:
         """Keep the Teams conversation reference for proactive messages (and whose 1:1 chat it is)."""
+        ...
+
+    async def keep_undelivered(self, conversation_ref: str, text: str, reason: str) -> None:
+        """Keep a message that could not be delivered, to try again later."""
+        ...
+
+    async def undelivered_due(self, limit: int) -> list[dict[str, Any]]:
+        """Kept messages whose next try is due (id, conversation_ref, text, reason, attempts)."""
+        ...
+
+    async def mark_delivered(self, message_id: int, delivered: bool, reason: str = "") -> None:
+        """A kept message went out, or failed again (and waits longer)."""
         ...
 
     async def conversation_of_person(self, person_id: str) -> str | None:

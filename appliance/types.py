@@ -20,17 +20,21 @@ class ActionState(StrEnum):
     AWAITING = "AWAITING"
     CONFIRMED = "CONFIRMED"
     EXECUTING = "EXECUTING"
+    UNKNOWN = "UNKNOWN"
+    """The write may have reached Graph and no directory audit entry settled it yet; never run again."""
     DONE = "DONE"
     FAILED = "FAILED"
     CANCELLED = "CANCELLED"
     EXPIRED = "EXPIRED"
 
 
-CardStatus = Literal["awaiting", "approval", "waiting", "confirmed", "cancelled", "expired", "done", "failed"]
+CardStatus = Literal[
+    "awaiting", "approval", "waiting", "confirmed", "cancelled", "expired", "done", "failed", "unknown"
+]
 """What a confirmation card shows. `awaiting` (the requester's Confirm / Cancel) and `approval` (a second
 approver's Approve / Decline) carry buttons; every other status is a decision shown without buttons."""
 
-DecidedStatus = Literal["waiting", "confirmed", "cancelled", "expired", "done", "failed"]
+DecidedStatus = Literal["waiting", "confirmed", "cancelled", "expired", "done", "failed", "unknown"]
 """The statuses a card is updated to once someone decided (no buttons)."""
 
 Decision = Literal["confirm", "cancel", "approve", "decline"]
@@ -103,12 +107,14 @@ class Proposal(BaseModel):
 class ExecutionResult:
     """What one tool execution did: outcome, Graph's ids and status, a minimal result, a Teams-safe message.
 
-    `outcome` is `done` (it happened, or was already so), `failed` (Graph or the network said no;
-    nothing half-done) or `refused` (the appliance itself refused the target, e.g. an administrator).
+    `outcome` is `done` (it happened, or was already so), `failed` (Graph said no, or the write provably
+    never reached Graph; nothing half-done), `refused` (the appliance itself refused the target, e.g. an
+    administrator) or `unknown` (the write may have reached Graph and no clear answer came back: it is
+    never sent again; the directory audit log settles it).
     """
 
     tool: str
-    outcome: Literal["done", "failed", "refused"]
+    outcome: Literal["done", "failed", "refused", "unknown"]
     client_request_id: str
     status: int | None = None
     request_id: str | None = None
@@ -140,6 +146,7 @@ class PendingAction:
     card_activity_id: str | None = None
     requester_confirmed_at: str | None = None
     approver_upn: str | None = None
+    executing_at: str | None = None
     confirm_code: str | None = None
 
     def __post_init__(self) -> None:
@@ -150,6 +157,18 @@ class PendingAction:
         """The tool arguments, parsed."""
         parsed: dict[str, Any] = json.loads(self.arguments_json)
         return parsed
+
+
+@dataclass(frozen=True)
+class AuditMatch:
+    """The M365 directory audit entry that settles one write: its id, whether it says the write succeeded,
+    Graph's reason when it failed, and how it was matched (`correlationId`, or `activity`: same activity,
+    same target, initiated by the Aid, inside the action's time window)."""
+
+    entry_id: str
+    succeeded: bool
+    reason: str = ""
+    matched_by: str = "correlationId"
 
 
 @dataclass(frozen=True)

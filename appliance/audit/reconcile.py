@@ -1,14 +1,26 @@
 """Joining records to the tenant's M365 audit log: fill AuditEntryId from Graph's directory audits.
 
-Graph writes a directory audit entry for every write the Aid makes, with correlationId = the
-client-request-id the appliance sent (and recorded before the call). Real directory audits appear
-after a delay, so this runs after each action and then periodically until every successful record
-is joined.
+Each of the Aid's writes has a directory audit entry; `ports.Directory.audit_match` finds it (by
+correlationId = the client-request-id the appliance sent and recorded before the call, else by the same
+activity on the same target by the Aid in the action's time window). Real directory audits appear minutes
+late, so this runs after each action and then periodically until every successful record is joined.
 """
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta
+from typing import Any
+
 from appliance.ports import Directory, Ledger
+
+SKEW = timedelta(seconds=60)
+
+
+def _moment(text: Any) -> datetime | None:
+    try:
+        return datetime.fromisoformat(str(text).replace("Z", "+00:00")) if text else None
+    except ValueError:
+        return None
 
 
 async def join_audit_entries(ledger: Ledger, directory: Directory, *, limit: int = 50) -> int:
@@ -16,9 +28,12 @@ async def join_audit_entries(ledger: Ledger, directory: Directory, *, limit: int
     joined = 0
     for record in await ledger.records_missing_entry(limit):
         client_request_id = record.get("ClientRequestId")
-        if not client_request_id:
+        executed = _moment(record.get("ExecutedAt"))
+        if not client_request_id or executed is None:
             continue
-        entry_id = await directory.audit_entry_for(str(client_request_id))
-        if entry_id and await ledger.set_audit_entry_id(str(client_request_id), entry_id):
+        since = (_moment(record.get("ConfirmedAt")) or executed) - SKEW
+        match = await directory.audit_match(str(record.get("ToolName")), dict(record.get("Arguments") or {}),
+                                            str(client_request_id), since, executed + SKEW)
+        if match and match.succeeded and await ledger.set_audit_entry_id(str(client_request_id), match.entry_id):
             joined += 1
     return joined

@@ -15,8 +15,10 @@ from pydantic import BaseModel, ConfigDict
 
 from appliance.types import ExecutionResult, PendingAction
 
-Outcome = Literal["Success", "Failure", "Refused"]
-OUTCOMES: dict[str, Outcome] = {"done": "Success", "failed": "Failure", "refused": "Refused"}
+Outcome = Literal["Success", "Failure", "Refused", "Unknown"]
+OUTCOMES: dict[str, Outcome] = {"done": "Success", "failed": "Failure", "refused": "Refused", "unknown": "Unknown"}
+"""`Unknown`: the write may have reached Graph and its directory audit entry has not appeared; a later record
+of the same action (same ClientRequestId) settles it as Success or Failure."""
 
 
 class AuditRecord(BaseModel):

@@ -59,16 +59,33 @@ def query(days: int, tool: str | None, requested_by: str | None, as_json: bool) 
 
 @audit.command()
 def verify() -> None:
-    """Walk the hash chain from its anchor; name the first broken record. Exit 1 if the chain is broken."""
-    from appliance.store import TenantStore, audit_records
+    """Walk the hash chain from its anchor; name the first broken record. Exit 1 if the chain is broken.
+
+    Then list the open Unknowns (writes whose outcome no directory audit entry has settled yet) and the
+    messages Teams would not take (a person who was never told an outcome)."""
+    from appliance.store import TenantStore, audit_records, undelivered
 
     with TenantStore.open(load_settings()) as store:
         report = store.run(audit_records.verify)
+        unknowns = store.run(audit_records.open_unknowns)
+        unsent = store.run(undelivered.still_undelivered)
     if not report.ok:
         click.secho(report.describe(), fg="red")
         click.echo("what to do: treat the store as tampered with; compare with your exports and the M365 audit log.")
         sys.exit(1)
     click.echo(report.describe())
+    click.echo(f"open Unknown outcomes: {len(unknowns)}")
+    for record in unknowns:
+        click.echo(f"  {record.get('ExecutedAt')}  {record.get('ToolName')}  {record.get('ActionSummary')}  "
+                   f"| ClientRequestId {record.get('ClientRequestId')} "
+                   f"| asked by {record.get('RequestedBy')}")
+    if unknowns:
+        click.echo("what to do: look the ClientRequestId up in the Entra audit log (Audit logs > filter by "
+                   "correlation ID, or by activity and target); the appliance settles each one when the entry appears.")
+    click.echo(f"undelivered messages: {len(unsent)}")
+    for message in unsent:
+        click.echo(f"  {message['created_at']}  {message['attempts']} tries, last: {message['reason']}  "
+                   f"| {str(message['text'])[:100]}")
 
 
 @audit.command()
@@ -109,6 +126,7 @@ def join() -> None:
 
     settings = load_settings()
     with TenantStore.open(settings) as store:
-        _identity, gateway = connect(graph_endpoints(settings), graph_permissions(settings), store.token_cache)
-        joined = asyncio.run(join_audit_entries(StoreLedger(store), GraphDirectory(gateway), limit=10_000))
+        identity, gateway = connect(graph_endpoints(settings), graph_permissions(settings), store.token_cache)
+        directory = GraphDirectory(gateway, aid_object_id=str(identity.claims().get("oid") or "") or None)
+        joined = asyncio.run(join_audit_entries(StoreLedger(store), directory, limit=10_000))
     click.echo(f"joined {joined} record(s) to their M365 directory audit entries")

@@ -13,7 +13,7 @@ from rich.console import Console
 
 from appliance.config import load_settings
 
-SECTIONS = ("engine", "concurrency", "store", "graph", "e2e")
+SECTIONS = ("engine", "concurrency", "store", "graph", "writes", "e2e")
 
 
 @click.command()
@@ -26,7 +26,8 @@ def bench(as_json: bool, out: Path | None, sections: tuple[str, ...], repeats: i
     """Benchmark the engine (free vs constrained decoding, fast-forward, prefix cache, compile times,
     RSS, tool accuracy with and without retrieved examples), many conversations at once (turns/s and
     p95 message -> proposal for 1, 4 and 16 conversations, batched vs serial), the encrypted store
-    (SQLCipher vs plain SQLite), the Graph executors (vs the dev tenant) and the whole appliance end to
+    (SQLCipher vs plain SQLite), the Graph executors (vs the dev tenant), Graph writes per confirmed
+    action under every write fault profile (never more than one) and the whole appliance end to
     end (message -> card and confirm -> outcome p50/p95, confirmations per second with many
     conversations at once).
 
@@ -45,7 +46,7 @@ def bench(as_json: bool, out: Path | None, sections: tuple[str, ...], repeats: i
             results.update(_engine(progress, repeats))
         if "concurrency" in chosen:
             results.update(_concurrency(progress))
-        for name in ("store", "graph", "e2e"):
+        for name in ("store", "graph", "writes", "e2e"):
             if name in chosen:
                 results.update(_adapter_section(name, progress))
     text = json.dumps(results, indent=2, sort_keys=True)

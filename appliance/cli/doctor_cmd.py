@@ -44,18 +44,20 @@ def check_store(settings: Settings) -> str:
 def check_identity(settings: Settings) -> str:
     """The Aid holds a valid token, and its scopes match what the enabled tools need."""
     from appliance.graph.connect import connect
-    from appliance.graph.scopes import compare_scopes
+    from appliance.graph.scopes import admin_consent_url, compare_scopes
     from appliance.store import TenantStore
     from appliance.wiring.components import enabled_catalog, graph_endpoints, graph_permissions
 
+    endpoints = graph_endpoints(settings)
     with TenantStore.open(settings) as store:
-        identity, _ = connect(graph_endpoints(settings), graph_permissions(settings), store.token_cache)
-        granted = identity.granted_scopes()
-    report = compare_scopes(enabled_catalog(settings), granted, accept_supersets=settings.graph.accept_supersets)
+        identity, _ = connect(endpoints, graph_permissions(settings), store.token_cache)
+        consented = identity.consented_scopes()
+    report = compare_scopes(enabled_catalog(settings), consented, strict=settings.graph.strict_scopes,
+                            consent_url=admin_consent_url(endpoints.authority_host, endpoints.tenant,
+                                                          endpoints.client_id),
+                            accept_supersets=settings.graph.accept_supersets)
     problems = report.lines()
-    if report.missing:
-        raise ApplianceError("; ".join(problems), hint="Grant the missing scopes to the admin app registration.")
-    return "token valid; scopes match the enabled tools" + (f" (warning: {problems[0]})" if problems else "")
+    return "token valid; consent matches the enabled tools" + (f" (warning: {problems[0]})" if problems else "")
 
 
 def check_egress(settings: Settings) -> str:

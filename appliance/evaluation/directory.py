@@ -4,11 +4,13 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from datetime import datetime
+from typing import Any
 
 from appliance.evaluation.sets import EvaluationTenant
 from appliance.orchestrator.naming import NameResolver
-from appliance.types import ContextMessage, DirectoryEntry, Mentions, Person
+from appliance.types import AuditMatch, ContextMessage, DirectoryEntry, Mentions, Person
 
 
 def _starts(display_name: str, name: str) -> bool:
@@ -29,7 +31,12 @@ class TenantDirectory:
         """Not needed for grounding."""
         return None
 
-    async def audit_entry_for(self, correlation_id: str) -> str | None:
+    async def audit_match(self, tool: str, arguments: Mapping[str, Any], client_request_id: str, since: datetime,
+                          until: datetime) -> AuditMatch | None:
+        """Not needed for grounding."""
+        return None
+
+    async def refusal(self, tool: str, arguments: Mapping[str, Any]) -> str | None:
         """Not needed for grounding."""
         return None
 

@@ -21,6 +21,7 @@ STATUS_TITLES: Mapping[CardStatus, str] = {
     "expired": "Expired",
     "done": "Done",
     "failed": "Failed",
+    "unknown": "Outcome being checked",
     "waiting": "Confirmed; waiting for a second approver",
     "approval": "Second approval needed",
 }

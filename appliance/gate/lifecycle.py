@@ -1,7 +1,9 @@
 """The states of a pending action and the moves between them (pure data, the gate's source of truth).
 
-PROPOSED -> AWAITING -> CONFIRMED | CANCELLED | EXPIRED -> EXECUTING -> DONE | FAILED.
-DONE, FAILED, CANCELLED and EXPIRED are final. The store enforces these moves with compare-and-set
+PROPOSED -> AWAITING -> CONFIRMED | CANCELLED | EXPIRED -> EXECUTING -> DONE | FAILED | UNKNOWN.
+UNKNOWN (the write may have reached Graph, and its directory audit entry did not appear in time) is not
+final: a later entry still settles it DONE or FAILED. DONE, FAILED, CANCELLED and EXPIRED are final.
+The store enforces these moves with compare-and-set
 updates, so each happens at most once even when two confirmations race.
 """
 
@@ -16,7 +18,8 @@ LIFECYCLE: Mapping[ActionState, frozenset[ActionState]] = {
     S.PROPOSED: frozenset({S.AWAITING, S.CANCELLED, S.EXPIRED}),
     S.AWAITING: frozenset({S.CONFIRMED, S.CANCELLED, S.EXPIRED}),
     S.CONFIRMED: frozenset({S.EXECUTING, S.CANCELLED, S.EXPIRED, S.FAILED}),
-    S.EXECUTING: frozenset({S.DONE, S.FAILED}),
+    S.EXECUTING: frozenset({S.DONE, S.FAILED, S.UNKNOWN}),
+    S.UNKNOWN: frozenset({S.DONE, S.FAILED}),
     S.DONE: frozenset(),
     S.FAILED: frozenset(),
     S.CANCELLED: frozenset(),

@@ -35,6 +35,9 @@ ALREADY: Mapping[ActionState, str] = {
     ActionState.EXECUTING: "It was already confirmed and is being carried out.",
     ActionState.DONE: "It was already carried out.",
     ActionState.FAILED: "It was already tried, and it failed; ask again if you still need it.",
+    ActionState.UNKNOWN: (
+        "It was already sent to Microsoft 365 and its outcome is still being checked; it will not run again."
+    ),
     ActionState.CANCELLED: "It was cancelled; ask again if you still need it.",
     ActionState.EXPIRED: "It expired before anyone confirmed it; ask again if you still need it.",
 }

@@ -108,6 +108,21 @@ class AidIdentity:
         """The scopes in the Aid's current access token (`scp`), without the resource prefix."""
         return scopes_in(self.claims())
 
+    def consented_scopes(self) -> set[str]:
+        """Every Graph scope consented for the Aid now, asked of Entra afresh: a `.default` request names no
+        scope, so it cannot fail for a missing one, and its token's `scp` lists all that was consented."""
+        accounts = self._app.get_accounts()
+        if not accounts:
+            raise GraphAuthError("the Aid is not signed in (no account in the token cache)")
+        result = self._app.acquire_token_silent_with_error(
+            [f"{GRAPH_RESOURCE}/.default"], account=accounts[0], force_refresh=True
+        )
+        if result is None:
+            raise GraphAuthError("no refresh token for the Aid is cached; sign it in again")
+        self._check(result)
+        self._persist()
+        return scopes_in(jwt.decode(str(result["access_token"]), options={"verify_signature": False}))
+
     def upn(self) -> str:
         """The Aid's own user principal name (from its token)."""
         return upn_in(self.claims())

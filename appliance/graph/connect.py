@@ -43,7 +43,7 @@ def dev_endpoints(tenant: str, client_id: str, address: tuple[str, int], ca_bund
 
 
 def connect(
-    endpoints: GraphEndpoints, permissions: Iterable[str], cache: TokenCacheStore
+    endpoints: GraphEndpoints, permissions: Iterable[str], cache: TokenCacheStore, *, graph_timeout: float = 30.0
 ) -> tuple[AidIdentity, GraphGateway]:
     """The Aid's identity (msal) and its Graph gateway (msgraph-sdk), both behind the egress guard."""
     tls = tls_context(endpoints.ca_bundle)
@@ -58,5 +58,6 @@ def connect(
         http_client=msal_http,
         validate_authority=endpoints.host_map is None,
     )
-    gateway = GraphGateway(identity.access_token, allowlist=endpoints.allowlist, host_map=endpoints.host_map, tls=tls)
+    gateway = GraphGateway(identity.access_token, allowlist=endpoints.allowlist, host_map=endpoints.host_map, tls=tls,
+                           timeout=graph_timeout)
     return identity, gateway

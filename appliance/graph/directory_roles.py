@@ -45,7 +45,7 @@ async def held_roles(gateway: GraphGateway, user_id: str, client_request_id: str
     link: str | None = None
     while True:
         pages = builder.with_url(link) if link else builder
-        page: Any = await gateway.call(client_request_id, pages.get, idempotent=True)
+        page: Any = await gateway.call(client_request_id, pages.get)  # a read: retried on 429/503/504
         roles |= {o.display_name for o in page.value or []
                   if (o.odata_type or "").endswith("directoryRole") and getattr(o, "display_name", None)}
         link = page.odata_next_link

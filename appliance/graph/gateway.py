@@ -1,9 +1,19 @@
 """The Graph gateway: msgraph-sdk's GraphServiceClient on our own httpx client, plus one call wrapper
 that sends the caller's client-request-id, records Graph's request-id and status, and retries only
-what is safe to retry (429/503/504, honouring Retry-After, bounded, with jitter).
+what is safe to retry.
 
-msgraph-sdk's own retry handler is turned off (it would replay POST/PATCH after a 504
-that Graph may already have committed); each executor says whether its operation is idempotent.
+The rule for writes, in one place: every request that is not a GET is a write (the gateway sees the
+method of each request it sends, so no caller can forget to say so), and a write that may have reached
+Graph is never sent again. It is retried only when Graph provably did
+not take it: the connection was never made (connection refused, TLS or connect timeout, no free
+connection), or Graph answered 429 (throttled requests fail and are not processed:
+microsoftgraph/microsoft-graph-docs-contrib, concepts/throttling.md), waiting Retry-After. Anything
+else after the request left (a timeout waiting for the answer, a connection lost after sending, any
+5xx) raises `GraphWriteUncertain`: the caller settles the outcome from the directory audit log,
+never by sending it again. Reads are retried on 429/503/504 and transport errors, bounded, with jitter.
+
+msgraph-sdk's own retry handler is turned off (it would replay POST/PATCH after a 504 that Graph may
+already have committed).
 """
 
 from __future__ import annotations
@@ -30,11 +40,13 @@ from appliance.egress.allowlist import Allowlist
 from appliance.egress.httpx_transport import AsyncGuardedTransport
 from appliance.types import ExecutionResult
 
-__all__ = ["ExecutionResult", "GraphCallFailed", "GraphGateway"]
+__all__ = ["ExecutionResult", "GraphCallFailed", "GraphGateway", "GraphWriteUncertain"]
 
 T = TypeVar("T")
 RETRYABLE = frozenset({429, 503, 504})
 GRAPH_HOST = "graph.microsoft.com"
+NOT_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout, httpx.UnsupportedProtocol)
+"""Transport errors raised before a byte of the request reached Graph: a write may be sent again."""
 
 
 class GraphCallFailed(Exception):
@@ -43,6 +55,33 @@ class GraphCallFailed(Exception):
     def __init__(self, status: int | None, code: str, message: str, request_id: str | None) -> None:
         super().__init__(f"{status} {code}: {message}")
         self.status, self.code, self.message, self.request_id = status, code, message, request_id
+
+
+class GraphWriteUncertain(Exception):
+    """A write that may have reached Graph and whose answer was lost or was a 5xx: never send it again;
+    settle its outcome from the directory audit log."""
+
+    def __init__(self, status: int | None, reason: str, request_id: str | None) -> None:
+        super().__init__(f"{status or 'no answer'}: {reason}")
+        self.status, self.reason, self.request_id = status, reason, request_id
+
+
+class _MethodRecorder(httpx.AsyncBaseTransport):
+    """Notes the HTTP method of each request by its client-request-id before sending it."""
+
+    def __init__(self, inner: httpx.AsyncBaseTransport, methods: dict[str, str]) -> None:
+        self._inner, self._methods = inner, methods
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        crid = request.headers.get("client-request-id")
+        if crid:
+            self._methods[crid] = request.method
+            if len(self._methods) > 10_000:
+                self._methods.pop(next(iter(self._methods)))
+        return await self._inner.handle_async_request(request)
+
+    async def aclose(self) -> None:
+        await self._inner.aclose()
 
 
 class _TokenProvider(AccessTokenProvider):
@@ -68,11 +107,14 @@ class GraphGateway:
         tls: ssl.SSLContext | bool = True,
         max_retries: int = 3,
         max_wait: float = 30.0,
+        timeout: float = 30.0,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+        transport: httpx.AsyncBaseTransport | None = None,
     ) -> None:
         self._seen: dict[str, tuple[int, str | None]] = {}
-        transport = AsyncGuardedTransport(allowlist, host_map=host_map, verify=tls, observer=self._observe)
-        http = httpx.AsyncClient(transport=transport, timeout=30.0)
+        self._methods: dict[str, str] = {}
+        transport = transport or AsyncGuardedTransport(allowlist, host_map=host_map, verify=tls, observer=self._observe)
+        http = httpx.AsyncClient(transport=_MethodRecorder(transport, self._methods), timeout=timeout)
         options = {RetryHandlerOption.get_key(): RetryHandlerOption(max_retries=0, should_retry=False)}
         http = GraphClientFactory.create_with_default_middleware(client=http, options=options)
         auth = BaseBearerTokenAuthenticationProvider(_TokenProvider(token, GRAPH_HOST))
@@ -97,28 +139,48 @@ class GraphGateway:
         client_request_id: str,
         operation: Callable[[RequestConfiguration[Any]], Awaitable[T]],
         *,
-        idempotent: bool,
+        write: bool = False,
         query: Any = None,
     ) -> T:
-        """Run `operation(config)` with the caller's client-request-id; retry only if `idempotent`."""
+        """Run `operation(config)` with the caller's client-request-id.
+
+        A read (GET) is retried on 429/503/504 and transport errors. A write (any other method; `write=True`
+        says so up front) is retried only when Graph provably did not take it (429, or no connection made);
+        when it may have reached Graph and no clear answer came back (timeout, lost connection, 5xx) this
+        raises `GraphWriteUncertain`."""
         attempt = 0
+        self._methods.pop(client_request_id, None)
         while True:
             config: RequestConfiguration[Any] = RequestConfiguration(query_parameters=query)
             config.headers.add("client-request-id", client_request_id)
             self.attempts[client_request_id] = attempt + 1
             try:
                 return await operation(config)
-            except APIError as exc:
+            except (APIError, httpx.TransportError) as exc:
+                write = write or self._methods.get(client_request_id, "GET") != "GET"
+                if isinstance(exc, httpx.TransportError):
+                    await self._transport_error(exc, write=write, attempt=attempt)
+                    attempt += 1
+                    continue
                 status = exc.response_status_code
-                if not (idempotent and status in RETRYABLE and attempt < self.max_retries):
-                    raise self._failure(exc, client_request_id) from exc
-                await self._sleep(self._wait(exc, attempt))
-                attempt += 1
-            except httpx.TransportError as exc:
-                if not (idempotent and attempt < self.max_retries):
-                    raise GraphCallFailed(None, "TransportError", str(exc) or type(exc).__name__, None) from exc
-                await self._sleep(self._backoff(attempt))
-                attempt += 1
+                retry = status == 429 if write else status in RETRYABLE
+                if retry and attempt < self.max_retries:
+                    await self._sleep(self._wait(exc, attempt))
+                    attempt += 1
+                    continue
+                if write and status is not None and status >= 500:
+                    raise GraphWriteUncertain(status, self._failure(exc, client_request_id).code,
+                                              self.wire(client_request_id)[1]) from exc
+                raise self._failure(exc, client_request_id) from exc
+
+    async def _transport_error(self, exc: httpx.TransportError, *, write: bool, attempt: int) -> None:
+        """Return to retry; raise when the call is over (a write that may have been sent is never retried)."""
+        reason = f"{type(exc).__name__}: {exc}".rstrip(": ")
+        if write and not isinstance(exc, NOT_SENT):
+            raise GraphWriteUncertain(None, reason, None) from exc
+        if attempt >= self.max_retries:
+            raise GraphCallFailed(None, "TransportError", reason, None) from exc
+        await self._sleep(self._backoff(attempt))
 
     def _wait(self, exc: APIError, attempt: int) -> float:
         headers = {k.lower(): v for k, v in dict(exc.response_headers or {}).items()}

@@ -21,7 +21,7 @@ from msgraph.generated.users.item.user_item_request_builder import UserItemReque
 from appliance.audit.receipt import Outcome
 from appliance.egress.httpx_transport import GuardedTransport, tls_context
 from appliance.graph.connect import GraphEndpoints
-from appliance.graph.gateway import GraphCallFailed, GraphGateway
+from appliance.graph.gateway import GraphCallFailed, GraphGateway, GraphWriteUncertain
 
 ENTRA_USERS = "the Entra admin center (Identity > Users > All users > {upn})"
 
@@ -83,7 +83,7 @@ async def account_enabled(gw: GraphGateway, aid: AidAccount) -> bool:
     query = UserItemRequestBuilder.UserItemRequestBuilderGetQueryParameters(select=["id", "accountEnabled"])
     user: Any = await gw.call(
         str(uuid.uuid4()), lambda c: gw.client.users.by_user_id(aid.id).get(request_configuration=c),
-        idempotent=True, query=query,
+        query=query,
     )
     return bool(user.account_enabled)
 
@@ -98,11 +98,19 @@ async def disable_aid(gw: GraphGateway, aid: AidAccount) -> Outcome:
             return Outcome("already_done", f"{aid.upn} no longer exists in the directory (404)")
         # otherwise let the write itself say what Graph allows
     crid = str(uuid.uuid4())
-    try:  # PATCH sets an absolute value: safe to retry
+    try:  # sent at most once (gateway rule); a lost answer is settled by reading the account back
         await gw.call(crid, lambda c: gw.client.users.by_user_id(aid.id).patch(
-            User(account_enabled=False), request_configuration=c), idempotent=True)
+            User(account_enabled=False), request_configuration=c), write=True)
     except GraphCallFailed as exc:
         return _refused(exc, f"disable {aid.upn}", admin_disable_hint(aid.upn), _evidence(gw, crid))
+    except GraphWriteUncertain as exc:
+        try:
+            if not await account_enabled(gw, aid):
+                return Outcome("done", f"{aid.upn} disabled (read back after a lost answer: {exc})",
+                               evidence=_evidence(gw, crid))
+        except GraphCallFailed:
+            pass
+        return _unproven(exc, f"disable {aid.upn}", admin_disable_hint(aid.upn), _evidence(gw, crid))
     return Outcome("done", f"{aid.upn} disabled (accountEnabled=false)", evidence=_evidence(gw, crid))
 
 
@@ -111,7 +119,9 @@ async def revoke_sessions(gw: GraphGateway, aid: AidAccount) -> Outcome:
     crid = str(uuid.uuid4())
     try:
         await gw.call(crid, lambda c: gw.client.users.by_user_id(aid.id).revoke_sign_in_sessions.post(
-            request_configuration=c), idempotent=True)
+            request_configuration=c), write=True)
+    except GraphWriteUncertain as exc:  # the refresh-token check that follows proves whether it held
+        return _unproven(exc, f"revoke the sessions of {aid.upn}", admin_revoke_hint(aid.upn), _evidence(gw, crid))
     except GraphCallFailed as exc:
         if exc.status == 404:
             return Outcome("already_done", f"{aid.upn} no longer exists in the directory (404)")
@@ -128,6 +138,11 @@ def _refused(exc: GraphCallFailed, what: str, admin_hint: str, evidence: dict[st
     return Outcome("failed", f"Graph could not {what} ({exc.status or 'no answer'} {exc.code}: {exc.message})",
                    admin_hint + " (The appliance's token is destroyed by this run, so it cannot retry later.)",
                    evidence)
+
+
+def _unproven(exc: GraphWriteUncertain, what: str, admin_hint: str, evidence: dict[str, str]) -> Outcome:
+    return Outcome("failed", f"Graph's answer to {what} was lost ({exc}); it was not sent again, so whether it "
+                   "happened is unproven", admin_hint + " (Check it in the Entra admin center.)", evidence)
 
 
 def refresh_refused(endpoints: GraphEndpoints, scopes: Iterable[str], refresh_token: str) -> Outcome:

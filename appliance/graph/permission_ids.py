@@ -47,6 +47,7 @@ _SCOPES = (
     ScopeId("GroupMember.ReadWrite.All", "f81125ac-d3b7-4573-a3b2-7099cc39df9e", True),
     ScopeId("LicenseAssignment.ReadWrite.All", "f55016cc-149c-447e-8f21-7cf3ec1d6350", True),
     ScopeId("Organization.Read.All", "4908d5b9-3fb2-4b1e-9336-1888b7937185", True),
+    ScopeId("RoleEligibilitySchedule.Read.Directory", "eb0788c2-6d4e-4658-8c9e-c0fb8053f03d", True),
     ScopeId("User-PasswordProfile.ReadWrite.All", "56760768-b641-451f-8906-e1b8ab31bca7", True),
     ScopeId("User.EnableDisableAccount.All", "f92e74e7-2563-467f-9dd0-902688cb5863", True),
     ScopeId("User.Read.All", "a154be20-db9c-4678-8ab7-66f6cc099a59", True),

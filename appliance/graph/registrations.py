@@ -85,8 +85,10 @@ class ChatRegistration:
 
 APPLIANCE_ITSELF = "appliance"
 """Stands in the `tools` of a scope or role that the appliance needs whatever tools are enabled."""
-CORE_ROLES = ("Reports Reader",)
-"""Roles the appliance itself needs: reading directoryAudits to join its records (docs/GRAPH.md, audit join)."""
+CORE_ROLES = ("Reports Reader", "Security Reader")
+"""Roles the appliance itself needs: reading directoryAudits to join and settle its records (Reports Reader), and
+reading PIM role eligibility to refuse would-be administrators (Security Reader; the PIM read APIs accept
+Global Reader, Security Reader, Security Operator, Security Administrator or Privileged Role Administrator)."""
 
 
 def admin_registration(catalog: Catalog) -> AdminRegistration:

@@ -164,6 +164,7 @@ class CatalogRequests:
 
     async def _propose_change(self, request: CatalogRequest, call: ToolCall, card_outbox: Outbox | None) -> Answer:
         refusal = gate.protected_target(call.arguments, self.policy.aid_upn)
+        refusal = refusal or await self.directory.refusal(call.tool, call.arguments)  # privileged, before a card
         if refusal:
             await self._remember(request, call, "refused")
             ops_log.event("turn.refused", reason="protected_target", requester=request.requester.object_id,

@@ -19,5 +19,6 @@ class AidPolicy:
     context_turns: int = 20
     max_message_chars: int = 4000
     reconcile_after_seconds: int = 300
+    settle_inline_seconds: float = 10.0
     two_person_tools: tuple[str, ...] = ()
     approvers: tuple[str, ...] = ()

@@ -1,8 +1,9 @@
 """The gate's two compound writes, each one transaction, built from the repositories.
 
 - `propose_action`: the user's turn and the action it led to are stored together.
-- `finish_action`: EXECUTING -> DONE/FAILED, the audit record and the tool-result turn, together:
-  after a crash an action is DONE (or FAILED) if and only if its audit record exists.
+- `finish_action`: EXECUTING -> DONE/FAILED/UNKNOWN, the audit record and the tool-result turn, together:
+  after a crash an action is DONE (or FAILED, or UNKNOWN) if and only if its audit record exists.
+  UNKNOWN -> DONE/FAILED (a late directory audit entry settles it) appends a second record for the action.
 - `close_action` / `expire_due_recorded`: an action that ends without a Graph call (cancelled, expired)
   ends together with its audit record.
 
@@ -35,14 +36,19 @@ def finish_action(
     db: Connection, action_id: str, final_state: ActionState, audit_record: Mapping[str, Any],
     tool_turn: str | None = None,
 ) -> dict[str, Any] | None:
-    """EXECUTING -> `final_state` (DONE or FAILED), plus the audit record and the tool-result turn, atomically.
+    """EXECUTING (or UNKNOWN) -> `final_state` (DONE, FAILED or UNKNOWN), plus the audit record and the
+    tool-result turn, atomically. An UNKNOWN action can only move on to DONE or FAILED.
 
-    Returns the stored audit record, or None (and nothing written) if the action was not EXECUTING.
+    Returns the stored audit record, or None (and nothing written) if the action was in neither state.
     """
-    if final_state not in (ActionState.DONE, ActionState.FAILED):
-        raise ActionTransitionError(f"an executed action ends DONE or FAILED, not {final_state}")
+    finals = (ActionState.DONE, ActionState.FAILED, ActionState.UNKNOWN)
+    if final_state not in finals:
+        raise ActionTransitionError(f"an executed action ends DONE, FAILED or UNKNOWN, not {final_state}")
     with transaction(db):
-        if not pending_actions.transition(db, action_id, ActionState.EXECUTING, final_state):
+        moved = pending_actions.transition(db, action_id, ActionState.EXECUTING, final_state)
+        if not moved and final_state != ActionState.UNKNOWN:
+            moved = pending_actions.transition(db, action_id, ActionState.UNKNOWN, final_state)
+        if not moved:
             return None
         action = pending_actions.get_action(db, action_id)
         if action is None:  # pragma: no cover - it was updated a line above, in this transaction

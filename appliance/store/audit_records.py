@@ -117,6 +117,16 @@ def missing_entry_ids(db: Connection, limit: int = 100) -> list[dict[str, Any]]:
     return [_with_entry_id(text, entry_id) for text, entry_id in rows]
 
 
+def open_unknowns(db: Connection) -> list[dict[str, Any]]:
+    """Records with Outcome Unknown that no later record of the same write (same ClientRequestId) settles."""
+    rows = db.execute(
+        "SELECT u.record_json, u.audit_entry_id FROM audit_records u WHERE u.outcome = 'Unknown' AND NOT EXISTS "
+        "(SELECT 1 FROM audit_records s WHERE s.client_request_id = u.client_request_id AND s.seq > u.seq "
+        "AND s.outcome IN ('Success', 'Failure')) ORDER BY u.seq"
+    ).fetchall()
+    return [_with_entry_id(text, entry_id) for text, entry_id in rows]
+
+
 def count(db: Connection) -> int:
     """How many audit records are kept."""
     return int(db.execute("SELECT count(*) FROM audit_records").fetchone()[0])

@@ -17,6 +17,7 @@ from appliance.store import (
     conversations,
     pending_actions,
     pending_choices,
+    undelivered,
 )
 from appliance.store.action_steps import RecordOf
 from appliance.store.tenant_store import TenantStore
@@ -97,7 +98,7 @@ class StoreLedger:
     async def finish_action(
         self, action_id: str, final_state: ActionState, record: Mapping[str, Any], tool_turn: str | None
     ) -> dict[str, Any] | None:
-        """EXECUTING -> DONE/FAILED plus the audit record and the tool turn, atomically."""
+        """EXECUTING -> DONE/FAILED/UNKNOWN (or UNKNOWN -> DONE/FAILED) plus the audit record and the tool turn."""
         return await self.store.arun(action_steps.finish_action, action_id, final_state, record, tool_turn)
 
     async def actions_in_state(self, state: ActionState) -> list[PendingAction]:
@@ -155,3 +156,18 @@ class StoreLedger:
     async def load_reference(self, conversation_ref: str) -> str | None:
         """The stored Teams conversation reference."""
         return await self.store.arun(conversation_references.load_reference, conversation_ref)
+
+    async def keep_undelivered(self, conversation_ref: str, text: str, reason: str) -> None:
+        """Keep a message Teams would not take, to try again later."""
+        await self.store.arun(undelivered.keep, conversation_ref, text, reason)
+
+    async def undelivered_due(self, limit: int) -> list[dict[str, Any]]:
+        """Kept messages whose next try is due."""
+        return await self.store.arun(lambda db: undelivered.due(db, limit=limit))
+
+    async def mark_delivered(self, message_id: int, delivered: bool, reason: str = "") -> None:
+        """A kept message went out (or failed again and waits longer)."""
+        if delivered:
+            await self.store.arun(undelivered.delivered, message_id)
+        else:
+            await self.store.arun(undelivered.try_later, message_id, reason)

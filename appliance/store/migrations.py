@@ -114,6 +114,24 @@ ALTER TABLE pending_actions ADD COLUMN approver_upn TEXT;
 ALTER TABLE conversation_references ADD COLUMN person_id TEXT;
 CREATE INDEX ix_references_person ON conversation_references (person_id);
 """),
+    (4, "when EXECUTING began (the audit-log search window of a write); messages Teams would not take", """
+ALTER TABLE pending_actions ADD COLUMN executing_at TEXT;
+UPDATE pending_actions SET executing_at = updated_at WHERE state = 'EXECUTING';
+
+-- A message Teams would not take after the documented retries (e.g. 403 ConversationBlockedByUser): kept
+-- so the upkeep loop can try again later and `appliance audit verify` can say it was not delivered.
+CREATE TABLE undelivered_messages (
+    id INTEGER PRIMARY KEY,
+    conversation_ref TEXT NOT NULL,
+    text TEXT NOT NULL,
+    reason TEXT NOT NULL,
+    attempts INTEGER NOT NULL DEFAULT 1,
+    created_at TEXT NOT NULL,
+    next_try_at TEXT NOT NULL,
+    delivered_at TEXT
+);
+CREATE INDEX ix_undelivered_due ON undelivered_messages (delivered_at, next_try_at);
+"""),
     (5, "Teams activities already handled (at most once, across restarts); the card's typed-confirmation code", """
 -- One row per inbound activity that started a turn: a redelivery of the same id is acknowledged and not
 -- run again. Rows older than handled_activities.KEEP are swept (store/handled_activities.py).
@@ -124,7 +142,7 @@ CREATE TABLE handled_activities (
 CREATE INDEX ix_handled_activities_at ON handled_activities (handled_at);
 ALTER TABLE pending_actions ADD COLUMN confirm_code TEXT;
 """),
-    # 4-8 are taken by other branches of this release; 9 is this one's (issue 12).
+    # 6-8 are taken by other branches of this release; 9 is issue 12's; 4 and 10 are the fidelity branch's.
     (9, "choice cards (which of several people was meant); operator models and their qualification runs", """
 CREATE TABLE pending_choices (
     id TEXT PRIMARY KEY,
@@ -156,6 +174,49 @@ CREATE TABLE model_qualifications (
     qualified_at TEXT NOT NULL
 );
 CREATE INDEX ix_qualifications_model ON model_qualifications (model_sha256, id);
+"""),
+    # A rebuild lists every column, so it must run after every migration that adds one to pending_actions:
+    # it is numbered after them (4 only adds columns, so it may land in any order). A later migration that
+    # adds a column to pending_actions takes a number above this one.
+    (10, "UNKNOWN outcomes: a write whose answer was lost, settled later from the directory audit log", """
+-- SQLite cannot change a CHECK constraint in place: the table is rebuilt with UNKNOWN allowed
+-- (sqlite.org/lang_altertable.html, "Making Other Kinds Of Table Schema Changes").
+CREATE TABLE pending_actions_v10 (
+    id TEXT PRIMARY KEY,
+    conversation_ref TEXT NOT NULL,
+    requester_id TEXT NOT NULL,
+    tool TEXT NOT NULL,
+    arguments_json TEXT NOT NULL,
+    summary TEXT NOT NULL,
+    action_hash TEXT NOT NULL,
+    state TEXT NOT NULL CHECK (state = 'PROPOSED' OR state = 'AWAITING' OR state = 'CONFIRMED'
+        OR state = 'CANCELLED' OR state = 'EXPIRED' OR state = 'EXECUTING' OR state = 'DONE' OR state = 'FAILED'
+        OR state = 'UNKNOWN'),
+    client_request_id TEXT,
+    confirmed_by TEXT,
+    confirmed_at TEXT,
+    created_at TEXT NOT NULL,
+    expires_at TEXT NOT NULL,
+    updated_at TEXT NOT NULL,
+    ended_at TEXT,
+    requester_upn TEXT,
+    orchestrator TEXT,
+    card_activity_id TEXT,
+    requester_confirmed_at TEXT,
+    approver_upn TEXT,
+    executing_at TEXT,
+    confirm_code TEXT
+) WITHOUT ROWID;
+INSERT INTO pending_actions_v10 (id, conversation_ref, requester_id, tool, arguments_json, summary, action_hash,
+    state, client_request_id, confirmed_by, confirmed_at, created_at, expires_at, updated_at, ended_at,
+    requester_upn, orchestrator, card_activity_id, requester_confirmed_at, approver_upn, executing_at, confirm_code)
+SELECT id, conversation_ref, requester_id, tool, arguments_json, summary, action_hash,
+    state, client_request_id, confirmed_by, confirmed_at, created_at, expires_at, updated_at, ended_at,
+    requester_upn, orchestrator, card_activity_id, requester_confirmed_at, approver_upn, executing_at, confirm_code
+FROM pending_actions;
+DROP TABLE pending_actions;
+ALTER TABLE pending_actions_v10 RENAME TO pending_actions;
+CREATE INDEX ix_pending_requester ON pending_actions (conversation_ref, requester_id);
 """),
 )
 LATEST = MIGRATIONS[-1][0]

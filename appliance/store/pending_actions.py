@@ -24,7 +24,7 @@ __all__ = ["FINAL_STATES", "LIFECYCLE", "OPEN_STATES", "PendingAction", "canonic
 _COLUMNS = (
     "id, conversation_ref, requester_id, tool, arguments_json, summary, action_hash, state, client_request_id, "
     "confirmed_by, confirmed_at, created_at, expires_at, updated_at, ended_at, requester_upn, orchestrator, "
-    "card_activity_id, requester_confirmed_at, approver_upn, confirm_code"
+    "card_activity_id, requester_confirmed_at, approver_upn, executing_at, confirm_code"
 )
 
 
@@ -41,7 +41,7 @@ def create_action(
     stamp = iso(now())
     row = (action_id, conversation_ref, requester_id, tool, canonical_arguments(arguments), summary, action_hash,
            state, None, None, None, stamp, iso(expires_at), stamp, None, requester_upn, orchestrator,
-           None, None, None, confirm_code)
+           None, None, None, None, confirm_code)
     db.execute(f"INSERT INTO pending_actions ({_COLUMNS}) VALUES ({', '.join('?' * len(row))})", row)
     return PendingAction(*row)
 
@@ -58,7 +58,8 @@ def transition(
 ) -> bool:
     """Move `expected` -> `new_state` atomically. False (and no change) if the action was not in `expected`.
 
-    `client_request_id` is recorded with the move (give it when entering EXECUTING, before the Graph call).
+    `client_request_id` is recorded with the move (give it when entering EXECUTING, before the Graph call);
+    entering EXECUTING also stamps `executing_at` (the start of the window its directory audit entry falls in).
     A move the lifecycle never allows raises ActionTransitionError, and so does CONFIRMED: use `confirm`.
     """
     if not may_move(expected, new_state):
@@ -68,8 +69,10 @@ def transition(
     stamp = iso(now())
     cursor = db.execute(
         "UPDATE pending_actions SET state = ?, updated_at = ?, ended_at = ?, "
-        "client_request_id = coalesce(?, client_request_id) WHERE id = ? AND state = ?",
-        (new_state, stamp, stamp if new_state in FINAL_STATES else None, client_request_id, action_id, expected),
+        "client_request_id = coalesce(?, client_request_id), executing_at = coalesce(?, executing_at) "
+        "WHERE id = ? AND state = ?",
+        (new_state, stamp, stamp if new_state in FINAL_STATES else None, client_request_id,
+         stamp if new_state == ActionState.EXECUTING else None, action_id, expected),
     )
     return cursor.rowcount == 1
 

@@ -44,6 +44,11 @@ def reference_from_json(text: str) -> ConversationReference:
     return ConversationReference().deserialize(json.loads(text))
 
 
+CRASHED = ("Something went wrong on my side while answering that. A change you already confirmed is not run again: "
+           "its card and `m365_audit_query` show whether it happened. Please try again.")
+"""Never "nothing was changed": the turn may have crashed after a confirmed change was done."""
+
+
 class AidBot(ActivityHandler):
     """Schedules each checked message as a background turn; refuses group chats politely."""
 
@@ -96,7 +101,7 @@ class AidBot(ActivityHandler):
         except Exception as exc:  # one broken turn must never take the bot down; the person is told
             ops_log.event("turn.crashed", error=type(exc).__name__, conversation=turn.conversation_ref)
             try:
-                await outbox.say("Something went wrong on my side; nothing was changed. Please try again.")
+                await outbox.say(CRASHED)
             except Exception as send_error:
                 ops_log.event("turn.unreachable", error=type(send_error).__name__)
         finally:

@@ -35,7 +35,7 @@ __all__ = [
     "card_text",
 ]
 
-BENCH_SECTIONS = ("engine", "concurrency", "store", "graph", "e2e")
+BENCH_SECTIONS = ("engine", "concurrency", "store", "graph", "writes", "e2e")
 
 
 def bench_section(name: str) -> ModuleType:

@@ -34,7 +34,7 @@ from appliance.graph.bot_tokens import BotTokenSource
 from appliance.graph.connect import GraphEndpoints, connect
 from appliance.graph.directory import GraphDirectory
 from appliance.graph.executors import GraphTools
-from appliance.graph.scopes import DIRECTORY_PERMISSIONS, compare_scopes
+from appliance.graph.scopes import admin_consent_url, compare_scopes
 from appliance.orchestrator import AidPolicy, CatalogRequests, TurnHandler
 from appliance.orchestrator.handler import utc_now
 from appliance.store import TenantStore, retention, serve_lock
@@ -56,7 +56,6 @@ from appliance.wiring.teams import TeamsSide, build_teams, connect_teams
 
 APPLIANCE_VERSION = "0.1.0"
 OPS_SALT = "ops.log_salt"
-UPKEEP_SECONDS = 15.0
 Step = Callable[[str], None]
 
 
@@ -187,19 +186,18 @@ async def _start(settings: Settings, store: TenantStore, step: Step) -> Service:
     _check_two_person(settings)
     endpoints, host_map, tls = _endpoints(settings)
     identity, gateway = connect(endpoints, graph_permissions(settings), store.token_cache)
-    claims = await asyncio.to_thread(identity.claims)  # one token read (and refresh, if due) off the loop
-    granted = scopes_in(claims)
-    missing_core = set(DIRECTORY_PERMISSIONS) - granted
-    if missing_core:
-        raise ConfigError(f"the Aid lacks {', '.join(sorted(missing_core))}, which the appliance itself needs",
-                          hint="Grant them to the admin app registration (`appliance permissions`).")
-    report = compare_scopes(enabled_catalog(settings), granted, strict=settings.graph.strict_scopes,
+    consented = await asyncio.to_thread(identity.consented_scopes)  # what an admin consented, asked afresh
+    report = compare_scopes(enabled_catalog(settings), consented, strict=settings.graph.strict_scopes,
+                            consent_url=admin_consent_url(endpoints.authority_host, endpoints.tenant,
+                                                          endpoints.client_id),
                             accept_supersets=settings.graph.accept_supersets)
     for line in report.lines():
         step(f"scopes: {line}")
-    catalog = enabled_catalog(settings).without(report.disabled_tools)
+    claims = await asyncio.to_thread(identity.claims)  # one token read (and refresh, if due) off the loop
+    granted = scopes_in(claims)
+    catalog = enabled_catalog(settings)
     aid_upn = upn_in(claims)
-    directory = GraphDirectory(gateway)
+    directory = GraphDirectory(gateway, aid_object_id=str(claims.get("oid") or "") or None)
     await directory.person(str(claims.get("oid", "")))  # warms msgraph's models (1-2 s, once)
     step(f"Graph: the Aid is signed in ({len(granted)} scopes granted); {len(catalog)} tools enabled")
     catalog, entry, model_mode = await asyncio.to_thread(qualified_catalog, settings, store, catalog)
@@ -236,7 +234,8 @@ async def _start(settings: Settings, store: TenantStore, step: Step) -> Service:
         step(f"audit API: GET /api/audit/records and /api/audit/verify for holders of {settings.audit_api.role}")
     report_recovery = await handler.executor.recover(teams.outbox_for)
     step(f"recovery: {len(report_recovery.done)} done, {len(report_recovery.failed)} failed, "
-         f"{len(report_recovery.resumed)} resumed, {len(report_recovery.waiting)} waiting for Graph")
+         f"{len(report_recovery.resumed)} resumed, {len(report_recovery.waiting)} waiting for Graph, "
+         f"{len(report_recovery.unknown)} unknown")
     runner = web.AppRunner(teams.app, access_log=None)
     await runner.setup()
     server_tls = None
@@ -287,22 +286,23 @@ async def _upkeep(service: Service, token: Callable[[], str]) -> None:
     executor, ledger = service.handler.executor, service.handler.ledger
     last_purge = datetime.min.replace(tzinfo=UTC)
     while True:
-        await asyncio.sleep(UPKEEP_SECONDS)
+        await asyncio.sleep(service.settings.gate.upkeep_seconds)
         try:
             expired = await executor.expire_due(service.teams.outbox_for)
             settled = await executor.settle_interrupted(service.teams.outbox_for)
             joined = await join_audit_entries(ledger, service.handler.directory)
+            redelivered = await executor.redeliver(service.teams.outbox_for)
             service.health["token"] = await _probe(lambda: asyncio.to_thread(token), "token unavailable")
             service.health["store"] = await _probe(lambda: service.store.arun(_touch), "store unavailable")
             if datetime.now(UTC) - last_purge > timedelta(days=1):
                 await service.store.arun(retention.purge, service.settings.store, audit=service.settings.audit,
                                          operator="appliance serve (daily upkeep)")
                 last_purge = datetime.now(UTC)
-            reconciled = len(settled.done) + len(settled.failed)
+            reconciled = len(settled.done) + len(settled.failed) + len(settled.unknown)
             if service.observability is not None:
                 service.observability.metrics.upkeep_done(time.time())
-            if expired or joined or reconciled:
-                ops_log.event("upkeep", expired=expired, joined=joined, reconciled=reconciled)
+            if expired or joined or reconciled or redelivered:
+                ops_log.event("upkeep", expired=expired, joined=joined, reconciled=reconciled, count=redelivered)
         except asyncio.CancelledError:
             raise
         except Exception as exc:  # upkeep must never die; the next round tries again

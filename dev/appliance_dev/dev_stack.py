@@ -107,7 +107,8 @@ class DevStack:
             env["APPLIANCE_MODELS_DIR"] = str(self.models_dir)
         log = self.log_path.open("ab")
         self.process = subprocess.Popen([sys.executable, "-m", "appliance", "serve", "--dev"], env=env,
-                                        stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+                                        stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
+                                        start_new_session=True)
         log.close()
         assert self.tenant is not None
         ready = f"https://localhost:{self.teams_port}/readyz"

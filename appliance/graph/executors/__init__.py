@@ -12,8 +12,8 @@ from typing import Any
 
 from appliance.catalog import DEFAULT_CATALOG
 from appliance.graph.executors import groups, licenses, security, users
-from appliance.graph.executors.common import Executor, Refused, failure
-from appliance.graph.gateway import ExecutionResult, GraphCallFailed, GraphGateway
+from appliance.graph.executors.common import Executor, Refused, failure, uncertain
+from appliance.graph.gateway import ExecutionResult, GraphCallFailed, GraphGateway, GraphWriteUncertain
 
 EXECUTORS: dict[str, Executor] = {
     "m365_user_get": users.user_get,
@@ -46,12 +46,17 @@ class GraphTools:
 
 
 async def execute(gw: GraphGateway, tool: str, arguments: dict[str, Any], client_request_id: str) -> ExecutionResult:
-    """Run the tool's executor as the Aid. The caller has recorded `client_request_id` before this call."""
+    """Run the tool's executor as the Aid. The caller has recorded `client_request_id` before this call.
+
+    A write whose answer was lost (or was a 5xx) comes back `unknown`: it was sent once and is never sent
+    again; the caller settles it from the directory audit log."""
     keys = DEFAULT_CATALOG[tool].target_keys
     target = (arguments.get(keys[0]) if keys else None) or "that object"
     try:
         return await EXECUTORS[tool](gw, arguments, client_request_id)
     except Refused as exc:
         return ExecutionResult(tool, "refused", client_request_id, message=str(exc))
+    except GraphWriteUncertain as exc:
+        return uncertain(tool, client_request_id, exc, target)
     except GraphCallFailed as exc:
         return failure(tool, client_request_id, exc, target)

@@ -1,4 +1,5 @@
-"""Executors for group tools. Role-assignable groups are refused; "already a member" counts as done."""
+"""Executors for group tools. Role-assignable groups are refused; "already a member" (400) and "not a member"
+(404) count as done: Graph answered, the group is as asked. Each write is sent at most once (gateway.py)."""
 
 from __future__ import annotations
 
@@ -6,24 +7,24 @@ from typing import Any
 
 from msgraph.generated.models.reference_create import ReferenceCreate
 
-from appliance.graph.executors.common import Refused, done, get_group_by_mail, get_user, items
+from appliance.graph.executors.common import Refused, done, get_group_by_mail, get_user
 from appliance.graph.gateway import ExecutionResult, GraphCallFailed, GraphGateway
+from appliance.graph.paging import every_page
 
 ALREADY_MEMBER = "added object references already exist"
 
 
 async def group_members(gw: GraphGateway, args: dict[str, Any], crid: str) -> ExecutionResult:
     group = await get_group_by_mail(gw, args["group"], crid)
-    page = await gw.call(
-        crid, lambda c: gw.client.groups.by_group_id(group.id).members.get(request_configuration=c), idempotent=True
-    )
-    members = [str(getattr(m, "user_principal_name", None) or m.id) for m in items(page)]
+    pages = await every_page(gw, crid, gw.client.groups.by_group_id(group.id).members)
+    members = [str(getattr(m, "user_principal_name", None) or getattr(m, "mail", None) or m.id) for m in pages.items]
+    count = f"{len(members)}" if pages.complete else f"at least {len(members)} (I stopped after {pages.pages} pages)"
     return done(
         gw,
         "m365_group_members",
         crid,
-        {"count": len(members), "members": members[:25]},
-        f"{args['group']} has {len(members)} members: " + ", ".join(members[:25]),
+        {"count": len(members), "complete": pages.complete, "members": members[:25]},
+        f"{args['group']} has {count} members: " + ", ".join(members[:25]),
     )
 
 
@@ -39,11 +40,10 @@ async def group_add_member(gw: GraphGateway, args: dict[str, Any], crid: str) ->
     user = await get_user(gw, args["user"], crid)
     body = ReferenceCreate(odata_id=f"https://graph.microsoft.com/v1.0/directoryObjects/{user.id}")
     try:
-        # A replay after a lost response answers 400 "already exist", which counts as done below.
         await gw.call(
             crid,
             lambda c: gw.client.groups.by_group_id(group.id).members.ref.post(body, request_configuration=c),
-            idempotent=True,
+            write=True,
         )
     except GraphCallFailed as exc:
         if not (exc.status == 400 and ALREADY_MEMBER in exc.message):
@@ -69,7 +69,7 @@ async def group_remove_member(gw: GraphGateway, args: dict[str, Any], crid: str)
                 .members.by_directory_object_id(user.id)
                 .ref.delete(request_configuration=c)
             ),
-            idempotent=True,
+            write=True,
         )
     except GraphCallFailed as exc:
         if exc.status != 404:

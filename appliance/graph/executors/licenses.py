@@ -14,7 +14,7 @@ from appliance.graph.gateway import ExecutionResult, GraphCallFailed, GraphGatew
 
 
 async def _skus(gw: GraphGateway, crid: str) -> list[Any]:
-    page = await gw.call(crid, lambda c: gw.client.subscribed_skus.get(request_configuration=c), idempotent=True)
+    page = await gw.call(crid, lambda c: gw.client.subscribed_skus.get(request_configuration=c))
     return items(page)
 
 
@@ -41,11 +41,11 @@ async def _assign(gw: GraphGateway, args: dict[str, Any], crid: str, *, add: boo
         add_licenses=[AssignedLicense(sku_id=sku_id, disabled_plans=[])] if add else [],
         remove_licenses=[] if add else [sku_id],
     )
-    # assignLicense converges to the same state when repeated: safe to retry.
+    # A write: sent at most once (see gateway.py); a lost answer is settled from the audit log.
     await gw.call(
         crid,
         lambda c: gw.client.users.by_user_id(user.id).assign_license.post(body, request_configuration=c),
-        idempotent=True,
+        write=True,
     )
 
 

@@ -10,7 +10,7 @@ from msgraph.generated.models.password_profile import PasswordProfile
 from msgraph.generated.models.user import User
 from msgraph.generated.users.users_request_builder import UsersRequestBuilder
 
-from appliance.graph.executors.common import USER_SELECT, done, get_user, items, refuse_admin
+from appliance.graph.executors.common import USER_SELECT, done, get_user, items, refuse_privileged
 from appliance.graph.gateway import ExecutionResult, GraphGateway
 
 
@@ -46,39 +46,38 @@ async def user_search(gw: GraphGateway, args: dict[str, Any], crid: str) -> Exec
         select=USER_SELECT,
         top=10,
     )
-    page = await gw.call(crid, lambda c: gw.client.users.get(request_configuration=c), idempotent=True, query=query)
+    page = await gw.call(crid, lambda c: gw.client.users.get(request_configuration=c), query=query)
     found = [str(u.user_principal_name) for u in items(page)]
     message = f"Found {len(found)}: " + ", ".join(found) if found else f"No user starts with '{args['query']}'."
     return done(gw, "m365_user_search", crid, {"users": found}, message)
 
 
 async def _patch(gw: GraphGateway, crid: str, user_id: str, body: User) -> None:
-    # PATCH sets absolute values, so repeating it is safe (idempotent).
-    await gw.call(
-        crid, lambda c: gw.client.users.by_user_id(user_id).patch(body, request_configuration=c), idempotent=True
-    )
+    # A write: sent at most once (see gateway.py); a lost answer is settled from the audit log.
+    await gw.call(crid, lambda c: gw.client.users.by_user_id(user_id).patch(body, request_configuration=c), write=True)
 
 
 async def user_disable(gw: GraphGateway, args: dict[str, Any], crid: str) -> ExecutionResult:
     user = await get_user(gw, args["user"], crid)
-    await refuse_admin(gw, user.id, args["user"], crid)
+    await refuse_privileged(gw, user.id, args["user"], crid)
     await _patch(gw, crid, user.id, User(account_enabled=False))
     return done(gw, "m365_user_disable", crid, {"accountEnabled": False}, f"Disabled the account of {args['user']}.")
 
 
 async def user_enable(gw: GraphGateway, args: dict[str, Any], crid: str) -> ExecutionResult:
     user = await get_user(gw, args["user"], crid)
+    await refuse_privileged(gw, user.id, args["user"], crid)
     await _patch(gw, crid, user.id, User(account_enabled=True))
     return done(gw, "m365_user_enable", crid, {"accountEnabled": True}, f"Enabled the account of {args['user']}.")
 
 
 async def sessions_revoke(gw: GraphGateway, args: dict[str, Any], crid: str) -> ExecutionResult:
     user = await get_user(gw, args["user"], crid)
-    # Revoking twice has the same effect as once: safe to retry.
+    await refuse_privileged(gw, user.id, args["user"], crid)
     await gw.call(
         crid,
         lambda c: gw.client.users.by_user_id(user.id).revoke_sign_in_sessions.post(request_configuration=c),
-        idempotent=True,
+        write=True,
     )
     return done(
         gw,
@@ -96,7 +95,7 @@ def _temporary_password() -> str:
 
 async def password_reset(gw: GraphGateway, args: dict[str, Any], crid: str) -> ExecutionResult:
     user = await get_user(gw, args["user"], crid)
-    await refuse_admin(gw, user.id, args["user"], crid)
+    await refuse_privileged(gw, user.id, args["user"], crid)
     # The temporary password is random, never logged, never returned: the person resets it through
     # self-service password reset at next sign-in (forceChangePasswordNextSignIn).
     profile = PasswordProfile(password=_temporary_password(), force_change_password_next_sign_in=True)

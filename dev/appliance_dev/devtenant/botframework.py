@@ -9,6 +9,11 @@
   token that the dev tenant's Entra issued by client credentials.
 - `/_admin/teams/...`: send a message as a dev-tenant user and read the bot's answers (the demo, `chat`
   and tests use it).
+- The Bot Connector's answers as Teams documents them (MicrosoftDocs/msteams-docs,
+  msteams-platform/bots/build-conversational-capability.md, "Status codes"; bots/how-to/rate-limit.md):
+  per-conversation rate limits (`connector_limits.py`) answer `429 Throttled`; fault rules inject
+  429 with Retry-After, 412 PreconditionFailed, 502/504, 403 ConversationBlockedByUser /
+  BotNotInConversationRoster and 413 MessageSizeTooBig on these routes.
 """
 
 from __future__ import annotations
@@ -20,6 +25,7 @@ from typing import Any
 import jwt
 from aiohttp import web
 
+from appliance_dev.devtenant.connector_limits import ThreadRateLimit
 from appliance_dev.devtenant.context import CONTEXT_KEY, DevTenantContext
 from appliance_dev.devtenant.teams_channel import TeamsChannel, conversation_id
 
@@ -29,6 +35,9 @@ SERVICE_URL = "https://smba.trafficmanager.net/emea/"
 OPENID_PATH = "/v1/.well-known/openidconfiguration"
 KEYS_PATH = "/v1/.well-known/keys"
 CHANNEL_KEY: web.AppKey[TeamsChannel] = web.AppKey("teams-channel", TeamsChannel)
+LIMITS_KEY: web.AppKey[ThreadRateLimit] = web.AppKey("teams-rate-limit", ThreadRateLimit)
+MAX_ACTIVITY_BYTES = 262_144
+"""The dev tenant answers 413 MessageSizeTooBig above 256 KiB (Teams' own limit is lower and not modelled here)."""
 
 
 def channel_token(ctx: DevTenantContext, audience: str, service_url: str = SERVICE_URL, **override: Any) -> str:
@@ -63,7 +72,8 @@ async def openid_metadata(request: web.Request) -> web.Response:
 
 async def signing_keys(request: web.Request) -> web.Response:
     """The channel signing keys, each endorsed for the channels it may sign for."""
-    return web.json_response({"keys": [{**request.app[CONTEXT_KEY].jwk(), "endorsements": ["msteams"]}]})
+    keys = [{**jwk, "endorsements": ["msteams"]} for jwk in request.app[CONTEXT_KEY].jwks()]
+    return web.json_response({"keys": keys})
 
 
 def _bot_caller(request: web.Request) -> str | None:
@@ -71,8 +81,7 @@ def _bot_caller(request: web.Request) -> str | None:
     ctx = request.app[CONTEXT_KEY]
     header = request.headers.get("Authorization", "")
     try:
-        claims = jwt.decode(header.removeprefix("Bearer "), ctx.signing_key.public_key(), algorithms=["RS256"],
-                            audience=BOT_CONNECTOR_AUDIENCE)
+        claims = ctx.verify(header.removeprefix("Bearer "), BOT_CONNECTOR_AUDIENCE)
     except jwt.InvalidTokenError:
         return None
     app_id = str(claims.get("appid", ""))
@@ -83,22 +92,37 @@ def _error(status: int, code: str, message: str) -> web.Response:
     return web.json_response({"error": {"code": code, "message": message}}, status=status)
 
 
+def _limited(request: web.Request, app_id: str) -> web.Response | None:
+    """413 for an oversized activity, 429 over the conversation's rate limit, else None."""
+    if (request.content_length or 0) > MAX_ACTIVITY_BYTES:
+        return _error(413, "MessageSizeTooBig", "Message size too large.")
+    if not request.app[LIMITS_KEY].allow(app_id, request.match_info["cid"]):
+        return _error(429, "Throttled", "Too many requests.")
+    return None
+
+
 async def post_activity(request: web.Request) -> web.Response:
     """POST /{region}/v3/conversations/{cid}/activities[/{replyToId}]: the bot sends or replies."""
-    if _bot_caller(request) is None:
+    app_id = _bot_caller(request)
+    if app_id is None:
         return _error(401, "Unauthorized", "Authorization has been denied for this request.")
     channel = request.app[CHANNEL_KEY]
     cid = request.match_info["cid"]
     if not channel.knows(cid):
         return _error(404, "ConversationNotFound", "Conversation not found.")
+    if (refusal := _limited(request, app_id)) is not None:
+        return refusal
     activity = await request.json()
     return web.json_response({"id": channel.record_from_bot(cid, activity, request.match_info.get("reply_to"))})
 
 
 async def put_activity(request: web.Request) -> web.Response:
     """PUT /{region}/v3/conversations/{cid}/activities/{aid}: the bot updates a message (a card) in place."""
-    if _bot_caller(request) is None:
+    app_id = _bot_caller(request)
+    if app_id is None:
         return _error(401, "Unauthorized", "Authorization has been denied for this request.")
+    if (refusal := _limited(request, app_id)) is not None:
+        return refusal
     channel = request.app[CHANNEL_KEY]
     updated = channel.update_from_bot(request.match_info["cid"], request.match_info["aid"], await request.json())
     if not updated:
@@ -141,6 +165,7 @@ async def admin_register_bot(request: web.Request) -> web.Response:
 def add_routes(app: web.Application, ctx: DevTenantContext) -> None:
     """Mount the Bot Framework, Bot Connector and Teams admin routes."""
     app[CHANNEL_KEY] = TeamsChannel(ctx, SERVICE_URL, channel_token)
+    app[LIMITS_KEY] = ThreadRateLimit()
     app.router.add_get(OPENID_PATH, openid_metadata)
     app.router.add_get(KEYS_PATH, signing_keys)
     app.router.add_post("/{region}/v3/conversations/{cid}/activities", post_activity)

@@ -1,5 +1,14 @@
 """Entra ID emulation: OpenID configuration, JWKS, device code, and the v2.0 token endpoint
-(device code, authorization code, refresh token and client credentials grants)."""
+(device code, authorization code, refresh token and client credentials grants).
+
+Consent as Entra does it (MicrosoftDocs/entra-docs, docs/identity-platform/):
+- access-token-claims-reference.md (`scp`) and permissions-consent-overview.md: a delegated token carries
+  every scope consented for the resource, not only those the request named (`.default` asks for exactly that).
+- reference-error-codes.md: a request for a scope nobody consented to fails; it never returns a narrower token.
+  AADSTS65001 (DelegationDoesNotExist, `suberror: consent_required`) on the refresh-token grant; AADSTS90094
+  (AdminConsentRequired) on an interactive grant, where an admin must consent.
+- refresh-tokens.md: using a refresh token does not revoke it; revokeSignInSessions does.
+"""
 
 from __future__ import annotations
 
@@ -25,16 +34,13 @@ def _ctx(request: web.Request) -> DevTenantContext:
     return request.app[CONTEXT_KEY]
 
 
-def _oauth_error(error: str, description: str, status: int = 400) -> web.Response:
-    return web.json_response(
-        {
-            "error": error,
-            "error_description": description,
-            "error_codes": [0],
-            "timestamp": time.strftime("%Y-%m-%d %H:%M:%SZ"),
-        },
-        status=status,
-    )
+def _oauth_error(error: str, description: str, status: int = 400, *, code: int = 0,
+                 suberror: str | None = None) -> web.Response:
+    body: dict[str, Any] = {"error": error, "error_description": description, "error_codes": [code],
+                            "timestamp": time.strftime("%Y-%m-%d %H:%M:%SZ")}
+    if suberror:
+        body["suberror"] = suberror
+    return web.json_response(body, status=status)
 
 
 async def openid_configuration(request: web.Request) -> web.Response:
@@ -59,7 +65,7 @@ async def openid_configuration(request: web.Request) -> web.Response:
 
 async def jwks(request: web.Request) -> web.Response:
     """The token-signing keys."""
-    return web.json_response({"keys": [_ctx(request).jwk()]})
+    return web.json_response({"keys": _ctx(request).jwks()})
 
 
 async def device_code(request: web.Request) -> web.Response:
@@ -84,17 +90,36 @@ async def device_code(request: web.Request) -> web.Response:
     )
 
 
+class NotConsented(Exception):
+    """A token request named scopes nobody consented to for this client."""
+
+    def __init__(self, client_id: str, missing: list[str]) -> None:
+        super().__init__(", ".join(missing))
+        self.client_id, self.missing = client_id, missing
+
+
 def _granted(ctx: DevTenantContext, client_id: str, requested: str) -> list[str]:
-    consented = ctx.state.data.get("clients", {}).get(client_id, {}).get("consentedScopes", [])
-    wanted = []
+    """Every scope consented for `client_id` (what `scp` carries); NotConsented if `requested` names others."""
+    consented = list(ctx.state.data.get("clients", {}).get(client_id, {}).get("consentedScopes", []))
+    missing = []
     for scope in requested.split():
         short = scope.removeprefix(GRAPH_AUDIENCE + "/")
-        if short in OIDC_SCOPES:
-            continue
-        if short == ".default":
-            return list(consented)
-        wanted.append(short)
-    return [s for s in wanted if s in consented]
+        if short not in OIDC_SCOPES and short != ".default" and short not in consented:
+            missing.append(short)
+    if missing:
+        raise NotConsented(client_id, missing)
+    return consented
+
+
+def _consent_error(exc: NotConsented, interactive: bool) -> web.Response:
+    if interactive:
+        return _oauth_error("invalid_grant", "AADSTS90094: The grant requires admin permission.", code=90094)
+    return _oauth_error(
+        "invalid_grant",
+        f"AADSTS65001: The user or administrator has not consented to use the application with ID "
+        f"'{exc.client_id}'. Send an interactive authorization request for this user and resource.",
+        code=65001, suberror="consent_required",
+    )
 
 
 def _token_response(
@@ -135,6 +160,14 @@ def _token_response(
 
 async def token(request: web.Request) -> web.Response:
     """The v2.0 token endpoint."""
+    try:
+        return await _token(request)
+    except NotConsented as exc:
+        grant = str((await request.post()).get("grant_type", ""))
+        return _consent_error(exc, interactive=grant != "refresh_token")
+
+
+async def _token(request: web.Request) -> web.Response:
     ctx = _ctx(request)
     form = await request.post()
     grant = str(form.get("grant_type", ""))
@@ -160,8 +193,7 @@ async def token(request: web.Request) -> web.Response:
         if user is None or not user["accountEnabled"]:
             return _oauth_error("invalid_grant", "AADSTS50057: The user account is disabled.")
         requested = str(form.get("scope", "")) or " ".join(held["scopes"])
-        scopes = [s for s in _granted(ctx, held["client_id"], requested) if s in held["scopes"]] or held["scopes"]
-        return _token_response(ctx, user, held["client_id"], scopes)
+        return _token_response(ctx, user, held["client_id"], _granted(ctx, held["client_id"], requested))
     if grant == "authorization_code":
         redeemed = redeem_code(ctx, form)
         if isinstance(redeemed, web.Response):

@@ -1,4 +1,11 @@
-"""Graph v1.0 groups: list/$filter by mail, get, members, add and remove a member ($ref)."""
+"""Graph v1.0 groups: list/$filter by mail, get, members (paged), add and remove a member ($ref); subscribed
+SKUs and sign-ins (paged).
+
+Sources (microsoftgraph/microsoft-graph-docs-contrib, api-reference/v1.0/api/): group-list-members.md,
+group-post-members.md (adding an existing member is a 400), group-delete-members.md, signin-list.md.
+Membership of a role-assignable group can be changed only by a Privileged Role Administrator or Global
+Administrator (MicrosoftDocs/entra-docs, docs/identity/role-based-access-control/groups-concept.md).
+"""
 
 from __future__ import annotations
 
@@ -6,17 +13,21 @@ from typing import Any
 
 from aiohttp import web
 
+from appliance_dev.devtenant import roles
 from appliance_dev.devtenant.context import DevTenantContext
 from appliance_dev.devtenant.graph_common import (
     WRITE_ALL,
     bad_request,
     collection,
+    denied,
     graph_route,
     not_found,
     parse_filter,
     record_write,
     select,
 )
+
+ROLE_GROUP_MANAGERS = frozenset({"Privileged Role Administrator", "Global Administrator"})
 
 GROUP_FIELDS = ("displayName", "mail", "mailNickname", "isAssignableToRole", "description")
 READ = ("GroupMember.Read.All", "Group.Read.All", "Directory.Read.All", "GroupMember.ReadWrite.All", WRITE_ALL)
@@ -55,17 +66,14 @@ async def list_members(request: web.Request, ctx: DevTenantContext, claims: dict
     if not group:
         return not_found("group", request.match_info["gid"])
     members = []
-    for uid in group["members"]:
-        user = ctx.state.user(uid)
-        if user:
-            members.append(
-                {
-                    "@odata.type": "#microsoft.graph.user",
-                    "id": user["id"],
-                    "displayName": user["displayName"],
-                    "userPrincipalName": user["userPrincipalName"],
-                }
-            )
+    for member_id in group["members"]:
+        if user := ctx.state.user(member_id):
+            members.append({"@odata.type": "#microsoft.graph.user", "id": user["id"],
+                            "displayName": user["displayName"],
+                            "userPrincipalName": user["userPrincipalName"]})
+        elif nested := ctx.state.group(member_id):
+            members.append({"@odata.type": "#microsoft.graph.group", "id": nested["id"],
+                            "displayName": nested["displayName"], "mail": nested.get("mail")})
     return collection(request, members, "directoryObjects")
 
 
@@ -74,23 +82,36 @@ async def add_member(request: web.Request, ctx: DevTenantContext, claims: dict[s
     group = ctx.state.group(request.match_info["gid"])
     if not group:
         return not_found("group", request.match_info["gid"])
+    if not _may_manage(ctx, claims, group):
+        return denied()
     body = await request.json()
     member_id = str(body.get("@odata.id", "")).rsplit("/", 1)[-1]
     user = ctx.state.user(member_id)
     if not user:
         return not_found("directoryObject", member_id)
     if user["id"] in group["members"]:
-        return bad_request(
-            "One or more added object references already exist for the following modified properties: 'members'."
-        )
+        message = "One or more added object references already exist for the following modified properties: 'members'."
+        record_write(request, ctx, claims, "Add member to group", "GroupManagement", _targets(group, user), "Assign",
+                     failure=message)
+        return bad_request(message)
     with ctx.state.lock:
         group["members"].append(user["id"])
-    targets = [
+    record_write(request, ctx, claims, "Add member to group", "GroupManagement", _targets(group, user), "Assign")
+    return web.Response(status=204)
+
+
+def _targets(group: dict[str, Any], user: dict[str, Any]) -> list[dict[str, Any]]:
+    return [
         {"id": group["id"], "displayName": group["displayName"], "type": "Group"},
         {"id": user["id"], "displayName": user["displayName"], "userPrincipalName": user["userPrincipalName"]},
     ]
-    record_write(request, ctx, claims, "Add member to group", "GroupManagement", targets, "Assign")
-    return web.Response(status=204)
+
+
+def _may_manage(ctx: DevTenantContext, claims: dict[str, Any], group: dict[str, Any]) -> bool:
+    if not group.get("isAssignableToRole"):
+        return True
+    actor = ctx.state.user(claims["oid"])
+    return actor is not None and bool(set(roles.active_roles(ctx.state, actor)) & ROLE_GROUP_MANAGERS)
 
 
 @graph_route(*WRITE)
@@ -98,6 +119,8 @@ async def remove_member(request: web.Request, ctx: DevTenantContext, claims: dic
     group = ctx.state.group(request.match_info["gid"])
     if not group:
         return not_found("group", request.match_info["gid"])
+    if not _may_manage(ctx, claims, group):
+        return denied()
     uid = request.match_info["uid"]
     if uid not in group["members"]:
         return not_found("member", uid)
@@ -135,14 +158,6 @@ async def sign_ins(request: web.Request, ctx: DevTenantContext, claims: dict[str
     return collection(request, items, "auditLogs/signIns")
 
 
-@graph_route("AuditLog.Read.All")
-async def directory_audits(request: web.Request, ctx: DevTenantContext, claims: dict[str, Any]) -> web.Response:
-    clauses = parse_filter(request.query.get("$filter", "correlationId eq ''"))
-    wanted = {v for op, f, v in clauses if f == "correlationId"}
-    items = [a for a in ctx.state.data["directoryAudits"] if not wanted or a["correlationId"] in wanted]
-    return collection(request, items, "auditLogs/directoryAudits")
-
-
 def add_routes(app: web.Application) -> None:
     """Mount group, license and audit-log routes."""
     app.router.add_get("/v1.0/groups", list_groups)
@@ -152,4 +167,3 @@ def add_routes(app: web.Application) -> None:
     app.router.add_delete("/v1.0/groups/{gid}/members/{uid}/$ref", remove_member)
     app.router.add_get("/v1.0/subscribedSkus", subscribed_skus)
     app.router.add_get("/v1.0/auditLogs/signIns", sign_ins)
-    app.router.add_get("/v1.0/auditLogs/directoryAudits", directory_audits)

@@ -1,5 +1,12 @@
-"""Graph v1.0 users: get, list/$filter, memberOf, PATCH, assignLicense, revokeSignInSessions,
-authentication methods. Every write records a directoryAudit with the caller's client-request-id."""
+"""Graph v1.0 users: get, list/$filter, memberOf, transitiveMemberOf, ownedObjects, PATCH, assignLicense,
+revokeSignInSessions, authentication methods. Every write the directory acts on (done, or refused by a
+directory rule) records a directoryAudit with the caller's client-request-id.
+
+Sources (microsoftgraph/microsoft-graph-docs-contrib, api-reference/v1.0/api/): user-list-memberof.md (direct
+memberships only), user-list-transitivememberof.md (groups and directory roles through nesting),
+user-list-ownedobjects.md, user-update.md, user-assignlicense.md, user-revokesigninsessions.md; who may
+take a sensitive action on whom: resources/users.md (see `roles.py`).
+"""
 
 from __future__ import annotations
 
@@ -7,13 +14,14 @@ from typing import Any
 
 from aiohttp import web
 
+from appliance_dev.devtenant import roles
 from appliance_dev.devtenant.context import DevTenantContext
-from appliance_dev.devtenant.faults import odata_error
 from appliance_dev.devtenant.graph_common import (
     GRAPH,
     WRITE_ALL,
     bad_request,
     collection,
+    denied,
     graph_route,
     not_found,
     parse_filter,
@@ -70,41 +78,60 @@ def _matches(obj: dict[str, Any], clauses: list[tuple[str, str, str]], any_of: b
     return any(results) if any_of else all(results)
 
 
-@graph_route(*READ)
+MEMBERSHIP_READ = ("User.Read", "User.Read.All", "GroupMember.Read.All", "Group.Read.All", "Directory.Read.All",
+                   "GroupMember.ReadBasic.All", "Group.ReadBasic.All", WRITE_ALL)
+
+
+def _group_object(group: dict[str, Any]) -> dict[str, Any]:
+    return {"@odata.type": "#microsoft.graph.group", "id": group["id"], "displayName": group["displayName"],
+            "mail": group.get("mail"), "isAssignableToRole": bool(group.get("isAssignableToRole"))}
+
+
+def _role_object(name: str) -> dict[str, Any]:
+    return {"@odata.type": "#microsoft.graph.directoryRole", "id": roles.role_id(name), "displayName": name,
+            "roleTemplateId": roles.role_id(name)}
+
+
+def transitive_groups(ctx: DevTenantContext, member_id: str) -> list[dict[str, Any]]:
+    """Every group `member_id` belongs to, directly or through nested groups (directory order)."""
+    found: set[str] = set()
+    frontier = {member_id}
+    while frontier:
+        newer = {g["id"] for g in ctx.state.data["groups"] if frontier & set(g["members"]) and g["id"] not in found}
+        found |= newer
+        frontier = newer
+    return [g for g in ctx.state.data["groups"] if g["id"] in found]
+
+
+@graph_route(*MEMBERSHIP_READ)
 async def member_of(request: web.Request, ctx: DevTenantContext, claims: dict[str, Any]) -> web.Response:
+    """Direct memberships: groups the user is a member of, and roles assigned to the user directly."""
     user = ctx.state.user(request.match_info["key"])
     if not user:
         return not_found("user", request.match_info["key"])
-    return collection(request, _memberships(ctx, user, transitive=False), "directoryObjects")
+    groups = [_group_object(g) for g in ctx.state.data["groups"] if user["id"] in g["members"]]
+    return collection(request, groups + [_role_object(r) for r in user.get("directoryRoles", [])], "directoryObjects")
 
 
-@graph_route(*READ)
+@graph_route(*MEMBERSHIP_READ)
 async def transitive_member_of(request: web.Request, ctx: DevTenantContext, claims: dict[str, Any]) -> web.Response:
-    """microsoftgraph/microsoft-graph-docs-contrib api-reference/v1.0/api/user-list-transitivememberof.md:
-    groups and directory roles held directly or through group membership (User.Read.All and up)."""
+    """Every group (through nesting) and every active role (direct or through a role-assignable group)."""
     user = ctx.state.user(request.match_info["key"])
     if not user:
         return not_found("user", request.match_info["key"])
-    return collection(request, _memberships(ctx, user, transitive=True), "directoryObjects")
+    groups = [_group_object(g) for g in transitive_groups(ctx, user["id"])]
+    held = [_role_object(r) for r in roles.active_roles(ctx.state, user)]
+    return collection(request, groups + held, "directoryObjects")
 
 
-def _memberships(ctx: DevTenantContext, user: dict[str, Any], *, transitive: bool) -> list[dict[str, Any]]:
-    """The user's directory roles and groups (with `transitive`, also the groups that contain those)."""
-    roles = [
-        {"@odata.type": "#microsoft.graph.directoryRole", "id": f"role-{name}", "displayName": name}
-        for name in user.get("directoryRoles", [])
-    ]
-    groups_of = [g for g in ctx.state.data["groups"] if user["id"] in g["members"]]
-    while transitive:  # the groups that contain one of those, until nothing new is found
-        ids = {g["id"] for g in groups_of}
-        outer = [g for g in ctx.state.data["groups"] if g not in groups_of and ids & set(g["members"])]
-        groups_of += outer
-        transitive = bool(outer)
-    groups = [
-        {"@odata.type": "#microsoft.graph.group", "id": g["id"], "displayName": g["displayName"], "mail": g.get("mail")}
-        for g in groups_of
-    ]
-    return roles + groups
+@graph_route("User.Read", "User.Read.All", "Directory.Read.All", "User.ReadWrite.All", WRITE_ALL)
+async def owned_objects(request: web.Request, ctx: DevTenantContext, claims: dict[str, Any]) -> web.Response:
+    """Directory objects the user owns (here: groups)."""
+    user = ctx.state.user(request.match_info["key"])
+    if not user:
+        return not_found("user", request.match_info["key"])
+    owned = [_group_object(g) for g in ctx.state.data["groups"] if user["id"] in g.get("owners", [])]
+    return collection(request, owned, "directoryObjects")
 
 
 PATCH_SCOPES = {
@@ -127,18 +154,40 @@ async def patch_user(request: web.Request, ctx: DevTenantContext, claims: dict[s
         if field not in PATCH_SCOPES:
             return bad_request(f"Property '{field}' is not supported by the dev tenant.")
         if not granted & PATCH_SCOPES[field]:
-            return odata_error(403, "Authorization_RequestDenied", "Insufficient privileges to complete the operation.")
+            return denied()
+    table = roles.WHO_CAN_RESET_PASSWORD if "passwordProfile" in body else roles.WHO_CAN_UPDATE_SENSITIVE
+    if ("accountEnabled" in body or "passwordProfile" in body) and not _may_act(ctx, claims, user, table):
+        return _protected(request, ctx, claims, user, _activity(body))
     with ctx.state.lock:
         for field, value in body.items():
             user[field] = value
-    if "accountEnabled" in body:
-        activity = "Enable account" if body["accountEnabled"] else "Disable account"
-    elif "passwordProfile" in body:
-        activity = "Reset user password"
-    else:
-        activity = "Update user"
-    record_write(request, ctx, claims, activity, "UserManagement", [_target(user)])
+    record_write(request, ctx, claims, _activity(body), "UserManagement", [_target(user)])
     return web.Response(status=204)
+
+
+def _activity(body: dict[str, Any]) -> str:
+    if "accountEnabled" in body:
+        return "Enable account" if body["accountEnabled"] else "Disable account"
+    return "Reset user password" if "passwordProfile" in body else "Update user"
+
+
+def _may_act(ctx: DevTenantContext, claims: dict[str, Any], target: dict[str, Any], table: Any) -> bool:
+    actor = ctx.state.user(claims["oid"])
+    return actor is not None and roles.may_act(ctx.state, actor, target, table)
+
+
+def _protected(request: web.Request, ctx: DevTenantContext, claims: dict[str, Any], user: dict[str, Any],
+               activity: str) -> web.Response:
+    """A privileged target: 403, and the refused attempt is in the audit log."""
+    record_write(request, ctx, claims, activity, "UserManagement", [_target(user)], failure="Insufficient privileges")
+    return denied()
+
+
+def _refused(request: web.Request, ctx: DevTenantContext, claims: dict[str, Any], user: dict[str, Any],
+             message: str) -> web.Response:
+    """A license change the directory refuses: 400, and a failure entry in the audit log."""
+    record_write(request, ctx, claims, "Change user license", "UserManagement", [_target(user)], failure=message)
+    return bad_request(message)
 
 
 @graph_route("LicenseAssignment.ReadWrite.All", "User.ReadWrite.All", WRITE_ALL)
@@ -148,16 +197,14 @@ async def assign_license(request: web.Request, ctx: DevTenantContext, claims: di
         return not_found("user", request.match_info["key"])
     body = await request.json()
     if not user.get("usageLocation"):
-        return bad_request("License assignment cannot be done for user with invalid usage location.")
+        return _refused(request, ctx, claims, user,
+                        "License assignment cannot be done for user with invalid usage location.")
     with ctx.state.lock:
+        problem = _license_problem(ctx, user, body)
+        if problem:
+            return _refused(request, ctx, claims, user, problem)
         for item in body.get("addLicenses") or []:
-            sku = ctx.state.sku(item["skuId"])
-            if sku is None:
-                return bad_request(f"License {item['skuId']} does not correspond to a valid company License.")
-            held = any(a["skuId"] == item["skuId"] for a in user["assignedLicenses"])
-            if not held and ctx.state.consumed_units(item["skuId"]) >= sku["prepaidUnits"]["enabled"]:
-                return bad_request(f"Subscription for {sku['skuPartNumber']} has no more available licenses.")
-            if not held:
+            if not any(a["skuId"] == item["skuId"] for a in user["assignedLicenses"]):
                 user["assignedLicenses"].append(
                     {"skuId": item["skuId"], "disabledPlans": item.get("disabledPlans", [])}
                 )
@@ -167,11 +214,29 @@ async def assign_license(request: web.Request, ctx: DevTenantContext, claims: di
     return web.json_response(_shape(user, request))
 
 
+def _license_problem(ctx: DevTenantContext, user: dict[str, Any], body: dict[str, Any]) -> str | None:
+    """Why assignLicense refuses this body, or None (user-assignlicense.md: an unknown SKU, no free units, and
+    removing a license the user does not hold are 400s)."""
+    for item in body.get("addLicenses") or []:
+        sku = ctx.state.sku(item["skuId"])
+        if sku is None:
+            return f"License {item['skuId']} does not correspond to a valid company License."
+        held = any(a["skuId"] == item["skuId"] for a in user["assignedLicenses"])
+        if not held and ctx.state.consumed_units(item["skuId"]) >= sku["prepaidUnits"]["enabled"]:
+            return f"Subscription for {sku['skuPartNumber']} has no more available licenses."
+    for sku_id in body.get("removeLicenses") or []:
+        if not any(a["skuId"] == sku_id for a in user["assignedLicenses"]):
+            return "User does not have a corresponding license."
+    return None
+
+
 @graph_route("User.RevokeSessions.All", "User.ReadWrite.All", WRITE_ALL)
 async def revoke_sessions(request: web.Request, ctx: DevTenantContext, claims: dict[str, Any]) -> web.Response:
     user = ctx.state.user(request.match_info["key"])
     if not user:
         return not_found("user", request.match_info["key"])
+    if not _may_act(ctx, claims, user, roles.WHO_CAN_UPDATE_SENSITIVE):
+        return _protected(request, ctx, claims, user, "Invalidate all refresh tokens for a user")
     ctx.state.revoke_sessions(user["userPrincipalName"])
     record_write(request, ctx, claims, "Invalidate all refresh tokens for a user", "UserManagement", [_target(user)])
     return web.json_response({"@odata.context": f"{GRAPH}/$metadata#Edm.Boolean", "value": True})
@@ -204,6 +269,7 @@ def add_routes(app: web.Application) -> None:
     app.router.add_patch("/v1.0/users/{key}", patch_user)
     app.router.add_get("/v1.0/users/{key}/memberOf", member_of)
     app.router.add_get("/v1.0/users/{key}/transitiveMemberOf", transitive_member_of)
+    app.router.add_get("/v1.0/users/{key}/ownedObjects", owned_objects)
     app.router.add_post("/v1.0/users/{key}/assignLicense", assign_license)
     app.router.add_post("/v1.0/users/{key}/revokeSignInSessions", revoke_sessions)
     app.router.add_get("/v1.0/users/{key}/authentication/methods", auth_methods)

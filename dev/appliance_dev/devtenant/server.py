@@ -11,8 +11,10 @@ from pathlib import Path
 from aiohttp import web
 from cryptography.hazmat.primitives import serialization
 
-from appliance_dev.devtenant import botframework, entra, entra_api, graph_groups, graph_users
+from appliance_dev.devtenant import audit_log, botframework, entra, entra_api, graph_groups, graph_users, roles
 from appliance_dev.devtenant.certs import DevTenantKeys, ensure_keys
+from appliance_dev.devtenant.clock import AuditLatency
+from appliance_dev.devtenant.connector_limits import ThreadRateLimit
 from appliance_dev.devtenant.context import CONTEXT_KEY, DevTenantContext
 from appliance_dev.devtenant.faults import admin_faults, fault_middleware
 from appliance_dev.devtenant.state import TenantState
@@ -25,24 +27,43 @@ def build_app(context: DevTenantContext) -> web.Application:
     app[CONTEXT_KEY] = context
     graph_users.add_routes(app)
     graph_groups.add_routes(app)
+    audit_log.add_routes(app)
+    roles.add_routes(app)
     entra.add_routes(app)
     entra_api.add_routes(app)
     botframework.add_routes(app, context)
     app.router.add_route("POST", "/_admin/faults", admin_faults)
     app.router.add_route("DELETE", "/_admin/faults", admin_faults)
+    app.router.add_post("/_admin/clock", admin_clock)
+    app.router.add_post("/_admin/keys/rotate", admin_rotate_keys)
     return app
+
+
+async def admin_clock(request: web.Request) -> web.Response:
+    """POST {"advance_seconds": N}: move the tenant's clock forward (late audit entries become readable)."""
+    body = await request.json()
+    now = request.app[CONTEXT_KEY].clock.advance(float(body.get("advance_seconds", 0)))
+    return web.json_response({"now": now.isoformat()})
+
+
+async def admin_rotate_keys(request: web.Request) -> web.Response:
+    """POST: roll the signing key over (a new kid signs from now on; the old key stays published)."""
+    return web.json_response({"kid": request.app[CONTEXT_KEY].rotate_signing_key()})
 
 
 class DevTenant:
     """A running dev tenant. `start()` returns once it listens; `stop()` shuts it down."""
 
-    def __init__(self, directory: Path | None, *, host: str = "127.0.0.1", port: int = 0, persist: bool = True) -> None:
+    def __init__(self, directory: Path | None, *, host: str = "127.0.0.1", port: int = 0, persist: bool = True,
+                 audit_latency: AuditLatency | None = None) -> None:
         base = directory or Path.cwd() / "devtenant"
         self.keys: DevTenantKeys = ensure_keys(base)
         signing = serialization.load_pem_private_key(self.keys.signing_key.read_bytes(), password=None)
         self.context = DevTenantContext(
             TenantState.load(base if persist else None), signing, ca_cert=self.keys.ca_cert  # type: ignore[arg-type]
         )
+        if audit_latency is not None:
+            self.context.audit_latency = audit_latency
         self.host, self.port = host, port
         self._loop: asyncio.AbstractEventLoop | None = None
         self._runner: web.AppRunner | None = None
@@ -92,6 +113,12 @@ class DevTenant:
         """The Teams emulator of this running tenant (bots, conversations, transcripts)."""
         assert self._runner is not None, "start the dev tenant first"
         return self._runner.app[botframework.CHANNEL_KEY]
+
+    @property
+    def connector_limits(self) -> ThreadRateLimit:
+        """The Bot Connector's per-conversation rate limits of this running tenant."""
+        assert self._runner is not None, "start the dev tenant first"
+        return self._runner.app[botframework.LIMITS_KEY]
 
     def register_bot(self, app_id: str, secret: str, endpoint: str) -> None:
         """Register the Aid's bot (client secret and messaging endpoint); persisted with the tenant."""

@@ -82,16 +82,26 @@ class TenantState:
         targets: list[dict[str, Any]],
         correlation_id: str,
         operation: str = "Update",
+        *,
+        moment: datetime | None = None,
+        visible_after: timedelta = timedelta(),
+        failure: str | None = None,
     ) -> dict[str, Any]:
-        """Record a directoryAudit entry (every write makes one), joined by correlationId."""
+        """Record a directoryAudit entry (every write makes one, a refused one too, with `result: failure`).
+
+        `_visibleAt` (never shown) is when the entry becomes readable: Entra's audit log is late
+        (`clock.AuditLatency`). The directoryAudit resource: microsoftgraph/microsoft-graph-docs-contrib,
+        api-reference/v1.0/resources/directoryaudit.md (`result`: success, failure, timeout; `resultReason`)."""
+        moment = moment or datetime.now(UTC)
         entry = {
             "id": f"Directory_{uuid.uuid4()}",
             "category": category,
             "correlationId": correlation_id,
-            "result": "success",
-            "resultReason": "",
+            "result": "failure" if failure else "success",
+            "resultReason": failure or "",
             "activityDisplayName": activity,
-            "activityDateTime": utc_now(),
+            "activityDateTime": moment.strftime("%Y-%m-%dT%H:%M:%S.%fZ"),
+            "_visibleAt": (moment + visible_after).isoformat(),
             "loggedByService": "Core Directory",
             "operationType": operation,
             "initiatedBy": {"user": {"id": actor["id"], "userPrincipalName": actor["userPrincipalName"]}, "app": None},
@@ -151,16 +161,18 @@ class TenantState:
         return token
 
     def redeem_refresh_token(self, token: str) -> dict[str, Any] | None:
-        """The grant of a live refresh token (which is then rotated out), or None."""
+        """The grant of a live refresh token, or None. Using a refresh token does not revoke it: Entra returns a
+        new one with each use and the old one stays valid until it expires or is revoked (MicrosoftDocs/entra-docs,
+        docs/identity-platform/refresh-tokens.md)."""
         with self.lock:
             grant = self.data["refreshTokens"].get(token)
             if not grant or grant["revoked"]:
                 return None
-            grant["revoked"] = True  # rotation: each refresh token is used once
         return dict(grant)
 
     def revoke_sessions(self, upn: str) -> int:
-        """Revoke every refresh token of `upn` (revokeSignInSessions); returns how many."""
+        """Revoke every refresh token of `upn` (revokeSignInSessions invalidates them: MicrosoftDocs/entra-docs,
+        docs/identity-platform/refresh-tokens.md, "Token revocation"); returns how many."""
         count = 0
         with self.lock:
             for grant in self.data["refreshTokens"].values():

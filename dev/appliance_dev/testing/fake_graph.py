@@ -5,9 +5,10 @@ from __future__ import annotations
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
-from appliance.types import DirectoryEntry, ExecutionResult, Person
+from appliance.types import AuditMatch, DirectoryEntry, ExecutionResult, Person
 
 
 @dataclass
@@ -18,6 +19,8 @@ class FakeTools:
     raises: set[str] = field(default_factory=set)
     runs: list[tuple[str, dict[str, Any], str]] = field(default_factory=list)
     audit_entries: dict[str, str] = field(default_factory=dict)
+    committed_unknown: set[str] = field(default_factory=set)
+    """Tools whose `unknown` outcome (a lost answer) did reach Graph: their audit entry exists."""
 
     async def run(self, tool: str, arguments: Mapping[str, Any], client_request_id: str) -> ExecutionResult:
         """Record the call and answer like an executor would."""
@@ -25,7 +28,7 @@ class FakeTools:
         if tool in self.raises:
             raise ConnectionResetError("lost")
         outcome = self.outcomes.get(tool, "done")
-        if outcome == "done":
+        if outcome == "done" or (outcome == "unknown" and tool in self.committed_unknown):
             self.audit_entries[client_request_id] = f"Directory_{uuid.uuid4()}"
         return ExecutionResult(tool, outcome, client_request_id, 200 if outcome == "done" else 400,  # type: ignore[arg-type]
                                str(uuid.uuid4()), {}, f"{tool} {outcome}")
@@ -41,6 +44,8 @@ class FakeDirectory:
     groups: list[DirectoryEntry] = field(default_factory=list)
     skus: tuple[str, ...] = ("ENTERPRISEPACK", "SPE_E5", "SPE_F1")
     searches: list[tuple[str, str]] = field(default_factory=list)
+    refusals: dict[str, str] = field(default_factory=dict)
+    failed_entries: dict[str, str] = field(default_factory=dict)
 
     async def find_users(self, name: str, limit: int) -> list[DirectoryEntry]:
         """Users whose display name, or a word of it, starts with `name`."""
@@ -68,9 +73,17 @@ class FakeDirectory:
         found = self.people.get(object_id)
         return found or next((p for p in self.people.values() if p.upn.casefold() == object_id.casefold()), None)
 
-    async def audit_entry_for(self, correlation_id: str) -> str | None:
-        """The entry `FakeTools` made for this client-request-id, or None."""
-        return self.tools.audit_entries.get(correlation_id) if self.tools else None
+    async def audit_match(self, tool: str, arguments: Mapping[str, Any], client_request_id: str, since: datetime,
+                          until: datetime) -> AuditMatch | None:
+        """The entry `FakeTools` made for this client-request-id (or one a test put in `failed_entries`)."""
+        if client_request_id in self.failed_entries:
+            return AuditMatch(f"Directory_{client_request_id}", False, self.failed_entries[client_request_id])
+        entry = self.tools.audit_entries.get(client_request_id) if self.tools else None
+        return AuditMatch(entry, True) if entry else None
+
+    async def refusal(self, tool: str, arguments: Mapping[str, Any]) -> str | None:
+        """A refusal a test set for the target (`refusals[user or group]`), or None."""
+        return self.refusals.get(str(arguments.get("user") or arguments.get("group") or ""))
 
 
 def _starts(display_name: str, name: str) -> bool:

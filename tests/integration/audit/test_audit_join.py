@@ -18,15 +18,17 @@ from appliance.graph.executors import execute
 from appliance.store import TenantStore, audit_records
 from appliance.wiring.components import graph_endpoints, graph_permissions
 from appliance_dev.dev_stack import DevStack
+from appliance_dev.devtenant.clock import AuditLatency
 
 
 def test_join_fills_the_entry_id_of_a_record_graph_has_written(tmp_path: Path,
                                                                monkeypatch: pytest.MonkeyPatch) -> None:
     home = tmp_path / "home"
-    with DevStack(home) as stack:
+    with DevStack(home, qualify=False) as stack:  # no model runs here
         assert stack.tenant is not None
         monkeypatch.setenv("APPLIANCE_HOME", str(home))
         settings = load_settings(home)
+        stack.tenant.context.audit_latency = AuditLatency.fixed(300)  # Entra's 99th percentile, on the tenant clock
         crid = str(uuid.uuid4())
         with TenantStore.open(settings) as store:
             _, gateway = connect(graph_endpoints(settings), graph_permissions(settings), store.token_cache)
@@ -37,6 +39,9 @@ def test_join_fills_the_entry_id_of_a_record_graph_has_written(tmp_path: Path,
             store.run(audit_records.append_record, written)
             other = store.run(audit_records.append_record, {"ToolName": "m365_user_enable", "Outcome": "Success",
                                                             "ClientRequestId": str(uuid.uuid4())})
+        result = CliRunner().invoke(cli, ["audit", "join"])
+        assert result.exit_code == 0 and "joined 0 record(s)" in result.output  # entries are late: not readable yet
+        stack.tenant.context.clock.advance(301)
         result = CliRunner().invoke(cli, ["audit", "join"])
         assert result.exit_code == 0, result.output
         assert "joined 1 record(s)" in result.output

@@ -122,26 +122,38 @@ async def test_429_with_retry_after_is_retried_then_succeeds(
     assert len([a for a in tenant.context.state.data["directoryAudits"] if a["correlationId"] == crid]) == 1
 
 
-async def test_persistent_503_fails_clearly_and_changes_nothing(
+async def test_a_503_to_a_write_is_sent_once_and_left_to_the_audit_log(
     tenant: DevTenant, aid: tuple[AidIdentity, GraphGateway]
 ) -> None:
+    """A 5xx to a write does not prove Graph did nothing: the write is not sent again, and the person is told
+    the outcome is being checked, never "nothing was changed"."""
     _, gateway = aid
     tenant.context.faults.set([{"path": "/users/[^/]+$", "method": "PATCH", "status": 503}])
-    result = await _run(gateway, "m365_user_disable", {"user": "leaver@contoso.com"})
-    assert result.outcome == "failed" and result.status == 503 and "nothing was changed" in result.message
+    crid = str(uuid.uuid4())
+    result = await _run(gateway, "m365_user_disable", {"user": "leaver@contoso.com"}, crid)
+    assert result.outcome == "unknown" and result.status == 503 and result.request_id
+    assert "nothing was changed" not in result.message.lower() and "audit log" in result.message
+    assert [w for w in tenant.context.writes if w["client-request-id"] == crid] == []  # the 503 came before the handler
+    assert tenant.context.faults.applied == 1  # one attempt, no retry
     assert tenant.context.state.user("leaver@contoso.com")["accountEnabled"] is True  # type: ignore[index]
-    assert tenant.context.state.data["directoryAudits"] == []
+
+
+async def test_a_503_to_a_read_is_retried(tenant: DevTenant, aid: tuple[AidIdentity, GraphGateway]) -> None:
+    _, gateway = aid
+    tenant.context.faults.set([{"path": "/users/[^/]+$", "method": "GET", "status": 503, "times": 2}])
+    result = await _run(gateway, "m365_user_get", {"user": "sarah.lin@contoso.com"})
+    assert result.outcome == "done" and tenant.context.faults.applied == 2
 
 
 async def test_missing_scope_is_a_403_with_a_clear_message(tenant: DevTenant, cache: MemoryTokenCache) -> None:
     from appliance.graph.connect import connect, dev_endpoints
-    from tests.integration.graph.conftest import CLIENT_ID, PERMISSIONS
+    from tests.integration.graph.conftest import CLIENT_ID
 
     tenant.context.state.data["clients"][CLIENT_ID]["consentedScopes"] = ["User.Read.All"]
     endpoints = dev_endpoints(
         "contoso.onmicrosoft.com", CLIENT_ID, (tenant.host, tenant.port), str(tenant.keys.ca_cert)
     )
-    identity, gateway = connect(endpoints, PERMISSIONS, cache)
+    identity, gateway = connect(endpoints, ["User.Read.All"], cache)  # asking for more would fail: AADSTS90094
     identity.sign_in_with_device_code(lambda message: None)
     assert identity.granted_scopes() == {"User.Read.All"}
     result = await _run(gateway, "m365_license_list", {})

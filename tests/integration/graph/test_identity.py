@@ -31,9 +31,10 @@ def test_device_code_sign_in_persists_the_cache_and_tokens_refresh_silently(tena
     issued = len(tenant.context.state.data["refreshTokens"])
     restarted = _identity(tenant, cache)  # a new process: only the persisted cache
     first = restarted.access_token()
-    assert len(tenant.context.state.data["refreshTokens"]) == issued + 1  # refreshed, rotated
+    assert len(tenant.context.state.data["refreshTokens"]) == issued + 1  # refreshed: a new refresh token too
     assert restarted.access_token() != first
-    assert _live_refresh_tokens(tenant) == 1
+    # Entra does not revoke a refresh token when it is used (refresh-tokens.md): each refresh added one
+    assert _live_refresh_tokens(tenant) == len(tenant.context.state.data["refreshTokens"]) >= 3
     assert restarted.granted_scopes() >= {"User.Read.All", "LicenseAssignment.ReadWrite.All"}
 
 

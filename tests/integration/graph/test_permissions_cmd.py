@@ -36,8 +36,10 @@ def test_json_is_machine_readable_and_follows_disabled_tools(appliance_home_dir:
     assert code == 0
     data = json.loads(out)
     scopes = {p["scope"]: p for p in data["admin"]["graph_permissions"]}
-    assert "Directory.Read.All" not in scopes and scopes["User.Read.All"]["verified"] is True
-    assert scopes["AuditLog.Read.All"]["tools"] == ["appliance"]  # the audit join needs it whatever is enabled
+    assert scopes["User.Read.All"]["verified"] is True
+    # the audit join needs both whatever is enabled (directoryaudit-list.md names AuditLog.Read.All and
+    # Directory.Read.All)
+    assert scopes["AuditLog.Read.All"]["tools"] == scopes["Directory.Read.All"]["tools"] == ["appliance"]
     assert data["admin"]["unverified"] == ["User.ReadUpdate.All"]
     assert data["chat"]["graph_permissions"] == [] and data["chat"]["teams_scopes"] == ["personal"]
     roles = {r["role"]: r["tools"] for r in data["admin"]["roles"]}

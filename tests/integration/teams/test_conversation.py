@@ -4,6 +4,7 @@ from the chat, and the directory is checked for what really happened."""
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 from appliance.config import load_settings
@@ -72,11 +73,18 @@ def test_a_license_assignment_runs_once_after_the_requesters_confirmation(
     changes = _audits(stack, "Change user license", "sarah.lin@contoso.com")
     assert len(changes) == 1 and changes[0]["initiatedBy"]["user"]["userPrincipalName"] == "aid@contoso.com"
 
-    records = [r for r in _records(stack) if r["ToolName"] == "m365_license_assign"]
-    (refusal,) = [r for r in records if r.get("Reason") == "not_requester"]  # Mike's press is on the chain too
+    deadline = time.monotonic() + 60  # directory audit entries are late; the upkeep loop joins the record
+
+    def executed() -> dict[str, Any]:  # the executed action's record (Mike's refused press has no request id)
+        return next(r for r in _records(stack) if r["ToolName"] == "m365_license_assign" and r["ClientRequestId"])
+
+    while not (record := executed())["AuditEntryId"]:
+        assert time.monotonic() < deadline, "the record was never joined to its directory audit entry"
+        time.sleep(0.5)
+    (refusal,) = [r for r in _records(stack) if r["ToolName"] == "m365_license_assign"
+                  and r.get("Reason") == "not_requester"]  # Mike's press is on the chain too
     assert refusal["Outcome"] == "Refused" and refusal["ClientRequestId"] is None and refusal["ActorObjectId"] != (
         refusal["RequesterObjectId"])
-    record = next(r for r in records if r["ClientRequestId"])  # the executed action
     assert record["RequestedBy"] == DOUG and record["Outcome"] == "Success" and record["ConfirmedAt"]
     assert record["ActionSummary"] == "Assign ENTERPRISEPACK to sarah.lin@contoso.com"
     assert record["ClientRequestId"] == changes[0]["correlationId"]  # joined to the M365 entry
@@ -103,15 +111,17 @@ def test_typed_no_cancels_and_typed_yes_confirms_the_only_waiting_action(
 
 def test_with_two_changes_waiting_a_typed_yes_asks_which_one(stack: DevStack, teams: DevTeamsClient) -> None:
     _, first = teams.ask(IVO, "Reset the password of priya.n@contoso.com")
-    _, second = teams.ask(IVO, "Disable the account of admin@contoso.com")
+    _, refused = teams.ask(IVO, "Disable the account of admin@contoso.com")  # an administrator: no card at all
+    assert cards(refused) == [] and any("administrator" in text for text in texts(refused)), texts(refused)
+    _, second = teams.ask(IVO, "Disable the account of leaver@contoso.com")
     assert any("nothing was replaced" in text for text in texts(second)), (texts(first), texts(second), cards(first))
     _, asked = teams.ask(IVO, "yes")
     assert any("ambiguous" in text for text in texts(asked))
     assert not _audits(stack, "Reset user password", "priya.n@contoso.com")
     _, cancelled = teams.ask(IVO, value=button_data(_card(first), "Cancel"))
     assert any("Cancelled: Reset the password" in text for text in texts(cancelled))
-    _, refused = teams.ask(IVO, value=button_data(_card(second), "Confirm"))  # an administrator target
-    assert any("administrator role" in text for text in texts(refused)), texts(refused)
+    _, cancelled = teams.ask(IVO, value=button_data(_card(second), "Cancel"))
+    assert any("Cancelled: Disable the account" in text for text in texts(cancelled))
     assert _state(stack).user("admin@contoso.com")["accountEnabled"] is True
     assert next(r for r in reversed(_records(stack)) if r["ToolName"] == "m365_user_disable")["Outcome"] == "Refused"
 

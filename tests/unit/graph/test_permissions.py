@@ -50,7 +50,7 @@ def test_ids_that_are_well_known_match() -> None:
 
 def test_admin_registration_lists_each_scope_with_the_tools_that_need_it() -> None:
     registration = admin_registration(DEFAULT_CATALOG)
-    assert [n.scope for n in registration.scopes] == DEFAULT_CATALOG.permissions()
+    assert [n.scope for n in registration.scopes] == sorted({*DEFAULT_CATALOG.permissions(), *DIRECTORY_PERMISSIONS})
     by_scope = {n.scope: n for n in registration.scopes}
     assert by_scope["LicenseAssignment.ReadWrite.All"].tools == ("m365_license_assign", "m365_license_remove")
     assert by_scope["User.ReadUpdate.All"].id is None and not by_scope["User.ReadUpdate.All"].verified
@@ -64,11 +64,14 @@ def test_disabled_tools_drop_out_of_scopes_and_roles() -> None:
     catalog = DEFAULT_CATALOG.without(["m365_signins_recent", "m365_license_list"])
     registration = admin_registration(catalog)
     scopes = {n.scope: n.tools for n in registration.scopes}
-    assert "Directory.Read.All" not in scopes
-    assert scopes["AuditLog.Read.All"] == (APPLIANCE_ITSELF,)  # the appliance's own audit join still needs it
+    # directoryAudits needs AuditLog.Read.All and Directory.Read.All (directoryaudit-list.md): the appliance's own
+    # audit join keeps both whatever is disabled
+    assert scopes["Directory.Read.All"] == scopes["AuditLog.Read.All"] == (APPLIANCE_ITSELF,)
+    assert scopes["RoleEligibilitySchedule.Read.Directory"] == (APPLIANCE_ITSELF,)  # the PIM-eligible refusal
     assert "m365_license_list" not in scopes["Organization.Read.All"]  # still there for license assign/remove
     roles = {r.role: r.tools for r in registration.roles}
     assert "Directory Readers" not in roles and roles["Reports Reader"] == (APPLIANCE_ITSELF,)
+    assert roles["Security Reader"] == (APPLIANCE_ITSELF,)
 
 
 def test_admin_scopes_are_what_the_aid_asks_consent_for(tmp_path: Path) -> None:
@@ -91,7 +94,7 @@ def test_admin_manifest_shape_without_the_unverified_tool() -> None:
     assert manifest["signInAudience"] == "AzureADMyOrg" and manifest["isFallbackPublicClient"] is True
     (graph,) = manifest["requiredResourceAccess"]
     assert graph["resourceAppId"] == MICROSOFT_GRAPH_APP_ID
-    expected = {DELEGATED_SCOPE_IDS[s].id for s in catalog.permissions()}
+    expected = {DELEGATED_SCOPE_IDS[s].id for s in {*catalog.permissions(), *DIRECTORY_PERMISSIONS}}
     assert {a["id"] for a in graph["resourceAccess"]} == expected
     assert all(a["type"] == "Scope" for a in graph["resourceAccess"])
 
@@ -100,7 +103,7 @@ def test_skip_unverified_leaves_the_scope_out() -> None:
     manifest = admin_manifest(admin_registration(DEFAULT_CATALOG), display_name="x", skip_unverified=True)
     ids = {a["id"] for a in manifest["requiredResourceAccess"][0]["resourceAccess"]}
     assert DELEGATED_SCOPE_IDS["User.ReadUpdate.All"].id not in ids
-    assert len(ids) == len(DEFAULT_CATALOG.permissions()) - 1
+    assert len(ids) == len({*DEFAULT_CATALOG.permissions(), *DIRECTORY_PERMISSIONS}) - 1
 
 
 def test_chat_manifest_has_no_api_permissions() -> None:
