@@ -123,7 +123,9 @@ def test_with_two_changes_waiting_a_typed_yes_asks_which_one(stack: DevStack, te
     _, cancelled = teams.ask(IVO, value=button_data(_card(second), "Cancel"))
     assert any("Cancelled: Disable the account" in text for text in texts(cancelled))
     assert _state(stack).user("admin@contoso.com")["accountEnabled"] is True
-    assert next(r for r in reversed(_records(stack)) if r["ToolName"] == "m365_user_disable")["Outcome"] == "Refused"
+    disables = [(r["Outcome"], r["Arguments"]) for r in _records(stack) if r["ToolName"] == "m365_user_disable"]
+    assert ("Refused", {"user": "admin@contoso.com"}) in disables  # the refused request is on the chain
+    assert ("Cancelled", {"user": "leaver@contoso.com"}) in disables  # and so is the cancelled action
 
 
 def test_people_outside_the_requester_groups_get_nothing_done(stack: DevStack, teams: DevTeamsClient) -> None:
