@@ -11,6 +11,7 @@ from typing import Any
 
 import click
 
+from appliance.audit.closures import m365_entry_shown
 from appliance.config import Settings, load_settings
 from appliance.errors import ApplianceError
 
@@ -49,9 +50,10 @@ def query(days: int, tool: str | None, requested_by: str | None, as_json: bool) 
         click.echo(f"no audit records in the last {days} day(s)")
         return
     for record in records:
+        what = record.get("ActionSummary") or record.get("Detail")
         click.echo(f"{record.get('ExecutedAt')}  {record.get('Outcome'):8} {record.get('ToolName'):26} "
-                   f"{record.get('ActionSummary')}  | asked by {record.get('RequestedBy')}, confirmed "
-                   f"{record.get('ConfirmedAt') or '-'} | M365 {record.get('AuditEntryId') or 'pending'}")
+                   f"{what}  | asked by {record.get('RequestedBy')}, confirmed "
+                   f"{record.get('ConfirmedAt') or '-'} | M365 {m365_entry_shown(record)}")
     click.echo(f"{len(records)} record(s)")
 
 
@@ -150,6 +152,12 @@ def export(fmt: str, out: Path, days: int) -> None:
         raise ApplianceError(f"{out} already exists", hint="Choose a new file name; exports never overwrite.") from None
     with os.fdopen(fd, "w", encoding="utf-8", newline="") as handle:
         written = (write_csv if fmt == "csv" else write_jsonl)(records, handle)
+    from appliance.store import TenantStore
+    from appliance.store.operator_log import record_operation
+
+    with TenantStore.open(load_settings()) as store:
+        store.run(record_operation, "audit.export", f"exported audit records to {out.resolve()}",
+                  {"records": written, "format": fmt})
     click.echo(f"wrote {written} record(s) to {out}")
 
 

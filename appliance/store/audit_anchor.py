@@ -22,13 +22,14 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey,
 from appliance import ops_log
 from appliance.audit.anchor import LOG_EVENT, AnchorReport, Checkpoint, check_head, newest_trusted, sign_checkpoint
 from appliance.store import audit_records
+from appliance.store.action_steps import RecordOf
 from appliance.store.audit_chain import ChainReport
 from appliance.store.clock import now
 from appliance.store.connection import Connection
 from appliance.store.errors import StoreError
 from appliance.store.ledger import StoreLedger
 from appliance.store.tenant_store import TenantStore
-from appliance.types import ActionState
+from appliance.types import ActionState, PendingAction
 
 LOG_FILE = "ops.jsonl"
 
@@ -58,16 +59,40 @@ class AnchoredLedger(StoreLedger):
         log_checkpoint(checkpoint)
         return checkpoint
 
-    async def finish_action(
-        self, action_id: str, final_state: ActionState, record: Mapping[str, Any], tool_turn: str | None
-    ) -> dict[str, Any] | None:
-        """As `StoreLedger.finish_action`, then a checkpoint (a failure to write one never undoes the action)."""
-        stored = await super().finish_action(action_id, final_state, record, tool_turn)
-        if stored is not None:
+    async def _checkpoint_after(self, appended: bool) -> None:
+        """A checkpoint when a record was appended (a failure to write one never undoes what was recorded)."""
+        if appended:
             try:
                 await self.checkpoint()
             except Exception as exc:
                 ops_log.event("audit.checkpoint_failed", error=type(exc).__name__)
+
+    async def finish_action(
+        self, action_id: str, final_state: ActionState, record: Mapping[str, Any], tool_turn: str | None
+    ) -> dict[str, Any] | None:
+        """As `StoreLedger.finish_action`, then a checkpoint."""
+        stored = await super().finish_action(action_id, final_state, record, tool_turn)
+        await self._checkpoint_after(stored is not None)
+        return stored
+
+    async def expire_due(self, moment: datetime, record_of: RecordOf | None = None) -> list[PendingAction]:
+        """As `StoreLedger.expire_due`, then a checkpoint when expiries were recorded."""
+        expired = await super().expire_due(moment, record_of)
+        await self._checkpoint_after(record_of is not None and bool(expired))
+        return expired
+
+    async def close_action(
+        self, action_id: str, expected: ActionState, new_state: ActionState, record_of: RecordOf
+    ) -> dict[str, Any] | None:
+        """As `StoreLedger.close_action`, then a checkpoint."""
+        stored = await super().close_action(action_id, expected, new_state, record_of)
+        await self._checkpoint_after(stored is not None)
+        return stored
+
+    async def append_record(self, record: Mapping[str, Any]) -> dict[str, Any]:
+        """As `StoreLedger.append_record`, then a checkpoint."""
+        stored = await super().append_record(record)
+        await self._checkpoint_after(True)
         return stored
 
 

@@ -11,6 +11,7 @@ from datetime import datetime
 from typing import Any
 
 from appliance import gate
+from appliance.store.action_steps import RecordOf
 from appliance.types import PendingAction
 
 
@@ -79,11 +80,24 @@ class MemoryLedger:
     async def actions_in_state(self, state: str) -> list[PendingAction]:
         return [a for a in self.actions.values() if a.state == state]
 
-    async def expire_due(self, moment: datetime) -> list[PendingAction]:
+    async def expire_due(self, moment: datetime, record_of: RecordOf | None = None) -> list[PendingAction]:
         due = [a for a in self.actions.values() if a.state in gate.OPEN_STATES and gate.is_expired(a, moment)]
         for action in due:
             self.actions[action.id] = replace(action, state="EXPIRED")
+            if record_of is not None:
+                await self.append_record(record_of(self.actions[action.id]))
         return [self.actions[a.id] for a in due]
+
+    async def close_action(self, action_id: str, expected: str, new_state: str,
+                           record_of: RecordOf) -> dict[str, Any] | None:
+        if not await self.transition(action_id, expected, new_state):
+            return None
+        return await self.append_record(record_of(self.actions[action_id]))
+
+    async def append_record(self, record: Mapping[str, Any]) -> dict[str, Any]:
+        stored = {**record, "Hash": hashlib.sha256(json.dumps(dict(record), sort_keys=True).encode()).hexdigest()}
+        self.records.append(stored)
+        return stored
 
     async def records_missing_entry(self, limit: int) -> list[dict[str, Any]]:
         missing = [r for r in self.records if r.get("Outcome") == "Success" and not r.get("AuditEntryId")]

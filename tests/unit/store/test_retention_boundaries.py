@@ -39,5 +39,9 @@ def test_audit_records_live_exactly_their_period(db: Connection) -> None:
     audit_records.append_record(db, {"ToolName": "m365_user_disable", "Outcome": "Success"})
     recorded = _created(db, "SELECT recorded_at FROM audit_records")
     assert purge(db, POLICY, recorded + timedelta(days=400) - MINUTE).audit_records == 0
-    assert purge(db, POLICY, recorded + timedelta(days=400) + MINUTE).audit_records == 1
-    assert audit_records.count(db) == 0 and audit_records.verify(db).ok
+    assert audit_records.count(db) == 2  # kept, and the purge's own operator record (dated now) beside it
+    # one minute past: the record goes, and so does the first purge's record (written the same minute)
+    assert purge(db, POLICY, recorded + timedelta(days=400) + MINUTE).audit_records == 2
+    [(left,)] = db.execute("SELECT record_json FROM audit_records").fetchall()
+    assert '"ToolName": "appliance.retention.purge"' in left  # only the second purge's own record is left
+    assert audit_records.verify(db).ok
