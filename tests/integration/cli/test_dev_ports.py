@@ -12,12 +12,15 @@ import time
 from pathlib import Path
 
 import httpx
+import pytest
 
 from appliance.wiring.dev_address import live_address
 from appliance_dev.dev_stack import free_port
 from appliance_dev.devtenant import DevTenant
 from appliance_dev.devtenant.teams_client import DevTeamsClient
 from tests.conftest import SHARED_MODELS_DIR
+
+pytestmark = pytest.mark.usefixtures("dev_model_qualified")  # init --dev has a time limit here
 
 
 def _env(home: Path) -> dict[str, str]:

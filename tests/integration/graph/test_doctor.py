@@ -9,8 +9,12 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from appliance_dev.devtenant import DevTenant
 from tests.conftest import SHARED_MODELS_DIR
+
+pytestmark = pytest.mark.usefixtures("dev_model_qualified")  # init --dev has a time limit here
 
 
 def _free_port() -> int:

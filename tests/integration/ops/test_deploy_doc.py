@@ -9,9 +9,13 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from appliance_dev.dev_stack import free_port
 from appliance_dev.devtenant import DevTenant
 from tests.conftest import REPO_ROOT, SHARED_MODELS_DIR
+
+pytestmark = pytest.mark.usefixtures("dev_model_qualified")  # init --dev has a time limit here
 
 MARKER = "<!-- dev-rehearsal -->"
 
