@@ -51,7 +51,9 @@ class EngineSettings(BaseModel):
         default=1.0, ge=0.0, le=1.0, description="`models qualify`: the right-tool rate on emergencies needed"
     )
     route_tools: int = Field(
-        default=3, ge=0, le=32, description="Keep only this many allowed tools, ranked by the intent router (0 = off)"
+        default=1, ge=0, le=32,
+        description="Keep only this many allowed tools, ranked by the intent router (0 = off; 1 = the router chooses "
+        "the tool and the model fills its arguments)",
     )
     batch_size: int = Field(
         default=8, ge=1, le=64, description="Conversations decoded together in one llama.cpp batch (1 = one at a time)"
@@ -205,11 +207,17 @@ class StoreSettings(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    key_provider: Literal["file", "env"] = "file"
+    key_provider: Literal["file", "env", "pkcs11"] = "file"
     key_file: Path | None = Field(
-        default=None, description="Default: <APPLIANCE_HOME>/../<home name>.key (outside the data dir)"
+        default=None, description="Default: <APPLIANCE_HOME>/../<home name>.key (outside the data dir); pkcs11: "
+        "the wrapped key file, default <home name>.key.wrapped"
     )
     key_env: str = "APPLIANCE_STORE_KEY"
+    pkcs11_module: Path = Field(default=Path("/usr/lib/softhsm/libsofthsm2.so"),
+                                description="The HSM vendor's PKCS#11 library (key_provider = \"pkcs11\")")
+    pkcs11_token_label: str = Field(default="aidizen", description="The token holding the wrapping key")
+    pkcs11_key_label: str = Field(default="aidizen-store-kek", description="Base label of the wrapping key")
+    pkcs11_pin_env: str = Field(default="APPLIANCE_PKCS11_PIN", description="Variable holding the token's user PIN")
     memory_security: bool = Field(
         default=True, description="SQLCipher wipes and locks the memory it frees (costs ~1.5x on small writes)"
     )
@@ -231,6 +239,10 @@ class GraphSettings(BaseModel):
     dev: bool = False
     strict_scopes: bool = Field(
         default=False, description="Refuse to start when the Aid holds scopes no enabled tool needs"
+    )
+    accept_supersets: list[str] = Field(
+        default_factory=list, description="Scopes (e.g. User.ReadUpdate.All) that a documented broader scope "
+        "may stand in for, when the tenant cannot consent to the least-privileged one (docs/GRAPH.md)"
     )
 
 
@@ -297,6 +309,27 @@ class AuditSettings(BaseModel):
     reviewers: list[str] = Field(
         default_factory=list, description="UPNs who may see every audit record through m365_audit_query"
     )
+    anchor_key_file: Path | None = Field(
+        default=None, description="The Ed25519 key that signs audit checkpoints (default: beside the store key)"
+    )
+
+
+class AuditApiSettings(BaseModel):
+    """`GET /api/audit/records` and `/api/audit/verify` for reviewers holding an app role in your Entra.
+
+    Register an API app (App ID URI, an application app role `role`), grant or assign that role to the
+    reviewers' apps or users, and set `client_id` / `app_id_uri` here (docs/DEPLOY.md).
+    """
+
+    model_config = ConfigDict(extra="forbid")
+
+    enabled: bool = False
+    app_id_uri: str = Field(default="api://aidizen-audit", description="The API app's App ID URI (v1.0 tokens' aud)")
+    client_id: str = Field(default="", description="The API app's application id (v2.0 tokens' aud)")
+    tenant_id: str = Field(default="", description="Tenant GUID whose tokens are accepted (default: [teams] "
+                           "allowed_tenant_id)")
+    role: str = Field(default="AuditRecords.Read.All", description="The app role a caller must hold")
+    max_page: int = Field(default=1000, ge=1, le=10_000, description="Most records in one page")
 
 
 class EgressSettings(BaseModel):
@@ -305,6 +338,17 @@ class EgressSettings(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     allow: list[str] = Field(default_factory=list, description="More https://host[:port] destinations")
+
+
+class MetricsSettings(BaseModel):
+    """`/metrics` (Prometheus text format) on its own listener, apart from the Teams endpoint."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    enabled: bool = True
+    host: str = Field(default="", description="Default: [teams] host")
+    port: int | None = Field(default=None, ge=0, le=65535, description="Default 9464 (dev: any free port); 0 = any")
+    audit_check_minutes: int = Field(default=60, ge=1, le=24 * 60, description="How often the audit chain is verified")
 
 
 class MCPSettings(BaseModel):
@@ -361,6 +405,8 @@ class Settings(BaseModel):
     gate: GateSettings = Field(default_factory=GateSettings)
     audit: AuditSettings = Field(default_factory=AuditSettings)
     egress: EgressSettings = Field(default_factory=EgressSettings)
+    metrics: MetricsSettings = Field(default_factory=MetricsSettings)
+    audit_api: AuditApiSettings = Field(default_factory=AuditApiSettings)
     mcp: MCPSettings = Field(default_factory=MCPSettings)
     devtenant: DevTenantSettings = Field(default_factory=DevTenantSettings)
 

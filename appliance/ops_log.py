@@ -6,6 +6,9 @@ logs. Fields are sorted into three kinds, by name:
   value is a number, a boolean or a short plain token;
 - id fields (conversation, requester, action, client-request-id, ...) are replaced by an HMAC with a
   per-tenant salt: stable inside the tenant (to follow one conversation), meaningless outside it;
+- signed fields (an audit checkpoint's head hash, signer key and signature) pass only in their one exact
+  shape (hex or base64 of a fixed size), so no text can ride in them; they skip the last pass below,
+  which would take a 64-hex hash for a key;
 - every other field is dropped (and counted), so a careless call cannot leak text or arguments.
 A last pass over the finished line replaces anything that still looks like an e-mail address / UPN,
 a JWT, a bearer token or a key. Records from other libraries (aiohttp, botbuilder, msal) keep only
@@ -30,9 +33,14 @@ LOGGER_NAME = "aidizen.ops"
 SAFE_FIELDS = frozenset({
     "tool", "state", "outcome", "reason", "ms", "status", "count", "backend", "model", "route", "method",
     "host", "port", "tokens", "forced", "attempt", "kind", "phase", "version", "mode", "joined", "expired",
-    "reconciled", "pending", "ready", "size", "limit", "channel", "scope", "error",
+    "reconciled", "pending", "ready", "size", "limit", "channel", "scope", "error", "at",
 })
 ID_FIELDS = frozenset({"conversation", "requester", "action", "client_request_id", "activity", "tenant", "person"})
+SIGNED_FIELDS = {
+    "head": re.compile(r"[0-9a-f]{64}"),  # a sha256 (the audit chain's head)
+    "signer": re.compile(r"[A-Za-z0-9+/]{43}="),  # a raw Ed25519 public key, base64
+    "signature": re.compile(r"[A-Za-z0-9+/]{86}=="),  # an Ed25519 signature, base64
+}
 TOKEN_RE = re.compile(r"^[A-Za-z0-9_.:/-]{0,64}$")
 SCRUBBERS = (
     (re.compile(r"[A-Za-z0-9._%+'-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}"), "[email]"),
@@ -69,6 +77,8 @@ def clean_fields(fields: dict[str, Any]) -> dict[str, Any]:
             out[key] = hashed(str(value))
         elif key in SAFE_FIELDS:
             out[key] = _safe_value(value)
+        elif key in SIGNED_FIELDS:
+            out[key] = value if isinstance(value, str) and SIGNED_FIELDS[key].fullmatch(value) else "[scrubbed]"
         else:
             dropped += 1
     if dropped:
@@ -80,7 +90,7 @@ def _safe_value(value: Any) -> Any:
     if value is None or isinstance(value, (bool, int, float)):
         return value
     text = str(value)
-    return text if TOKEN_RE.match(text) and "@" not in text else "[scrubbed]"
+    return text if TOKEN_RE.fullmatch(text) and "@" not in text else "[scrubbed]"
 
 
 class JsonLineFormatter(logging.Formatter):
@@ -92,15 +102,20 @@ class JsonLineFormatter(logging.Formatter):
             "level": record.levelname.lower(),
         }
         fields = getattr(record, "ops_fields", None)
+        signed: dict[str, Any] = {}
         if record.name == LOGGER_NAME and isinstance(fields, dict):
             line["event"] = str(record.msg)
             line.update(clean_fields(fields))
+            signed = {key: line.pop(key) for key in SIGNED_FIELDS if key in line}
         else:
             line["logger"] = record.name
             line["message"] = record.getMessage()[:500]
             if record.exc_info and record.exc_info[0] is not None:
                 line["exception"] = record.exc_info[0].__name__  # the type only: messages can hold data
-        return scrub(json.dumps(line, ensure_ascii=False, sort_keys=True))
+        text = scrub(json.dumps(line, ensure_ascii=False, sort_keys=True))
+        if not signed:
+            return text
+        return json.dumps({**json.loads(text), **signed}, ensure_ascii=False, sort_keys=True)
 
 
 def configure(log_dir: Path, salt: bytes, *, to_stderr: bool = True, level: int = logging.INFO) -> Path:

@@ -8,7 +8,7 @@ conversation, an `Outbox` (the channel, e.g. Teams).
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
 from typing import Any, Protocol
 
@@ -190,8 +190,21 @@ class Ledger(Protocol):
         """Every action in `state`, oldest first."""
         ...
 
-    async def expire_due(self, moment: datetime) -> list[PendingAction]:
-        """Expire every overdue waiting action; return them."""
+    async def expire_due(
+        self, moment: datetime, record_of: Callable[[PendingAction], Mapping[str, Any]] | None = None
+    ) -> list[PendingAction]:
+        """Expire every overdue waiting action (with `record_of(action)` as its audit record); return them."""
+        ...
+
+    async def close_action(
+        self, action_id: str, expected: ActionState, new_state: ActionState,
+        record_of: Callable[[PendingAction], Mapping[str, Any]],
+    ) -> dict[str, Any] | None:
+        """`expected` -> `new_state` without a Graph call, with its audit record, atomically; None if it moved."""
+        ...
+
+    async def append_record(self, record: Mapping[str, Any]) -> dict[str, Any]:
+        """Chain and append one audit record (a refused request); returns it as stored."""
         ...
 
     async def audit_records(

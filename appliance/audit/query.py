@@ -8,10 +8,12 @@ import json
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, TextIO
 
+from appliance.audit.closures import m365_entry_shown
 from appliance.audit.record import AuditRecord
 
 CHAT_LIMIT = 10
-CSV_COLUMNS = (*AuditRecord.model_fields, "RecordedAt", "PreviousHash", "Hash")
+CSV_COLUMNS = (*AuditRecord.model_fields, "RecordKind", "Reason", "M365Entry", "Facts", "ActorObjectId",
+               "RecordedAt", "PreviousHash", "Hash")
 
 
 def chat_answer(records: Sequence[Mapping[str, Any]], *, days: int, everyone: bool) -> str:
@@ -23,9 +25,11 @@ def chat_answer(records: Sequence[Mapping[str, Any]], *, days: int, everyone: bo
     lines = [f"{len(records)} audit record(s) for {whose} in the last {days} day(s), newest first:"]
     for record in newest:
         confirmed = record.get("ConfirmedAt") or "-"
+        what = record.get("ActionSummary") or record.get("Detail")
         lines.append(
-            f"- {record.get('ExecutedAt')}: {record.get('ActionSummary')} | asked by {record.get('RequestedBy')} "
-            f"| confirmed {confirmed} | {record.get('Outcome')} | M365 entry {record.get('AuditEntryId') or 'pending'}"
+            f"- {record.get('ExecutedAt')}: {what} | asked by {record.get('RequestedBy')} "
+            f"| confirmed {confirmed} | {record.get('Outcome')} "
+            f"| M365 entry {m365_entry_shown(record)}"
         )
     if len(records) > CHAT_LIMIT:
         lines.append(f"... and {len(records) - CHAT_LIMIT} older; `appliance audit query` shows all.")

@@ -13,7 +13,6 @@ only when the verifier checks the signer's public key against one obtained some 
 from __future__ import annotations
 
 import base64
-import binascii
 import hashlib
 import json
 from collections.abc import Iterable, Mapping
@@ -24,6 +23,7 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
+from appliance.audit.encoding import strict_b64
 from appliance.errors import ApplianceError
 
 RECEIPT_FORMAT = "aidizen-offboard-receipt/1"
@@ -240,12 +240,7 @@ def _parse(data: bytes) -> dict[str, Any]:
 
 def _strict_b64(value: object, what: str, size: int) -> bytes:
     """Decode base64 that must be in its one canonical spelling (so no character can change unnoticed)."""
-    if not isinstance(value, str):
-        raise ReceiptError(f"the receipt's {what} is missing")
     try:
-        raw = base64.b64decode(value, validate=True)
-    except (binascii.Error, ValueError):
-        raise ReceiptError(f"the receipt's {what} is not base64") from None
-    if len(raw) != size or base64.b64encode(raw).decode() != value:
-        raise ReceiptError(f"the receipt's {what} is not a canonical {size}-byte value")
-    return raw
+        return strict_b64(value, f"the receipt's {what}", size)
+    except ValueError as exc:
+        raise ReceiptError(str(exc)) from None

@@ -68,8 +68,9 @@ the license names the conversation mentions, `catalog/licensing.py`)."""
 Label = Annotated[str, Field(max_length=64, pattern=LABEL_PATTERN)]
 """A short directory attribute value (job title, department, office)."""
 
-SearchText = Annotated[str, Field(max_length=64, pattern=SEARCH_PATTERN)]
-"""A name fragment or address to search the directory for."""
+SearchText = Annotated[str, Field(max_length=64, pattern=SEARCH_PATTERN, json_schema_extra=_grounded("search"))]
+"""A name fragment or address to search the directory for (grounded: a word or name of the message,
+`grammar/mentions.search_terms`)."""
 
 ReplyText = Annotated[str, Field(max_length=REPLY_TEXT_MAX, pattern=REPLY_TEXT_PATTERN)]
 """Free text for the user: at most 280 characters of printable ASCII (no quote, no backslash, so no

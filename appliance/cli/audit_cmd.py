@@ -11,7 +11,8 @@ from typing import Any
 
 import click
 
-from appliance.config import load_settings
+from appliance.audit.closures import m365_entry_shown
+from appliance.config import Settings, load_settings
 from appliance.errors import ApplianceError
 
 
@@ -49,29 +50,59 @@ def query(days: int, tool: str | None, requested_by: str | None, as_json: bool) 
         click.echo(f"no audit records in the last {days} day(s)")
         return
     for record in records:
+        what = record.get("ActionSummary") or record.get("Detail")
         click.echo(f"{record.get('ExecutedAt')}  {record.get('Outcome'):8} {record.get('ToolName'):26} "
-                   f"{record.get('ActionSummary')}  | asked by {record.get('RequestedBy')}, confirmed "
-                   f"{record.get('ConfirmedAt') or '-'} | M365 {record.get('AuditEntryId') or 'pending'}")
+                   f"{what}  | asked by {record.get('RequestedBy')}, confirmed "
+                   f"{record.get('ConfirmedAt') or '-'} | M365 {m365_entry_shown(record)}")
     click.echo(f"{len(records)} record(s)")
 
 
 @audit.command()
-def verify() -> None:
-    """Walk the hash chain from its anchor; name the first broken record. Exit 1 if the chain is broken.
+@click.option("--checkpoint", "checkpoint_files", multiple=True, metavar="FILE",
+              type=click.Path(path_type=Path, dir_okay=False, exists=True),
+              help="A checkpoint file you kept (`appliance audit checkpoint`); may be given more than once.")
+@click.option("--public-key", type=click.Path(path_type=Path, dir_okay=False, exists=True), default=None,
+              help="The anchor key's public key (PEM) to trust; default: the anchor key beside the store key.")
+def verify(checkpoint_files: tuple[Path, ...], public_key: Path | None) -> None:
+    """Walk the hash chain from its anchor, then compare its head with the newest signed checkpoint (ops
+    log and --checkpoint files): name the first broken record, a deleted newest record, or a rebuilt
+    chain. Exit 1 if any of them is found. Then list the open Unknown outcomes and undelivered messages."""
+    from appliance.audit.receipt import load_public_key
+    from appliance.store import TenantStore
+    from appliance.store.anchor_key import anchor_public_key
+    from appliance.store.audit_anchor import checkpoints_in_log, read_checkpoint_file, verify_anchored
 
-    Then list the open Unknowns (writes whose outcome no directory audit entry has settled yet) and the
-    messages Teams would not take (a person who was never told an outcome)."""
+    settings = load_settings()
+    trusted = load_public_key(public_key.read_bytes()) if public_key else anchor_public_key(settings)
+    candidates = checkpoints_in_log(settings.home / "logs")
+    for path in checkpoint_files:
+        candidates += read_checkpoint_file(path)
+    if trusted is None:
+        raise ApplianceError("there is no audit anchor key, so no checkpoint can be checked",
+                             hint="Pass the anchor's public key with --public-key, or run `appliance init` to make "
+                             "the key (then `appliance serve` writes checkpoints).")
+    with TenantStore.open(settings) as store:
+        chain, anchor, rejected = store.run(lambda db: verify_anchored(db, candidates, trusted))
+    click.secho(chain.describe(), fg=None if chain.ok else "red")
+    click.secho(anchor.describe(), fg=None if anchor.ok else "red")
+    if rejected:
+        click.secho(f"{rejected} checkpoint(s) ignored: malformed or not signed by the trusted anchor key",
+                    fg="yellow")
+    if not (chain.ok and anchor.ok):
+        click.echo("what to do: treat the store as tampered with; compare with your exports, your kept checkpoints "
+                   "and the M365 audit log.")
+        sys.exit(1)
+    _list_open_outcomes(settings)
+
+
+def _list_open_outcomes(settings: Settings) -> None:
+    """The open Unknowns (writes whose outcome no directory audit entry has settled yet) and the messages
+    Teams would not take (a person who was never told an outcome)."""
     from appliance.store import TenantStore, audit_records, undelivered
 
-    with TenantStore.open(load_settings()) as store:
-        report = store.run(audit_records.verify)
+    with TenantStore.open(settings) as store:
         unknowns = store.run(audit_records.open_unknowns)
         unsent = store.run(undelivered.still_undelivered)
-    if not report.ok:
-        click.secho(report.describe(), fg="red")
-        click.echo("what to do: treat the store as tampered with; compare with your exports and the M365 audit log.")
-        sys.exit(1)
-    click.echo(report.describe())
     click.echo(f"open Unknown outcomes: {len(unknowns)}")
     for record in unknowns:
         click.echo(f"  {record.get('ExecutedAt')}  {record.get('ToolName')}  {record.get('ActionSummary')}  "
@@ -84,6 +115,26 @@ def verify() -> None:
     for message in unsent:
         click.echo(f"  {message['created_at']}  {message['attempts']} tries, last: {message['reason']}  "
                    f"| {str(message['text'])[:100]}")
+
+
+@audit.command()
+@click.option("--out", type=click.Path(path_type=Path, dir_okay=False), required=True, help="File to create.")
+def checkpoint(out: Path) -> None:
+    """Sign the chain's head (record count and Hash, now) with the anchor key and write it to a new file
+    for an auditor to keep; `appliance audit verify --checkpoint FILE` checks the chain against it later."""
+    from appliance.audit.receipt import fingerprint
+    from appliance.store import TenantStore
+    from appliance.store.anchor_key import anchor_key_path, load_anchor_key
+    from appliance.store.audit_anchor import signed_head, write_checkpoint_file
+
+    settings = load_settings()
+    key = load_anchor_key(anchor_key_path(settings))
+    with TenantStore.open(settings) as store:
+        signed = store.run(signed_head, key, datetime.now(UTC))
+    write_checkpoint_file(out, signed)
+    click.echo(f"wrote the checkpoint of record {signed.count} ({signed.head[:12]}, {signed.time}) to {out}")
+    click.echo(f"signed by the anchor key {fingerprint(key.public_key())}; keep the file, and that fingerprint, "
+               "outside the appliance")
 
 
 @audit.command()
@@ -101,6 +152,12 @@ def export(fmt: str, out: Path, days: int) -> None:
         raise ApplianceError(f"{out} already exists", hint="Choose a new file name; exports never overwrite.") from None
     with os.fdopen(fd, "w", encoding="utf-8", newline="") as handle:
         written = (write_csv if fmt == "csv" else write_jsonl)(records, handle)
+    from appliance.store import TenantStore
+    from appliance.store.operator_log import record_operation
+
+    with TenantStore.open(load_settings()) as store:
+        store.run(record_operation, "audit.export", f"exported audit records to {out.resolve()}",
+                  {"records": written, "format": fmt})
     click.echo(f"wrote {written} record(s) to {out}")
 
 

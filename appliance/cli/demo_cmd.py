@@ -110,7 +110,7 @@ def _print_join(console: Console, stack: Any) -> None:
     if not records:
         console.print("[yellow]no audit record was written[/]")
         return
-    record = records[-1]
+    record = next((r for r in reversed(records) if r.get("ClientRequestId")), records[-1])  # the executed action
     entries = [a for a in stack.tenant.context.state.data["directoryAudits"]
                if a["correlationId"] == record.get("ClientRequestId")]
     console.print(Panel(json.dumps(record, indent=1, ensure_ascii=False), title="appliance audit record (SQLCipher)",

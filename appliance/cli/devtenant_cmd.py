@@ -7,6 +7,7 @@ import time
 import click
 
 from appliance.config import load_settings
+from appliance.errors import ConfigError
 
 
 @click.group()
@@ -19,15 +20,24 @@ def devtenant() -> None:
 def up(port: int | None) -> None:
     """Serve Entra and Graph emulators over HTTPS until Ctrl-C. State persists under
     $APPLIANCE_HOME/devtenant (seed users, groups and SKUs on first start)."""
+    from appliance.wiring.dev_address import remove_address, write_address
     from appliance.wiring.dev_world import DevTenant
 
     settings = load_settings()
-    tenant = DevTenant(settings.home / "devtenant", host=settings.devtenant.host,
-                       port=port or settings.devtenant.port).start()
+    chosen = port or settings.devtenant.port
+    try:
+        tenant = DevTenant(settings.home / "devtenant", host=settings.devtenant.host, port=chosen).start()
+    except OSError as exc:
+        raise ConfigError(f"the dev tenant cannot listen on {settings.devtenant.host}:{chosen} ({exc.strerror})",
+                          hint="Another process (another stack?) uses that port: pick one with --port P; "
+                          "`appliance serve --dev` finds it.") from None
+    recorded = write_address(settings.home, tenant.host, tenant.port, tenant.context.state.tenant_id)
     click.echo(f"dev tenant listening on {tenant.url} (tenant {tenant.context.state.tenant_id})")
-    click.echo(f"CA certificate: {tenant.keys.ca_cert}")
+    click.echo(f"CA certificate: {tenant.keys.ca_cert}; address for `serve --dev`: {recorded}")
     try:
         while True:
             time.sleep(3600)
     except KeyboardInterrupt:
         tenant.stop()
+    finally:
+        remove_address(settings.home)

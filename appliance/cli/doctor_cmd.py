@@ -6,6 +6,7 @@ from collections.abc import Callable
 
 import click
 
+from appliance.cli.doctor_checks import check_bot, check_llm, check_requesters, check_roles, check_tls
 from appliance.config import Settings, load_settings
 from appliance.errors import ApplianceError
 
@@ -53,7 +54,8 @@ def check_identity(settings: Settings) -> str:
         consented = identity.consented_scopes()
     report = compare_scopes(enabled_catalog(settings), consented, strict=settings.graph.strict_scopes,
                             consent_url=admin_consent_url(endpoints.authority_host, endpoints.tenant,
-                                                          endpoints.client_id))
+                                                          endpoints.client_id),
+                            accept_supersets=settings.graph.accept_supersets)
     problems = report.lines()
     return "token valid; consent matches the enabled tools" + (f" (warning: {problems[0]})" if problems else "")
 
@@ -108,14 +110,19 @@ CHECKS: tuple[tuple[str, Check], ...] = (
     ("store", check_store),
     ("egress", check_egress),
     ("identity", check_identity),
+    ("roles", check_roles),
+    ("requesters", check_requesters),
+    ("bot", check_bot),
+    ("tls", check_tls),
+    ("llm", check_llm),
 )
 
 
 @click.command()
 def doctor() -> None:
     """Check the catalog (every enabled tool can be served), the model hash, the store key and encryption,
-    the egress allowlist, the Aid's token and its scopes (granted vs needed), and whether this is the dev
-    tenant. Exit 1 if any check fails."""
+    the egress allowlist, the Aid's token and its scopes (granted vs needed), its Entra roles, the requester
+    list, the bot's credential, TLS and the LLM, and whether this is the dev tenant. Exit 1 if any check fails."""
     failed = 0
     settings = load_settings()
     for name, check in CHECKS:

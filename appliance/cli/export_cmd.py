@@ -19,8 +19,10 @@ def export(directory: Path) -> None:
     """
     from appliance.store import TenantStore
     from appliance.store.export import export_jsonl
+    from appliance.store.operator_log import record_operation
 
     with TenantStore.open(load_settings()) as tenant_store:
         counts = tenant_store.run(export_jsonl, directory)
+        tenant_store.run(record_operation, "export", f"exported to {directory.resolve()}", dict(counts))
     for name, count in counts.items():
         click.echo(f"wrote {directory / name} ({count} rows)")

@@ -29,16 +29,37 @@ def qualify_dev(settings: Settings) -> str:
     return qualify_for_dev(load_settings(), lambda done, total: click.echo(f"\r{done}/{total}", nl=False, err=True))
 
 
-def sign_in(settings: Settings) -> list[str]:
-    """Sign the Aid in to the configured (real) tenant by device code; the token cache goes into the store."""
+def sign_in(settings: Settings, *, browser: bool = False, port: int = 0, open_browser: bool = True) -> list[str]:
+    """Sign the Aid in to the configured tenant (device code, or with `browser` authorization code + PKCE
+    redirected to localhost); the token cache goes into the store."""
     from appliance.graph.connect import connect
+    from appliance.graph.errors import GraphAuthError
     from appliance.store import TenantStore
     from appliance.wiring.components import graph_endpoints, graph_permissions
 
     with TenantStore.open(settings) as store:
         identity, _ = connect(graph_endpoints(settings), graph_permissions(settings), store.token_cache)
-        upn = identity.sign_in_with_device_code(lambda message: click.echo(message))
-    return [f"the Aid is signed in as {upn}; its token cache is sealed in the store"]
+        if browser:
+            upn = identity.sign_in_with_browser(lambda url: _open(url, open_browser), port=port)
+            flow = "authorization code + PKCE"
+        else:
+            try:
+                upn = identity.sign_in_with_device_code(lambda message: click.echo(message))
+            except GraphAuthError as exc:
+                raise GraphAuthError(f"the device-code sign-in failed: {exc.message}",
+                                     hint="If your tenant's Conditional Access blocks the device-code flow "
+                                     "(AADSTS53003 and similar), run `appliance init --sign-in --browser`.") from exc
+            flow = "device code"
+    return [f"the Aid is signed in as {upn} ({flow}); its token cache is sealed in the store"]
+
+
+def _open(url: str, open_browser: bool) -> None:
+    click.echo("Sign in AS THE AID at this URL (it redirects back to this machine's localhost):")
+    click.echo(url)
+    if open_browser:
+        import webbrowser
+
+        webbrowser.open(url)
 
 
 SIGN_IN_HELP = (
@@ -50,7 +71,12 @@ SIGN_IN_HELP = (
 @click.command()
 @click.option("--dev", is_flag=True, help="Also configure the embedded dev tenant and sign the Aid in to it.")
 @click.option("--sign-in", "sign_in_now", is_flag=True, help=SIGN_IN_HELP)
-def init(dev: bool, sign_in_now: bool) -> None:
+@click.option("--browser", is_flag=True, help="With --sign-in: authorization code + PKCE in a browser (redirect to "
+              "http://localhost), for tenants whose Conditional Access blocks the device-code flow.")
+@click.option("--redirect-port", type=click.IntRange(0, 65535), default=0, show_default=True,
+              help="With --browser: the localhost port to listen on (0: any free port).")
+@click.option("--no-open", is_flag=True, help="With --browser: only print the URL (e.g. in a pod).")
+def init(dev: bool, sign_in_now: bool, browser: bool, redirect_port: int, no_open: bool) -> None:
     """Set up this appliance's state: the store key and the encrypted store under $APPLIANCE_HOME.
 
     With --dev, also point Entra, Graph and Teams at the embedded dev tenant, sign the Aid in there and
@@ -59,11 +85,13 @@ def init(dev: bool, sign_in_now: bool) -> None:
     settings = load_settings()
     if dev and sign_in_now:
         raise click.UsageError("--dev signs the Aid in to the dev tenant already; drop --sign-in")
+    if browser and not sign_in_now:
+        raise click.UsageError("--browser goes with --sign-in")
     steps = initialize_store(settings)
     if dev:
         steps += configure_dev(settings)
         steps.append(qualify_dev(settings))
     if sign_in_now:
-        steps += sign_in(settings)
+        steps += sign_in(settings, browser=browser, port=redirect_port, open_browser=not no_open)
     for step in steps:
         click.echo(step)

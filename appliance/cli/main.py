@@ -33,6 +33,9 @@ COMMANDS: dict[str, str] = {
     "audit": "appliance.cli.audit_cmd:audit",
     "chat": "appliance.cli.chat_cmd:chat",
     "teams": "appliance.cli.teams_cmd:teams",
+    "backup": "appliance.cli.backup_cmd:backup",
+    "restore": "appliance.cli.backup_cmd:restore",
+    "release": "appliance.cli.release_cmd:release",
     "mcp": "appliance.cli.mcp_cmd:mcp",
 }
 

@@ -23,5 +23,5 @@ def purge() -> None:
 
     settings = load_settings()
     with TenantStore.open(settings) as tenant_store:
-        report = tenant_store.run(purge_rows, settings.store)
+        report = tenant_store.run(purge_rows, settings.store, audit=settings.audit)
     click.echo(report.describe(settings.store))

@@ -31,7 +31,26 @@ def serve(dev: bool, port: int | None) -> None:
                           hint="Run `appliance serve --dev`, or configure your real tenant.")
     if port is not None:
         settings = settings.model_copy(update={"teams": settings.teams.model_copy(update={"port": port})})
+    if dev:
+        settings = _find_dev_tenant(settings, moved=port is not None)
     asyncio.run(_serve(settings))
+
+
+def _find_dev_tenant(settings: Settings, *, moved: bool) -> Settings:
+    """The dev tenant `devtenant up` runs for this home (checked: it answers and is this home's tenant);
+    with --port, its Teams is pointed at the new port."""
+    from appliance.store import TenantStore
+    from appliance.wiring.dev import BOT_SECRET
+    from appliance.wiring.dev_address import check_dev_tenant, reregister_bot_endpoint, with_running_dev_tenant
+
+    settings = with_running_dev_tenant(settings)
+    click.echo(check_dev_tenant(settings), err=True)
+    if moved:
+        with TenantStore.open(settings) as store:
+            secret = store.get_secret(BOT_SECRET)
+        if secret:
+            click.echo(f"dev tenant: Teams now posts to {reregister_bot_endpoint(settings, secret)}", err=True)
+    return settings
 
 
 async def _serve(settings: Settings) -> None:

@@ -45,14 +45,20 @@ def rekey(new_key_env: str | None) -> None:
     """
     from appliance.store import TenantStore
     from appliance.store.key_provider import parse_hex_key
+    from appliance.store.serve_lock import refuse_while_serving
 
     settings = load_settings()
+    refuse_while_serving(settings.home, "rotate the store key")
     if new_key_env is not None:
         new_key = parse_hex_key(os.environ.get(new_key_env, ""), f"environment variable {new_key_env}")
     else:
         new_key = os.urandom(32)
+    from appliance.store.operator_log import record_operation
+
     with TenantStore.open(settings, new_key_env=new_key_env) as tenant_store:
         tenant_store.rotate_key(new_key)
+        tenant_store.run(record_operation, "store.rekey", "every page and secret re-encrypted under a new key",
+                         {"key_source": tenant_store.keys.describe()})
         click.echo(f"rotated: every page and secret of {tenant_store.path} is now under the new key")
         if settings.store.key_provider == "env":
             click.echo(f"now store the value of {new_key_env} as {settings.store.key_env} in your secret manager")

@@ -8,6 +8,7 @@ import struct
 import sys
 import zipfile
 import zlib
+from datetime import datetime
 from pathlib import Path
 
 import click
@@ -25,7 +26,9 @@ def teams() -> None:
 
 
 @teams.command()
-def secret() -> None:
+@click.option("--expires", type=click.DateTime(["%Y-%m-%d"]), default=None,
+              help="The secret's end date (from `az ad app credential list`): `doctor` warns 30 days before.")
+def secret(expires: datetime | None) -> None:
     """Store the bot app registration's client secret (read from stdin, never echoed, sealed in the store).
 
     Example: `printf %s "$BOT_SECRET" | appliance teams secret`, or type it at the prompt.
@@ -37,8 +40,13 @@ def secret() -> None:
     if len(value) < 16:
         raise ApplianceError("that does not look like a client secret (under 16 characters)",
                              hint="Copy the secret's Value (not its ID) from the app registration.")
+    from appliance.cli.doctor_checks import BOT_SECRET_EXPIRES
+    from appliance.store import key_value_settings
+
     with TenantStore.open(load_settings()) as store:
         store.put_secret(BOT_SECRET, value)
+        if expires is not None:
+            store.run(key_value_settings.set_setting, BOT_SECRET_EXPIRES, expires.date().isoformat())
     click.echo("stored the bot's client secret (AES-GCM sealed inside the encrypted store)")
 
 

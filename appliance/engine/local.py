@@ -126,7 +126,7 @@ class LocalOrchestrator:
         `route_tools`, only that many tools survive: the allowed ones the router ranks best for the
         newest message (`router.py`)."""
         if mentions is not None:
-            grounding = Grounding.from_mentions(mentions)
+            grounding = Grounding.from_mentions(mentions, [turn["content"] for turn in conversation])
         else:
             grounding = Grounding.from_texts([turn["content"] for turn in conversation])
         schema = tool_call_schema(self.catalog, grounding)

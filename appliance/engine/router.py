@@ -1,11 +1,12 @@
-"""An intent router over the example bank: which tools is this message most likely about?
+"""An intent router over the example bank: which tool is this message most likely about?
 
-Character n-grams (3 to 5, within words, addresses replaced by one placeholder) weighted by TF-IDF over
-the bank; a tool's score is the best cosine similarity between the message and any of its examples
-(nearest neighbour). Character n-grams survive typos ("pasword"), inflections ("deaktiviere",
-"désactive") and word order, which word overlap does not. The local engine keeps only the best-ranked
-allowed tools in the message's grammar (`engine.route_tools`), so a small model chooses among two or
-three plausible calls instead of twenty; it still fills every argument under the grounded grammar.
+Character n-grams (3 to 5, within words; addresses, name candidates and license names each replaced by
+one placeholder) weighted by TF-IDF over the bank; a tool's score is the mean cosine similarity of its
+two examples nearest the message (k-nearest neighbours). Character n-grams survive typos ("pasword"),
+inflections ("deaktiviere", "désactive") and word order, which word overlap does not. The local engine
+keeps only the best-ranked allowed tools in the message's grammar (`engine.route_tools`; by default the
+best one: on SmolLM2-135M the router's first choice is right far more often than the model's choice among
+three, docs/BENCHMARKS.md); the model still fills every argument under the grounded grammar.
 """
 
 from __future__ import annotations
@@ -17,15 +18,28 @@ from collections import Counter
 from collections.abc import Iterable, Sequence
 from typing import Any
 
+from appliance.grammar.mentions import name_candidates
+
 Example = tuple[str, str, dict[str, Any]]
 _ADDRESS = re.compile(r"\S+@\S+")
 _WORD = re.compile(r"\w+")
+_SKU = re.compile(r"\b(?:[EFAG][1-5]|[A-Z][A-Z0-9]*_[A-Z0-9_]+|ENTERPRISE\w*)\b")
 GRAM_SIZES = (3, 4, 5)
+NEIGHBOURS = 2
+
+
+def masked(text: str) -> str:
+    """Every address, name candidate and license short name replaced by one placeholder word each, so the
+    router compares what is asked, not who it is about ("Qui est Tom Becker ?" ~ "Qui est Ben Ode ?")."""
+    text = _ADDRESS.sub(" qaddress ", text)
+    for name in sorted(name_candidates(text), key=len, reverse=True):
+        text = re.sub(rf"\b{re.escape(name)}\b", " qname ", text)
+    return _SKU.sub(" qsku ", text)
 
 
 def normalized(text: str) -> str:
-    """Lower case, accents folded, every address one placeholder word."""
-    folded = unicodedata.normalize("NFKD", _ADDRESS.sub(" qaddress ", text.casefold()))
+    """Lower case, accents folded, addresses, names and license names as placeholders (`masked`)."""
+    folded = unicodedata.normalize("NFKD", masked(text).casefold())
     return "".join(c for c in folded if not unicodedata.combining(c))
 
 
@@ -37,6 +51,13 @@ def grams(text: str) -> Counter[str]:
         for size in GRAM_SIZES:
             out.update(padded[i : i + size] for i in range(max(len(padded) - size + 1, 1)))
     return out
+
+
+def _nearest_mean(similarities: list[float]) -> float:
+    """The mean of a tool's `NEIGHBOURS` best similarities (fewer if it has fewer examples): one lucky
+    example that shares a word with the message counts less than two that say the same thing."""
+    best = sorted(similarities, reverse=True)[:NEIGHBOURS]
+    return sum(best) / len(best)
 
 
 class IntentRouter:
@@ -57,13 +78,13 @@ class IntentRouter:
         """(tool, score) for every tool of the bank (of `allowed` only, if given), best first."""
         query = self._vector(grams(text))
         keep = None if allowed is None else set(allowed)
-        best: dict[str, float] = {}
+        similarities: dict[str, list[float]] = {}
         for vector, tool in self._bank:
             if keep is not None and tool not in keep:
                 continue
-            score = sum(weight * vector.get(g, 0.0) for g, weight in query.items())
-            best[tool] = max(best.get(tool, 0.0), score)
-        return sorted(best.items(), key=lambda item: item[1], reverse=True)
+            similarities.setdefault(tool, []).append(sum(weight * vector.get(g, 0.0) for g, weight in query.items()))
+        scores = {tool: _nearest_mean(values) for tool, values in similarities.items()}
+        return sorted(scores.items(), key=lambda item: item[1], reverse=True)
 
     def top(self, text: str, k: int, allowed: Sequence[str]) -> list[str]:
         """The `k` best-ranked of `allowed` (tools the bank has no example of are ranked last, in order)."""

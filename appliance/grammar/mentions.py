@@ -85,3 +85,15 @@ def name_candidates(text: str) -> list[str]:
             runs.append([])
     names = [" ".join(run) for run in runs if run]
     return list(dict.fromkeys(names))[:MAX_CANDIDATES]
+
+
+def search_terms(text: str) -> list[str]:
+    """What a directory search in `text` may look for: its addresses, its name candidates and each word of
+    them ("Anna Schmidt", "Anna", "Schmidt"); only when it has none, its other words that are no request
+    words ("search for meier"). The query is a span of the message, never a name from elsewhere."""
+    found = [*addresses(text)]
+    for name in name_candidates(text):
+        found += [name, *name.split()]
+    if not found:
+        found = [w for w in (_bare(m.group(0)) for m in _WORD.finditer(text)) if _could_be_name(w.capitalize())]
+    return list(dict.fromkeys(found))

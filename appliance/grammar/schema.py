@@ -9,13 +9,14 @@ only get a `reply`.
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from appliance.catalog import Catalog
 from appliance.catalog.licensing import skus_meant
 from appliance.catalog.shapes import GROUNDED_KEY, UPN_PATTERN
-from appliance.grammar.mentions import addresses, name_candidates
+from appliance.grammar.mentions import addresses, name_candidates, search_terms
 from appliance.types import Mentions
 
 MAX_GROUNDED_VALUES = 16
@@ -39,14 +40,22 @@ class Grounding:
                 if len(value) <= 254 and ("@" not in value or re.fullmatch(UPN_PATTERN[1:-1], value)):
                     seen.append(value)
         names = tuple(seen[-MAX_GROUNDED_VALUES:])
-        return cls(values={"user": names, "group": names, "sku": skus_meant(texts, subscribed)})
+        return cls(values={"user": names, "group": names, "sku": skus_meant(texts, subscribed),
+                           "search": _searchable(texts)})
 
     @classmethod
-    def from_mentions(cls, mentions: Mentions) -> Grounding:
-        """What the directory sorted by kind (`orchestrator/naming.py`), newest 16 of each kept."""
+    def from_mentions(cls, mentions: Mentions, texts: Sequence[str] = ()) -> Grounding:
+        """What the directory sorted by kind (`orchestrator/naming.py`), newest 16 of each kept; a search
+        may look for a word or name of the newest of `texts`."""
         return cls(values={"user": mentions.users[-MAX_GROUNDED_VALUES:],
                            "group": mentions.groups[-MAX_GROUNDED_VALUES:],
-                           "sku": mentions.skus[-MAX_GROUNDED_VALUES:]})
+                           "sku": mentions.skus[-MAX_GROUNDED_VALUES:],
+                           "search": _searchable(texts)})
+
+
+def _searchable(texts: Sequence[str]) -> tuple[str, ...]:
+    """The search terms of the newest text (`mentions.search_terms`); `_ground` keeps those the pattern allows."""
+    return tuple(search_terms(texts[-1])[:MAX_GROUNDED_VALUES]) if texts else ()
 
 
 def tool_call_schema(catalog: Catalog, grounding: Grounding | None = None) -> dict[str, Any]:

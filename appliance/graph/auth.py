@@ -78,6 +78,15 @@ class AidIdentity:
         self._persist()
         return str(result.get("id_token_claims", {}).get("preferred_username", "?"))
 
+    def sign_in_with_browser(self, open_url: Callable[[str], None], *, port: int = 0, timeout: float = 300.0) -> str:
+        """Authorization code + PKCE in a browser, redirect to localhost (`browser_sign_in.py`); returns the UPN."""
+        from appliance.graph.browser_sign_in import sign_in_with_browser
+
+        result = sign_in_with_browser(self._app, self.scopes, open_url, port=port, timeout=timeout)
+        self._check(result)
+        self._persist()
+        return str(result.get("id_token_claims", {}).get("preferred_username", "?"))
+
     def access_token(self) -> str:
         """A valid access token, refreshed silently when needed; GraphAuthError if that is impossible."""
         accounts = self._app.get_accounts()

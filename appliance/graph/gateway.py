@@ -35,6 +35,7 @@ from kiota_http.middleware.options import RetryHandlerOption
 from msgraph import GraphRequestAdapter, GraphServiceClient
 from msgraph_core import GraphClientFactory
 
+from appliance import ops_log
 from appliance.egress.allowlist import Allowlist
 from appliance.egress.httpx_transport import AsyncGuardedTransport
 from appliance.types import ExecutionResult
@@ -122,6 +123,7 @@ class GraphGateway:
         self.attempts: dict[str, int] = {}
 
     def _observe(self, request: httpx.Request, response: httpx.Response) -> None:
+        ops_log.event("graph.call", method=request.method, status=response.status_code)
         crid = request.headers.get("client-request-id")
         if crid:
             self._seen[crid] = (response.status_code, response.headers.get("request-id"))

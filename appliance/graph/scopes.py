@@ -12,6 +12,7 @@ reference-error-codes.md). So the appliance reads the consented set with a `.def
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from appliance.catalog import Catalog
@@ -24,6 +25,25 @@ list), the M365 directory audit entries its records join to (`directoryAudits` n
 Directory.Read.All), and PIM role eligibility (it refuses targets that may become administrators)."""
 
 
+DOCUMENTED_SUPERSETS: dict[str, tuple[str, ...]] = {
+    # microsoftgraph/microsoft-graph-docs-contrib api-reference/v1.0/api/user-update.md ("Permissions", 2026-07):
+    # least privileged User.ReadUpdate.All; higher privileged User.ReadWrite.All, Directory.ReadWrite.All.
+    # Microsoft's provisioning data still marks User.ReadUpdate.All's id as not deployed (permission_ids.py),
+    # so a tenant may be unable to consent to it; the operator can then allow a documented superset.
+    "User.ReadUpdate.All": ("User.ReadWrite.All", "Directory.ReadWrite.All"),
+}
+"""Scopes whose documented higher-privileged alternatives the scope check may accept, when told to."""
+
+
+def satisfied(scope: str, granted: set[str], accept_supersets: Iterable[str] = ()) -> str | None:
+    """The granted scope that covers `scope` (itself, or an allowed documented superset), or None."""
+    if scope in granted:
+        return scope
+    if scope in set(accept_supersets):
+        return next((s for s in DOCUMENTED_SUPERSETS.get(scope, ()) if s in granted), None)
+    return None
+
+
 @dataclass(frozen=True)
 class ScopeReport:
     """What the admin consented against what the enabled tools and the appliance need."""
@@ -33,10 +53,12 @@ class ScopeReport:
     missing: frozenset[str]
     extra: frozenset[str]
     needed_by: dict[str, tuple[str, ...]]
+    substituted: tuple[tuple[str, str], ...] = ()
 
     def lines(self) -> list[str]:
         """Operator-facing sentences (empty when everything matches)."""
-        out = []
+        out = [f"{needed} is covered by the broader {used} ([graph] accept_supersets)" for needed, used in
+               self.substituted]
         if self.missing:
             out.append("missing consent for " + "; ".join(
                 f"{scope} (needed by {', '.join(self.needed_by.get(scope, ('the appliance',)))})"
@@ -54,21 +76,31 @@ def admin_consent_url(authority_host: str, tenant: str, client_id: str) -> str:
 
 
 def compare_scopes(
-    catalog: Catalog, consented: set[str], *, strict: bool = False, consent_url: str = ""
+    catalog: Catalog, consented: set[str], *, strict: bool = False, consent_url: str = "",
+    accept_supersets: Iterable[str] = (),
 ) -> ScopeReport:
     """Missing consent raises ConfigError (naming the scopes and `consent_url`); extras are reported, and
-    refused when `strict`."""
+    refused when `strict`.
+
+    A scope named in `accept_supersets` (`[graph] accept_supersets`, the operator's explicit choice) also
+    counts as consented when one of its documented supersets (`DOCUMENTED_SUPERSETS`) is; never otherwise.
+    """
     needed_by: dict[str, list[str]] = {scope: ["the appliance"] for scope in DIRECTORY_PERMISSIONS}
     for name, spec in catalog.items():
         for scope in spec.permissions:
             needed_by.setdefault(scope, []).append(name)
     needed = set(needed_by)
-    report = ScopeReport(frozenset(needed), frozenset(consented), frozenset(needed - consented),
-                         frozenset(consented - needed), {k: tuple(v) for k, v in needed_by.items()})
+    cover = {scope: satisfied(scope, consented, accept_supersets) for scope in needed}
+    substituted = tuple(sorted((scope, used) for scope, used in cover.items() if used and used != scope))
+    in_use = {used for used in cover.values() if used}
+    report = ScopeReport(frozenset(needed), frozenset(consented),
+                         frozenset(scope for scope, used in cover.items() if used is None),
+                         frozenset(consented - needed - in_use), {k: tuple(v) for k, v in needed_by.items()},
+                         substituted)
     if report.missing:
         where = f" at {consent_url}" if consent_url else ""
         raise ConfigError(
-            report.lines()[0],
+            next(line for line in report.lines() if line.startswith("missing consent")),
             hint=f"An administrator grants admin consent for these scopes{where} (after adding them to the admin app "
             "registration: `appliance permissions`), or disable the tools that need them in [catalog] disabled_tools.",
         )

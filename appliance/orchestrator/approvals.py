@@ -17,6 +17,7 @@ from appliance import gate, ops_log
 from appliance.audit import utc_stamp
 from appliance.catalog import Catalog
 from appliance.orchestrator.cancellation import cancel_waiting
+from appliance.orchestrator.closing_records import ClosingRecords
 from appliance.orchestrator.policy import AidPolicy
 from appliance.orchestrator.shared import CardUpdates, Outboxes, RunConfirmed
 from appliance.ports import Directory, Ledger, Outbox
@@ -84,6 +85,8 @@ class Approvals:
                                       approver_chat=await self.ledger.conversation_of_person(approver.object_id))
         if action is None or not verdict.allowed:
             ops_log.event("action.approval_refused", reason=verdict.reason, action=action.id if action else None)
+            await ClosingRecords(self.ledger, self.policy, self.clock).refused_answer(
+                action, approver.object_id, verdict.reason, verdict.message)
             await outbox.say(verdict.message)
             return
         if not await self.ledger.confirm_second(action.id, approver_id=approver.object_id, approver_upn=approver.upn,
@@ -109,7 +112,10 @@ class Approvals:
             await outbox.say(verdict.message)
             return
         requester = await self.outboxes.of(action.conversation_ref)
-        if not await cancel_waiting(self.ledger, self.cards, action, requester, f"Declined by {approver.upn}."):
+        declined = ClosingRecords(self.ledger, self.policy, self.clock).of(
+            "Cancelled", f"Declined by the second approver {approver.upn}; nothing ran.", actor_id=approver.object_id)
+        if not await cancel_waiting(self.ledger, self.cards, action, requester, f"Declined by {approver.upn}.",
+                                    declined):
             await outbox.say("That request was already decided.")
             return
         await outbox.say(f"Declined: {action.summary}. Nothing was changed.")

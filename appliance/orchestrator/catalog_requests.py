@@ -26,6 +26,7 @@ from appliance import gate, ops_log
 from appliance.audit import chat_answer
 from appliance.catalog import AUDIT_QUERY_TOOL, REPLY_TOOL, Catalog
 from appliance.errors import ApplianceError
+from appliance.orchestrator.closing_records import ClosingRecords
 from appliance.orchestrator.execution import result_shape
 from appliance.orchestrator.policy import AidPolicy
 from appliance.orchestrator.shared import OutboxFor
@@ -93,19 +94,23 @@ class CatalogRequests:
         self.catalog, self.ledger, self.tools = catalog, ledger, tools
         self.directory, self.policy, self.clock = directory, policy, clock
         self._outbox_for = outbox_for
+        self.closing = ClosingRecords(ledger, policy, clock)
 
-    async def admit(self, requester_id: str) -> RequesterAdmission:
+    async def admit(self, requester_id: str, conversation_ref: str = "") -> RequesterAdmission:
         """The person behind an Entra object id, if they may use the Aid's tools (checked on every request,
-        and again when they confirm)."""
+        and again when they confirm). A refusal leaves a hash-chained audit record."""
         person = await self.directory.person(requester_id)
         sender = gate.judge_sender(requester_id, person)
         if person is None or not sender.allowed:
-            ops_log.event("turn.refused", reason=sender.reason, requester=requester_id)
-            return RequesterAdmission(None, sender.message)
-        if not gate.may_use_tools(person, self.policy.requesters, self.policy.requester_groups):
-            ops_log.event("turn.refused", reason="not_a_requester", requester=requester_id)
-            return RequesterAdmission(None, NOT_A_REQUESTER)
-        return RequesterAdmission(person)
+            reason, message = sender.reason, sender.message
+        elif not gate.may_use_tools(person, self.policy.requesters, self.policy.requester_groups):
+            reason, message = "not_a_requester", NOT_A_REQUESTER
+        else:
+            return RequesterAdmission(person)
+        ops_log.event("turn.refused", reason=reason, requester=requester_id)
+        await self.closing.refused_request(requester_id=requester_id, requester_upn=person.upn if person else None,
+                                           conversation_ref=conversation_ref, reason=reason, message=message)
+        return RequesterAdmission(None, message)
 
     def validate(self, tool: str, arguments: Any) -> ToolCall:
         """The call in canonical form if the enabled catalog has it with these arguments (else raises
@@ -162,6 +167,12 @@ class CatalogRequests:
         refusal = refusal or await self.directory.refusal(call.tool, call.arguments)  # privileged, before a card
         if refusal:
             await self._remember(request, call, "refused")
+            ops_log.event("turn.refused", reason="protected_target", requester=request.requester.object_id,
+                          tool=call.tool)
+            await self.closing.refused_request(
+                requester_id=request.requester.object_id, requester_upn=request.requester.upn,
+                conversation_ref=request.conversation_ref or "", reason="protected_target", message=refusal,
+                tool=call.tool, arguments=call.arguments)
             return Answer("refused", call, refusal)
         conversation_ref = request.conversation_ref or await self.ledger.conversation_of_person(
             request.requester.object_id

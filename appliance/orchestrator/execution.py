@@ -20,6 +20,7 @@ from typing import Any
 from appliance import gate, ops_log
 from appliance.audit import join_audit_entries, record_for
 from appliance.orchestrator import outcomes
+from appliance.orchestrator.closing_records import ClosingRecords
 from appliance.orchestrator.policy import AidPolicy
 from appliance.orchestrator.shared import EXPIRED_LINE, CardUpdates, OutboxFor
 from appliance.ports import Directory, Ledger, Outbox, ToolRunner
@@ -67,6 +68,12 @@ class Executor:
         self.ledger, self.tools, self.directory = ledger, tools, directory
         self.policy, self.clock, self.cards, self.sleep = policy, clock, cards, sleep
         self._running: set[str] = set()  # EXECUTING here and now: never settled as "interrupted"
+        self.closing = ClosingRecords(ledger, policy, clock)
+
+    @property
+    def in_flight(self) -> set[str]:
+        """Ids of the actions whose Graph call this process is making right now."""
+        return set(self._running)
 
     # -- running -----------------------------------------------------------------------------------
     async def execute(self, action: PendingAction, outbox: Outbox | None) -> None:
@@ -188,8 +195,9 @@ class Executor:
     # -- upkeep ------------------------------------------------------------------------------------
     async def expire_due(self, outbox_for: OutboxFor) -> int:
         """Expire overdue waiting actions and update their cards in place."""
-        expired = await self.ledger.expire_due(self.clock())
+        expired = await self.ledger.expire_due(self.clock(), self.closing.of("Expired", EXPIRED_LINE))
         for action in expired:
+            ops_log.event("action.expired", tool=action.tool, action=action.id)
             outbox = await outbox_for(action.conversation_ref)
             if outbox is not None:
                 await self.cards.show(action, outbox, "expired", EXPIRED_LINE)
@@ -201,7 +209,9 @@ class Executor:
         for action in await self.ledger.actions_in_state(ActionState.CONFIRMED):
             outbox = await outbox_for(action.conversation_ref)
             if gate.is_expired(action, self.clock()):
-                await self.ledger.transition(action.id, ActionState.CONFIRMED, ActionState.FAILED)
+                detail = "Not carried out: the Aid restarted before it ran and the confirmation expired."
+                await self.ledger.close_action(action.id, ActionState.CONFIRMED, ActionState.FAILED,
+                                               self.closing.of("Failure", detail))
                 report.failed.append(action.id)
                 if outbox is not None:
                     await outbox.say(f"Not carried out: {action.summary}. The Aid restarted before it ran and the "

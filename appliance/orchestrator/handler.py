@@ -114,7 +114,7 @@ class TurnHandler:
 
     # -- a request -------------------------------------------------------------------------------
     async def _allowed_person(self, turn: Turn, outbox: Outbox) -> Person | None:
-        admission = await self.requests.admit(turn.requester_id)
+        admission = await self.requests.admit(turn.requester_id, turn.conversation_ref)
         if admission.person is None:
             await outbox.say(admission.refusal)
         return admission.person

@@ -13,6 +13,7 @@ from datetime import datetime
 from appliance import gate, ops_log
 from appliance.audit import utc_stamp
 from appliance.orchestrator.cancellation import cancel_waiting
+from appliance.orchestrator.closing_records import ClosingRecords
 from appliance.orchestrator.policy import AidPolicy
 from appliance.orchestrator.shared import EXPIRED_LINE, CardUpdates, RunConfirmed
 from appliance.ports import Ledger, Outbox
@@ -37,6 +38,7 @@ class RequesterDecisions:
     ) -> None:
         self.ledger, self.policy, self.clock, self.cards = ledger, policy, clock, cards
         self.run, self.second_approval = run, second_approval
+        self.closing = ClosingRecords(ledger, policy, clock)
 
     async def confirm(self, action: PendingAction | None, actor_id: str, presented_hash: str, outbox: Outbox, *,
                       conversation_ref: str, typed: bool = False, code: str | None = None) -> None:
@@ -48,6 +50,8 @@ class RequesterDecisions:
             ops_log.event("action.confirm_refused", reason=verdict.reason, action=action.id if action else None)
             if action is not None and verdict.reason == "expired":
                 await self._expire(action, outbox)
+            else:
+                await self.closing.refused_answer(action, actor_id, verdict.reason, verdict.message)
             await outbox.say(verdict.message)
             return
         if action.tool in self.policy.two_person_tools:
@@ -73,14 +77,18 @@ class RequesterDecisions:
         verdict = gate.judge_cancellation(action, actor_id=actor_id, moment=self.clock(),
                                           conversation_ref=conversation_ref)
         if action is None or not verdict.allowed:
+            await self.closing.refused_answer(action, actor_id, verdict.reason, verdict.message)
             await outbox.say(verdict.message)
             return
         line = f"Cancelled at {utc_stamp(self.clock())}."
-        if not await cancel_waiting(self.ledger, self.cards, action, outbox, line):
+        cancelled = self.closing.of("Cancelled", f"Cancelled by the requester: {action.summary}. Nothing ran.")
+        if not await cancel_waiting(self.ledger, self.cards, action, outbox, line, cancelled):
             await outbox.say("That request changed while you answered; nothing was cancelled. Check its card.")
             return
         await outbox.say(f"Cancelled: {action.summary}. Nothing was changed.")
 
     async def _expire(self, action: PendingAction, outbox: Outbox) -> None:
-        if await self.ledger.transition(action.id, action.state, ActionState.EXPIRED):
+        if await self.ledger.close_action(action.id, action.state, ActionState.EXPIRED,
+                                          self.closing.of("Expired", EXPIRED_LINE)) is not None:
+            ops_log.event("action.expired", tool=action.tool, action=action.id)
             await self.cards.show(action, outbox, "expired", EXPIRED_LINE)

@@ -27,6 +27,7 @@ PROJECTED_COLUMNS = {
     "ExecutedAt": "executed_at", "RecordedAt": "recorded_at",
 }
 ANCHOR_SETTING = "audit.anchor_hash"
+ANCHOR_SEQ_SETTING = "audit.anchor_seq"  # the number of the newest record retention removed (0: none)
 _COLUMNS = ", ".join(PROJECTED_COLUMNS.values())
 _SELECT = f"SELECT seq, record_json, previous_hash, hash, audit_entry_id, {_COLUMNS} FROM audit_records"
 
@@ -40,12 +41,12 @@ def append_record(db: Connection, record: Mapping[str, Any]) -> dict[str, Any]:
     body = _normalized(record)
     body["RecordedAt"] = iso(now())
     with transaction(db):  # the chain head must not move between reading it and appending
-        row = db.execute("SELECT hash FROM audit_records ORDER BY seq DESC LIMIT 1").fetchone()
-        stored = chained(body, row[0] if row else anchor_hash(db))
+        seq, previous = head(db)  # numbered on from the newest record ever written, even if retention took it
+        stored = chained(body, previous)
         db.execute(
-            f"INSERT INTO audit_records (record_json, previous_hash, hash, audit_entry_id, {_COLUMNS}) "
-            f"VALUES (?, ?, ?, ?, {', '.join('?' * len(PROJECTED_COLUMNS))})",
-            (json.dumps(stored, ensure_ascii=False), stored["PreviousHash"], stored["Hash"],
+            f"INSERT INTO audit_records (seq, record_json, previous_hash, hash, audit_entry_id, {_COLUMNS}) "
+            f"VALUES (?, ?, ?, ?, ?, {', '.join('?' * len(PROJECTED_COLUMNS))})",
+            (seq + 1, json.dumps(stored, ensure_ascii=False), stored["PreviousHash"], stored["Hash"],
              stored.get("AuditEntryId"), *(_column_value(stored.get(field)) for field in PROJECTED_COLUMNS)),
         )
     return stored
@@ -137,6 +138,23 @@ def anchor_hash(db: Connection) -> str:
     return get_setting(db, ANCHOR_SETTING) or GENESIS_HASH
 
 
+def anchor_seq(db: Connection) -> int:
+    """The number of the newest record retention removed (0 if none): the kept records start after it."""
+    return int(get_setting(db, ANCHOR_SEQ_SETTING) or 0)
+
+
+def head(db: Connection) -> tuple[int, str]:
+    """(number, Hash) of the newest record: what a checkpoint signs. An empty chain gives its anchor."""
+    row = db.execute("SELECT seq, hash FROM audit_records ORDER BY seq DESC LIMIT 1").fetchone()
+    return (int(row[0]), str(row[1])) if row else (anchor_seq(db), anchor_hash(db))
+
+
+def hash_at(db: Connection, seq: int) -> str | None:
+    """The stored Hash of record `seq`, or None if there is no such record."""
+    row = db.execute("SELECT hash FROM audit_records WHERE seq = ?", (seq,)).fetchone()
+    return str(row[0]) if row else None
+
+
 def verify(db: Connection) -> ChainReport:
     """Walk the chain from the anchor; name the first broken record (edited, removed, reordered)."""
     try:
@@ -166,6 +184,7 @@ def purge_before(db: Connection, cutoff: datetime) -> int:
         deleted = db.execute("DELETE FROM audit_records WHERE seq <= ?", (last[0],)).rowcount
         db.execute("UPDATE audit_purge_cutoff SET cutoff = '' WHERE id = 1")
         set_setting(db, ANCHOR_SETTING, last[1])
+        set_setting(db, ANCHOR_SEQ_SETTING, str(last[0]))
     return int(deleted)
 
 

@@ -17,6 +17,7 @@ import secrets
 import stat
 from pathlib import Path
 
+from appliance.store.durable_files import fsync_directory as _fsync_directory
 from appliance.store.errors import KeyFileError, KeyRotationError
 from appliance.store.key_provider import KEY_BYTES, parse_hex_key
 
@@ -196,11 +197,3 @@ def _write_new(path: Path, key: bytes) -> None:
         os.fsync(handle.fileno())
     os.chmod(path, 0o600)  # whatever the umask was
     _fsync_directory(path.parent)
-
-
-def _fsync_directory(directory: Path) -> None:
-    fd = os.open(directory, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)

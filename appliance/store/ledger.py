@@ -19,6 +19,7 @@ from appliance.store import (
     pending_choices,
     undelivered,
 )
+from appliance.store.action_steps import RecordOf
 from appliance.store.tenant_store import TenantStore
 from appliance.types import ActionState, ContextMessage, PendingAction, PendingChoice
 
@@ -104,9 +105,21 @@ class StoreLedger:
         """Every action in `state`."""
         return await self.store.arun(pending_actions.actions_in_state, state)
 
-    async def expire_due(self, moment: datetime) -> list[PendingAction]:
-        """Expire overdue waiting actions."""
-        return await self.store.arun(pending_actions.expire_due, moment)
+    async def expire_due(self, moment: datetime, record_of: RecordOf | None = None) -> list[PendingAction]:
+        """Expire overdue waiting actions (each with its audit record when `record_of` is given)."""
+        if record_of is None:
+            return await self.store.arun(pending_actions.expire_due, moment)
+        return await self.store.arun(action_steps.expire_due_recorded, moment, record_of)
+
+    async def close_action(
+        self, action_id: str, expected: ActionState, new_state: ActionState, record_of: RecordOf
+    ) -> dict[str, Any] | None:
+        """End an action without a Graph call, with its audit record, atomically."""
+        return await self.store.arun(action_steps.close_action, action_id, expected, new_state, record_of)
+
+    async def append_record(self, record: Mapping[str, Any]) -> dict[str, Any]:
+        """Chain and append one audit record."""
+        return await self.store.arun(audit_records.append_record, record)
 
     async def audit_records(
         self, *, since: datetime, requested_by: str | None, tool: str | None, limit: int

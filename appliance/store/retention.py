@@ -11,16 +11,19 @@ from __future__ import annotations
 import asyncio
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
-from appliance.config import StoreSettings
+from appliance.audit.closures import closed_action_record
+from appliance.config import AuditSettings, StoreSettings
 from appliance.store import handled_activities
+from appliance.store.action_steps import expire_due_recorded
 from appliance.store.audit_records import purge_before
 from appliance.store.clock import iso, now
 from appliance.store.connection import Connection, checkpoint
 from appliance.store.key_value_settings import set_setting
-from appliance.store.pending_actions import expire_due
+from appliance.store.operator_log import record_operation
 from appliance.store.pending_choices import purge_choices
+from appliance.types import PendingAction
 
 if TYPE_CHECKING:
     from appliance.store.tenant_store import TenantStore
@@ -47,10 +50,21 @@ class PurgeReport:
         )
 
 
-def purge(db: Connection, policy: StoreSettings, moment: datetime | None = None) -> PurgeReport:
-    """Expire overdue actions, then delete old turns, long-ended actions and audit records past retention."""
+def purge(
+    db: Connection, policy: StoreSettings, moment: datetime | None = None, *, audit: AuditSettings | None = None,
+    operator: str | None = None,
+) -> PurgeReport:
+    """Expire overdue actions (each with its audit record), then delete old turns, long-ended actions and
+    audit records past retention; the purge itself leaves an operator record (`operator`, default the OS user)."""
     at = moment or now()
-    expired = len(expire_due(db, at))
+    audit = audit or AuditSettings()
+
+    def expired_record(action: PendingAction) -> dict[str, Any]:
+        return closed_action_record(action, "Expired", moment=at, implementer=audit.implementer,
+                                    implementer_name=audit.implementer_name,
+                                    detail="Expired before it was confirmed; nothing ran.")
+
+    expired = len(expire_due_recorded(db, at, expired_record))
     conversation_cutoff = iso(at - timedelta(days=policy.retention_conversation_days))
     turns = db.execute("DELETE FROM conversation_turns WHERE created_at < ?", (conversation_cutoff,)).rowcount
     db.execute("DELETE FROM conversation_references WHERE updated_at < ?", (conversation_cutoff,))
@@ -62,9 +76,13 @@ def purge(db: Connection, policy: StoreSettings, moment: datetime | None = None)
     purge_choices(db, at - timedelta(days=policy.retention_pending_days))
     handled_activities.sweep(db, at)  # redelivery keys past their window (claims sweep a few each time too)
     set_setting(db, LAST_PURGE_SETTING, iso(at))
+    report = PurgeReport(turns, actions, audits, expired)
+    record_operation(db, "retention.purge", report.describe(policy), operator=operator,
+                     facts={"conversation_turns": turns, "pending_actions": actions, "audit_records": audits,
+                            "actions_expired": expired})
     if turns or actions or audits:
         checkpoint(db)  # the deleted (and overwritten) pages leave the WAL too
-    return PurgeReport(turns, actions, audits, expired)
+    return report
 
 
 async def purge_periodically(

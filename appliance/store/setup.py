@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from appliance.config import Settings
+from appliance.store.anchor_key import anchor_key_path, ensure_anchor_key
 from appliance.store.errors import KeyFileError
 from appliance.store.tenant_store import TenantStore, database_path, key_provider_for
 
@@ -29,4 +30,7 @@ def initialize_store(settings: Settings) -> list[str]:
         steps.append(f"created {keys.describe()} (mode 0600, outside {settings.home})")
     with TenantStore.open(settings, create=True) as store:
         steps.append(f"store {store.path} ready (schema version {store.schema_version}, key: {keys.describe()})")
+    _, created = ensure_anchor_key(settings)
+    if created:
+        steps.append(f"created the audit anchor key {anchor_key_path(settings)} (mode 0600, beside the store key)")
     return steps

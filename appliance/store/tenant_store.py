@@ -38,7 +38,20 @@ def key_provider_for(settings: Settings, *, new_key_env: str | None = None) -> K
     """
     if settings.store.key_provider == "env":
         return EnvKeyProvider(settings.store.key_env, next_variable=new_key_env)
+    if settings.store.key_provider == "pkcs11":
+        from appliance.store.pkcs11_keys import Pkcs11Config, Pkcs11KeyProvider
+
+        store = settings.store
+        wrapped = store.key_file or settings.home.parent / f"{settings.home.name}.key.wrapped"
+        config = Pkcs11Config(store.pkcs11_module, store.pkcs11_token_label, store.pkcs11_key_label,
+                              store.pkcs11_pin_env)
+        return Pkcs11KeyProvider(config, wrapped, settings.home)
     return FileKeyProvider(default_key_file(settings), settings.home)
+
+
+def key_file_at(path: Path, settings: Settings) -> KeyProvider:
+    """A key file of its own (a backup's key): 0600, owned by this user, outside $APPLIANCE_HOME."""
+    return FileKeyProvider(path, settings.home)
 
 
 def default_key_file(settings: Settings) -> Path:

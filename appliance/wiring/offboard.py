@@ -25,6 +25,7 @@ from appliance.config import Settings
 from appliance.errors import ApplianceError
 from appliance.store.errors import StoreError
 from appliance.store.key_provider import KeyProvider
+from appliance.store.operator_log import record_operation
 from appliance.store.tenant_store import TenantStore, database_path, key_provider_for
 from appliance.wiring.dev import DEV_CLIENT_ID, DEV_TENANT
 
@@ -151,6 +152,9 @@ def run_offboard(plan: OffboardPlan, report: Report) -> OffboardResult:
     settings = plan.settings
     store = _open_store(plan)
     try:
+        if store is not None:  # the chain's last record; the signed receipt is what outlives the shred
+            store.run(record_operation, "offboard", "offboarding started: the Aid is disabled and signed out, "
+                      "then every credential and the store are destroyed")
         _graph_steps(plan, store, result, report)
         result.record("step", "delete_credentials", lambda: local.delete_credentials(store), report)
     finally:

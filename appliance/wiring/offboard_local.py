@@ -71,11 +71,29 @@ def appliance_paths(settings: Settings, *, remove_models: bool) -> list[Path]:
     return [*paths, home / CONFIG_FILE_NAME]
 
 
+def mounted_read_only(path: Path) -> bool:
+    """`path` is on a read-only mount or is a mount of its own: appliance.toml as a Kubernetes ConfigMap
+    (deploy/kubernetes/deployment.yaml mounts it with subPath, readOnly), which only the cluster can remove."""
+    try:
+        return os.path.ismount(path) or bool(os.statvfs(path).f_flag & os.ST_RDONLY)
+    except OSError:
+        return False
+
+
+KEPT_CONFIG_HINT = ("appliance.toml is mounted read-only (a ConfigMap); it holds settings, no customer data. "
+                    "Delete it where it comes from: `kubectl delete configmap aidizen-config` (and the Deployment "
+                    "that mounts it).")
+
+
 def remove_files(paths: list[Path]) -> Outcome:
-    """Remove each path that exists (directories with what is in them)."""
-    removed, failed = [], []
+    """Remove each path that exists (directories with what is in them); a configuration file mounted read-only
+    is left to the admin (`needs_admin`), never a failure."""
+    removed, failed, kept = [], [], []
     for path in paths:
         if not path.exists() and not path.is_symlink():
+            continue
+        if path.name == CONFIG_FILE_NAME and mounted_read_only(path):
+            kept.append(path.name)
             continue
         try:
             if path.is_dir() and not path.is_symlink():
@@ -88,9 +106,13 @@ def remove_files(paths: list[Path]) -> Outcome:
     if failed:
         return Outcome("failed", "could not remove " + ", ".join(failed),
                        "Remove these paths by hand (check their owner and mode).")
+    done = "removed " + ", ".join(removed) + " (no customer data by design: not overwritten)" if removed else (
+        "nothing else the appliance writes is left under $APPLIANCE_HOME")
+    if kept:
+        return Outcome("needs_admin", f"{done}; kept {', '.join(kept)} (mounted read-only)", KEPT_CONFIG_HINT)
     if not removed:
-        return Outcome("already_done", "nothing else the appliance writes is left under $APPLIANCE_HOME")
-    return Outcome("done", "removed " + ", ".join(removed) + " (no customer data by design: not overwritten)")
+        return Outcome("already_done", done)
+    return Outcome("done", done)
 
 
 def store_is_gone(settings: Settings, keys: KeyProvider) -> Outcome:
@@ -112,12 +134,17 @@ def home_is_empty(home: Path, kept_models: Path | None) -> Outcome:
     left = [p for p in sorted(home.rglob("*")) if not p.is_dir() or p.is_symlink()]
     if kept_models is not None:
         left = [p for p in left if kept_models not in p.parents]
+    config = home / CONFIG_FILE_NAME
+    mounted = config in left and mounted_read_only(config)
+    left = [p for p in left if not (mounted and p == config)]
     if left:
         shown = ", ".join(str(p.relative_to(home)) for p in left[:10]) + (" ..." if len(left) > 10 else "")
         return Outcome("failed", f"{len(left)} file(s) left under {home}: {shown}",
                        "The appliance did not write these (or could not remove them): move or delete them, then run "
                        "`appliance offboard` again.")
     kept = f" (model files kept in {kept_models.name}/)" if kept_models is not None and kept_models.exists() else ""
+    if mounted:
+        kept += f" (only the read-only mounted {CONFIG_FILE_NAME}, which the cluster removes)"
     return Outcome("passed", f"no file is left under {home}{kept}")
 
 

@@ -12,6 +12,7 @@ import asyncio
 import contextlib
 import secrets
 import ssl
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -36,8 +37,10 @@ from appliance.graph.executors import GraphTools
 from appliance.graph.scopes import admin_consent_url, compare_scopes
 from appliance.orchestrator import AidPolicy, CatalogRequests, TurnHandler
 from appliance.orchestrator.handler import utc_now
-from appliance.store import TenantStore, retention
-from appliance.store.ledger import StoreLedger
+from appliance.store import TenantStore, retention, serve_lock
+from appliance.store.anchor_key import ensure_anchor_key
+from appliance.store.audit_anchor import AnchoredLedger
+from appliance.wiring.audit_api import mount_audit_api
 from appliance.wiring.catalog_check import check_catalog
 from appliance.wiring.components import (
     build_proposer,
@@ -49,6 +52,7 @@ from appliance.wiring.components import (
 from appliance.wiring.dev import BOT_SECRET, dev_host_map
 from appliance.wiring.mcp import McpSide, mcp_identity, start_mcp
 from appliance.wiring.models import qualified_catalog
+from appliance.wiring.observability import Observability, start_metrics, watch
 from appliance.wiring.teams import TeamsSide, build_teams, connect_teams
 
 APPLIANCE_VERSION = "0.1.0"
@@ -69,17 +73,24 @@ class Service:
     url: str
     tasks: list[asyncio.Task[None]] = field(default_factory=list)
     health: dict[str, Any] = field(default_factory=dict)
+    observability: Observability | None = None
+    lock: Any = None  # the serve lock (store/serve_lock.py), held until the process ends
+    audit_api_client: httpx.AsyncClient | None = None
     mcp: McpSide | None = None
 
     async def stop(self) -> None:
         """Stop listening, let running turns finish (10 s), then close the model and the store."""
         for task in self.tasks:
             task.cancel()
+        if self.observability is not None:
+            await self.observability.stop()
         if self.mcp is not None:
             await self.mcp.stop()
         await self.runner.cleanup()
         await self.teams.bot.drain(10.0)
         await self.teams.metadata_client.aclose()
+        if self.audit_api_client is not None:
+            await self.audit_api_client.aclose()
         await asyncio.to_thread(self.proposer.close)
         await asyncio.to_thread(self.store.close)
         ops_log.event("service.stopped")
@@ -154,12 +165,16 @@ async def start_service(settings: Settings, step: Step = lambda message: None) -
     check_catalog(enabled_catalog(settings))
     if settings.mcp.enabled:
         mcp_identity(settings)  # a missing [mcp] setting stops start-up before anything reaches out
+    lock = serve_lock.hold(settings.home)  # released by the kernel when this process ends, however it ends
     store = await asyncio.to_thread(TenantStore.open, settings)
     try:
-        return await _start(settings, store, step)
+        service = await _start(settings, store, step)
     except BaseException:
         await asyncio.to_thread(store.close)
+        lock.close()
         raise
+    service.lock = lock
+    return service
 
 
 async def _start(settings: Settings, store: TenantStore, step: Step) -> Service:
@@ -175,7 +190,8 @@ async def _start(settings: Settings, store: TenantStore, step: Step) -> Service:
     consented = await asyncio.to_thread(identity.consented_scopes)  # what an admin consented, asked afresh
     report = compare_scopes(enabled_catalog(settings), consented, strict=settings.graph.strict_scopes,
                             consent_url=admin_consent_url(endpoints.authority_host, endpoints.tenant,
-                                                          endpoints.client_id))
+                                                          endpoints.client_id),
+                            accept_supersets=settings.graph.accept_supersets)
     for line in report.lines():
         step(f"scopes: {line}")
     claims = await asyncio.to_thread(identity.claims)  # one token read (and refresh, if due) off the loop
@@ -190,7 +206,8 @@ async def _start(settings: Settings, store: TenantStore, step: Step) -> Service:
     ops_log.event("service.tools", tool=None, count=len(catalog))
     proposer = await asyncio.to_thread(build_proposer, settings, catalog, entry)
     step(f"model: {proposer.name} ({settings.llm.mode} mode)")
-    ledger = StoreLedger(store)
+    anchor_key, created = await asyncio.to_thread(ensure_anchor_key, settings)
+    ledger = AnchoredLedger(store, anchor_key)  # each audit record is followed by a signed checkpoint
     bot_tokens = BotTokenSource(
         app_id=settings.teams.app_id, secret=bot_secret,
         authority=f"{endpoints.authority_host}/{settings.teams.app_tenant_id or settings.teams.allowed_tenant_id}",
@@ -214,10 +231,15 @@ async def _start(settings: Settings, store: TenantStore, step: Step) -> Service:
     handler = TurnHandler(catalog=catalog, proposer=proposer, ledger=ledger, tools=tools, directory=directory,
                           policy=policy, outbox_for=connection.outbox_for, requests=requests)
     teams = build_teams(settings, connection, ledger=ledger, handler=handler, ready=ready)
+    audit_api_client = mount_audit_api(settings, store, teams.app, host_map, tls)
+    if audit_api_client is not None:
+        step(f"audit API: GET /api/audit/records and /api/audit/verify for holders of {settings.audit_api.role}")
     report_recovery = await handler.executor.recover(teams.outbox_for)
     step(f"recovery: {len(report_recovery.done)} done, {len(report_recovery.failed)} failed, "
          f"{len(report_recovery.resumed)} resumed, {len(report_recovery.waiting)} waiting for Graph, "
          f"{len(report_recovery.unknown)} unknown")
+    head = await ledger.checkpoint()
+    step(f"audit anchor: checkpoint of record {head.count} signed{' (new anchor key)' if created else ''}")
     runner = web.AppRunner(teams.app, access_log=None)
     await runner.setup()
     server_tls = None
@@ -229,6 +251,10 @@ async def _start(settings: Settings, store: TenantStore, step: Step) -> Service:
     scheme = "https" if server_tls else "http"
     url = f"{scheme}://{settings.teams.host}:{settings.teams.port}/api/messages"
     service = Service(settings, store, proposer, handler, teams, runner, url, health=health)
+    service.audit_api_client = audit_api_client
+    service.observability = await start_metrics(settings, store, catalog, lambda: handler.executor.in_flight)
+    if service.observability.url:
+        step(f"metrics: {service.observability.url}")
     if settings.mcp.enabled:
         try:
             service.mcp = await start_mcp(settings, requests=requests, catalog=catalog, host_map=host_map, tls=tls,
@@ -239,6 +265,7 @@ async def _start(settings: Settings, store: TenantStore, step: Step) -> Service:
         health["mcp"] = True
         step(f"MCP: listening on {service.mcp.url} (Entra tokens for {mcp_identity(settings).scope_uri})")
     service.tasks.append(asyncio.create_task(_upkeep(service, identity.access_token)))
+    service.tasks.append(asyncio.create_task(watch(service.observability, store, settings, identity.claims)))
     ops_log.event("service.started", tool=None, count=len(catalog))
     step(f"listening on {url}")
     return service
@@ -272,9 +299,12 @@ async def _upkeep(service: Service, token: Callable[[], str]) -> None:
             service.health["token"] = await _probe(lambda: asyncio.to_thread(token), "token unavailable")
             service.health["store"] = await _probe(lambda: service.store.arun(_touch), "store unavailable")
             if datetime.now(UTC) - last_purge > timedelta(days=1):
-                await service.store.arun(retention.purge, service.settings.store)
+                await service.store.arun(retention.purge, service.settings.store, audit=service.settings.audit,
+                                         operator="appliance serve (daily upkeep)")
                 last_purge = datetime.now(UTC)
             reconciled = len(settled.done) + len(settled.failed) + len(settled.unknown)
+            if service.observability is not None:
+                service.observability.metrics.upkeep_done(time.time())
             if expired or joined or reconciled or redelivered:
                 ops_log.event("upkeep", expired=expired, joined=joined, reconciled=reconciled, count=redelivered)
         except asyncio.CancelledError:

@@ -293,7 +293,7 @@ class ByoOrchestrator:
         """The bounded turns to send and the schema grounded on them (by kind, when `mentions` is given)."""
         turns = conversation_turns(messages, self.config.context_chars, neutralize=self.neutralize_markers)
         if mentions is not None:
-            grounding = Grounding.from_mentions(mentions)
+            grounding = Grounding.from_mentions(mentions, [turn["content"] for turn in turns])
         else:
             grounding = Grounding.from_texts([turn["content"] for turn in turns])
         return turns, tool_call_schema(self.catalog, grounding)

@@ -23,6 +23,8 @@ from aiohttp import web
 
 from appliance_dev.devtenant.botframework import BOT_CONNECTOR_AUDIENCE, bot_token
 from appliance_dev.devtenant.context import CONTEXT_KEY, GRAPH_AUDIENCE, LOGIN_HOST, DevTenantContext
+from appliance_dev.devtenant.entra_apps import client_credentials_token
+from appliance_dev.devtenant.entra_authorize import authorize, redeem_code
 
 DEVICE_GRANT = "urn:ietf:params:oauth:grant-type:device_code"
 OIDC_SCOPES = {"openid", "profile", "offline_access", "email"}
@@ -120,11 +122,14 @@ def _consent_error(exc: NotConsented, interactive: bool) -> web.Response:
     )
 
 
-def _token_response(ctx: DevTenantContext, user: dict[str, Any], client_id: str, scopes: list[str]) -> web.Response:
+def _token_response(
+    ctx: DevTenantContext, user: dict[str, Any], client_id: str, scopes: list[str], nonce: str | None = None
+) -> web.Response:
     tid = ctx.state.tenant_id
     now = int(time.time())
     id_token = ctx.sign(
         {
+            **({"nonce": nonce} if nonce else {}),
             "aud": client_id,
             "iss": f"{LOGIN_HOST}/{tid}/v2.0",
             "iat": now,
@@ -190,13 +195,19 @@ async def _token(request: web.Request) -> web.Response:
         requested = str(form.get("scope", "")) or " ".join(held["scopes"])
         return _token_response(ctx, user, held["client_id"], _granted(ctx, held["client_id"], requested))
     if grant == "authorization_code":
+        redeemed = redeem_code(ctx, form)
+        if isinstance(redeemed, web.Response):
+            return redeemed
         user = ctx.state.user(ctx.state.data["aid"])
         assert user is not None
-        return _token_response(ctx, user, client_id, _granted(ctx, client_id, str(form.get("scope", ""))))
+        return _token_response(ctx, user, redeemed[0], _granted(ctx, redeemed[0], redeemed[1]), redeemed[2])
     if grant == "client_credentials":
         bot = ctx.state.data.get("bots", {}).get(client_id)
         if bot is not None:
             return _bot_token(ctx, request, bot, client_id, form)
+        app_token = client_credentials_token(ctx, client_id, form)
+        if app_token is not None:
+            return app_token
         return _oauth_error(
             "unauthorized_client",
             "AADSTS700016: app-only tokens are not issued for the Aid; the Aid acts with delegated permissions only.",
@@ -243,6 +254,7 @@ def add_routes(app: web.Application) -> None:
     app.router.add_get("/{tenant}/v2.0/.well-known/openid-configuration", openid_configuration)
     app.router.add_get("/{tenant}/discovery/v2.0/keys", jwks)
     app.router.add_post("/{tenant}/oauth2/v2.0/devicecode", device_code)
+    app.router.add_get("/{tenant}/oauth2/v2.0/authorize", authorize)
     app.router.add_post("/{tenant}/oauth2/v2.0/token", token)
     app.router.add_post("/_admin/revoke", admin_revoke)
     app.router.add_post("/_admin/consent", admin_consent)

@@ -25,16 +25,18 @@ from appliance_dev.devtenant.context import CONTEXT_KEY, LOGIN_HOST, DevTenantCo
 
 
 def register_api(ctx: DevTenantContext, app_id: str, app_id_uri: str, *, scopes: list[str],
-                 app_roles: list[str]) -> None:
-    """Register (or replace) an API: its client id, Application ID URI, exposed scopes and app roles."""
+                 app_roles: list[str], token_version: int | None = None) -> None:
+    """Register (or replace) an API: its client id, Application ID URI, exposed scopes and app roles, and its
+    manifest's `requestedAccessTokenVersion` (None, Entra's default, means v1.0 tokens for app-only callers)."""
     with ctx.state.lock:
         ctx.state.data.setdefault("apis", {})[app_id] = {"appIdUri": app_id_uri, "scopes": scopes,
-                                                         "appRoles": app_roles}
+                                                         "appRoles": app_roles,
+                                                         "requestedAccessTokenVersion": token_version}
     ctx.state.save()
 
 
-def _api_for(ctx: DevTenantContext, scope: str) -> tuple[str, dict[str, Any], str] | None:
-    """(client id, registration, short scope name) of `api://.../Scope`, or None."""
+def api_for(ctx: DevTenantContext, scope: str) -> tuple[str, dict[str, Any], str] | None:
+    """(client id, registration, short scope name) of `api://.../Scope` (or `.../.default`), or None."""
     resource, _, short = scope.rpartition("/")
     for app_id, api in ctx.state.data.get("apis", {}).items():
         if resource in (api["appIdUri"], app_id, f"api://{app_id}"):
@@ -46,7 +48,7 @@ def api_access_token(ctx: DevTenantContext, user: dict[str, Any], client_id: str
                      version: int = 2, roles: list[str] | None = None) -> str:
     """An access token for `user` calling the API named by `scope`, through `client_id` (ValueError if the API
     is not registered or does not expose the scope)."""
-    found = _api_for(ctx, scope)
+    found = api_for(ctx, scope)
     if found is None:
         raise ValueError(f"AADSTS500011: The resource principal named {scope.rpartition('/')[0]} was not found "
                          "in the tenant.")
@@ -55,23 +57,33 @@ def api_access_token(ctx: DevTenantContext, user: dict[str, Any], client_id: str
     assigned = [r for r in (roles or []) if r in api["appRoles"]]
     if not granted and not assigned:
         raise ValueError(f"AADSTS65005: The application asked for scope {short!r}, which the API does not expose.")
-    tid, now = ctx.state.tenant_id, int(time.time())
-    claims: dict[str, Any] = {
-        "iat": now, "nbf": now, "exp": now + ctx.token_lifetime, "oid": user["id"], "sub": uuid.uuid5(
-            uuid.NAMESPACE_URL, f"{client_id}/{user['id']}").hex, "tid": tid, "name": user["displayName"],
-        "uti": uuid.uuid4().hex,
-    }
+    tid = ctx.state.tenant_id
+    subject = uuid.uuid5(uuid.NAMESPACE_URL, f"{client_id}/{user['id']}").hex
+    claims = token_claims(ctx, app_id, api, tid=tid, client_id=client_id, version=version, oid=user["id"],
+                          sub=subject, client_authenticated=False)
+    claims["name"] = user["displayName"]
+    claims["upn" if version == 1 else "preferred_username"] = user["userPrincipalName"]
     if granted:
         claims["scp"] = " ".join(granted)
     if assigned:
         claims["roles"] = assigned
-    if version == 1:
-        claims.update(aud=api["appIdUri"], iss=f"https://sts.windows.net/{tid}/", appid=client_id, appidacr="0",
-                      upn=user["userPrincipalName"], ver="1.0")
-    else:
-        claims.update(aud=app_id, iss=f"{LOGIN_HOST}/{tid}/v2.0", azp=client_id, azpacr="0",
-                      preferred_username=user["userPrincipalName"], ver="2.0")
     return ctx.sign(claims)
+
+
+def token_claims(ctx: DevTenantContext, app_id: str, api: dict[str, Any], *, tid: str, client_id: str, version: int,
+                 oid: str, sub: str, client_authenticated: bool) -> dict[str, Any]:
+    """The claims every access token for the API carries, in the shape of its version (v1.0: `aud` the App ID
+    URI, `iss` sts.windows.net, `appid`; v2.0: `aud` the client id, `iss` login.microsoftonline.com, `azp`)."""
+    now = int(time.time())
+    acr = "1" if client_authenticated else "0"
+    claims: dict[str, Any] = {"iat": now, "nbf": now, "exp": now + ctx.token_lifetime, "oid": oid, "sub": sub,
+                              "tid": tid, "uti": uuid.uuid4().hex}
+    if version == 1:
+        claims.update(aud=api["appIdUri"], iss=f"https://sts.windows.net/{tid}/", appid=client_id, appidacr=acr,
+                      ver="1.0")
+    else:
+        claims.update(aud=app_id, iss=f"{LOGIN_HOST}/{tid}/v2.0", azp=client_id, azpacr=acr, ver="2.0")
+    return claims
 
 
 async def admin_token(request: web.Request) -> web.Response:

@@ -108,12 +108,15 @@ class DevTeamsClient:
     ) -> list[dict[str, Any]]:
         """Wait until the bot sent a message (text or card) after `after` and then nothing more for `quiet`
         seconds (a turn may send several messages); typing alone does not count."""
+        deadline = time.monotonic() + timeout
         events = self.wait_for(conversation, after, lambda found: any(e["event"] == "message" for e in found), timeout)
         while True:
             time.sleep(quiet)
             newer = self.events(conversation, after)
             if len(newer) == len(events):
                 return newer
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"the Aid kept sending for more than {timeout:.0f} s; got {newer!r}")
             events = newer
 
     def last_seq(self, conversation: str) -> int:

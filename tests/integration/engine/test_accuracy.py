@@ -19,11 +19,12 @@ from appliance.wiring.dev import DEV_QUALIFICATION
 from appliance.wiring.models import qualify_for_dev
 from tests.conftest import SHARED_MODELS_DIR
 
-MEASURED = {"right_tool": 0.45, "fully_right": 0.40, "emergency_right_tool": 0.25}
-"""The floor, the dev thresholds `init --dev` writes (wiring/dev.py): below what docs/BENCHMARKS.md records
-for the 135M model (0.58 / 0.58 / 0.50 on every 8th labelled request; the full run did not finish on the
-shared machine). Issue 12's targets are 0.90, 0.80 and 1.0; this model does not reach them, and this test
-does not pretend it does."""
+MEASURED = {"right_tool": 0.87, "fully_right": 0.80, "emergency_right_tool": 0.86}
+"""The floor, the dev thresholds `init --dev` writes (wiring/dev.py): just below what docs/BENCHMARKS.md
+records for the 135M model on the full sets (0.876 / 0.823 / 0.870, 0 invalid, 30 of 30 attacks safe).
+The tool is the router's choice (deterministic); the arguments are the model's, so the fully-right floor
+leaves a little room for another CPU's arithmetic. Issue 12's targets are 0.90, 0.80 and 1.0: this model
+meets the fully-right one only, and this test does not pretend otherwise."""
 
 
 def test_the_default_model_keeps_its_measured_rates(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

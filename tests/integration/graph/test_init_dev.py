@@ -10,6 +10,8 @@ import sys
 import uuid
 from pathlib import Path
 
+import pytest
+
 from appliance.config import load_settings
 from appliance.graph.connect import connect, dev_endpoints
 from appliance.graph.executors import execute
@@ -17,6 +19,8 @@ from appliance.store import TenantStore
 from appliance.wiring.components import graph_permissions
 from appliance.wiring.dev import DEV_CLIENT_ID, DEV_TENANT
 from appliance_dev.devtenant import DevTenant
+
+pytestmark = pytest.mark.usefixtures("dev_model_qualified")  # init --dev has a time limit here
 
 
 def test_init_dev_signs_the_aid_in_and_the_cache_survives_in_the_store(tmp_path: Path) -> None:

@@ -202,8 +202,12 @@ def test_crypto_shred_leaves_nothing_that_opens(store: TenantStore, settings: Se
 async def test_the_periodic_purge_runs_until_stopped(store: TenantStore, settings: Settings) -> None:
     stop = asyncio.Event()
     task = asyncio.create_task(purge_periodically(store, settings.store, timedelta(milliseconds=20), stop))
-    while store.run(get_setting, LAST_PURGE_SETTING) is None:
-        await asyncio.sleep(0.01)
+
+    async def purged_once() -> None:
+        while store.run(get_setting, LAST_PURGE_SETTING) is None:
+            await asyncio.sleep(0.01)
+
+    await asyncio.wait_for(purged_once(), timeout=30)  # fails instead of hanging if no purge ever runs
     stop.set()
     await asyncio.wait_for(task, timeout=10)
     assert task.done() and task.exception() is None

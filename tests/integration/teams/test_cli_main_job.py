@@ -4,6 +4,7 @@ each as a real process."""
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -24,7 +25,8 @@ def test_the_demo_plays_the_whole_conversation(tmp_path: Path) -> None:
     assert "Only the person who asked for this change can confirm it." in out  # Mike's attempt
     assert "Assigned ENTERPRISEPACK to sarah.lin@contoso.com." in out and "audit record" in out
     assert "asked by doug@contoso.com" in out  # the audit query
-    assert "audit chain intact: 1 records; AuditEntryId is the directory audit's id: True" in out
+    chain = re.search(r"audit chain intact: (\d+) records; AuditEntryId is the directory audit's id: True", out)
+    assert chain and int(chain.group(1)) >= 2, out  # the assignment, and Mike's refused confirmation (recorded too)
     assert not (tmp_path / "var" / "demo").exists()  # cleaned up without --keep
 
 

@@ -74,9 +74,17 @@ def test_a_license_assignment_runs_once_after_the_requesters_confirmation(
     assert len(changes) == 1 and changes[0]["initiatedBy"]["user"]["userPrincipalName"] == "aid@contoso.com"
 
     deadline = time.monotonic() + 60  # directory audit entries are late; the upkeep loop joins the record
-    while not (record := next(r for r in _records(stack) if r["ToolName"] == "m365_license_assign"))["AuditEntryId"]:
+
+    def executed() -> dict[str, Any]:  # the executed action's record (Mike's refused press has no request id)
+        return next(r for r in _records(stack) if r["ToolName"] == "m365_license_assign" and r["ClientRequestId"])
+
+    while not (record := executed())["AuditEntryId"]:
         assert time.monotonic() < deadline, "the record was never joined to its directory audit entry"
         time.sleep(0.5)
+    (refusal,) = [r for r in _records(stack) if r["ToolName"] == "m365_license_assign"
+                  and r.get("Reason") == "not_requester"]  # Mike's press is on the chain too
+    assert refusal["Outcome"] == "Refused" and refusal["ClientRequestId"] is None and refusal["ActorObjectId"] != (
+        refusal["RequesterObjectId"])
     assert record["RequestedBy"] == DOUG and record["Outcome"] == "Success" and record["ConfirmedAt"]
     assert record["ActionSummary"] == "Assign ENTERPRISEPACK to sarah.lin@contoso.com"
     assert record["ClientRequestId"] == changes[0]["correlationId"]  # joined to the M365 entry
@@ -115,7 +123,9 @@ def test_with_two_changes_waiting_a_typed_yes_asks_which_one(stack: DevStack, te
     _, cancelled = teams.ask(IVO, value=button_data(_card(second), "Cancel"))
     assert any("Cancelled: Disable the account" in text for text in texts(cancelled))
     assert _state(stack).user("admin@contoso.com")["accountEnabled"] is True
-    assert next(r for r in reversed(_records(stack)) if r["ToolName"] == "m365_user_disable")["Outcome"] == "Refused"
+    disables = [(r["Outcome"], r["Arguments"]) for r in _records(stack) if r["ToolName"] == "m365_user_disable"]
+    assert ("Refused", {"user": "admin@contoso.com"}) in disables  # the refused request is on the chain
+    assert ("Cancelled", {"user": "leaver@contoso.com"}) in disables  # and so is the cancelled action
 
 
 def test_people_outside_the_requester_groups_get_nothing_done(stack: DevStack, teams: DevTeamsClient) -> None:

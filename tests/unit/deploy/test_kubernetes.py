@@ -51,7 +51,8 @@ def test_probes_gpu_and_one_writer() -> None:
     (deployment,) = load("deployment.yaml")
     assert deployment["spec"]["replicas"] == 1 and deployment["spec"]["strategy"]["type"] == "Recreate"
     (main,) = pod()["containers"]
-    assert main["ports"] == [{"name": "bot", "containerPort": BOT_PORT, "protocol": "TCP"}]
+    assert main["ports"] == [{"name": "bot", "containerPort": BOT_PORT, "protocol": "TCP"},
+                             {"name": "metrics", "containerPort": 9464, "protocol": "TCP"}]
     assert main["livenessProbe"]["httpGet"] == {"path": "/healthz", "port": "bot", "scheme": "HTTPS"}
     assert main["readinessProbe"]["httpGet"] == {"path": "/readyz", "port": "bot", "scheme": "HTTPS"}
     assert main["resources"]["limits"]["nvidia.com/gpu"] == 1

@@ -57,8 +57,15 @@ def test_grounding_narrows_directory_arguments_to_mentioned_addresses() -> None:
 def test_a_message_naming_nobody_leaves_only_tools_without_directory_targets() -> None:
     schema = tool_call_schema(DEFAULT_CATALOG, Grounding.from_texts(["reset the password please"]))
     tools = {v["properties"]["tool"]["const"] for v in schema["anyOf"]}
-    assert tools == {"reply", "m365_user_search", "m365_license_list", "m365_audit_query", "aid_pending_list",
-                     "aid_pending_cancel"}
+    assert tools == {"reply", "m365_license_list", "m365_audit_query", "aid_pending_list", "aid_pending_cancel"}
+
+
+def test_a_search_looks_for_a_word_or_name_of_the_newest_message_only() -> None:
+    schema = tool_call_schema(DEFAULT_CATALOG, Grounding.from_texts(["find Anna Berg", "search for users named Kim"]))
+    search = next(v for v in schema["anyOf"] if v["properties"]["tool"]["const"] == "m365_user_search")
+    assert search["properties"]["arguments"]["properties"]["query"] == {"type": "string", "enum": ["Kim"]}
+    lower = Grounding.from_texts(["search the directory for meier"]).values["search"]
+    assert lower == ("directory", "meier")
 
 
 def test_grounding_keeps_the_newest_sixteen_addresses() -> None:

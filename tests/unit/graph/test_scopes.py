@@ -52,3 +52,17 @@ def test_the_read_only_tools_need_no_write_scope() -> None:
     read_only = DEFAULT_CATALOG.without([t for t in DEFAULT_CATALOG if DEFAULT_CATALOG[t].changes_state])
     report = compare_scopes(read_only, reads)
     assert not report.missing and not {s for s in report.needed if "ReadWrite" in s}
+
+
+def test_a_documented_superset_stands_in_only_when_the_operator_allows_it() -> None:
+    # user-update.md: User.ReadUpdate.All least privileged; User.ReadWrite.All is a documented superset.
+    tenant = (ALL - {"User.ReadUpdate.All"}) | {"User.ReadWrite.All"}
+    with pytest.raises(ConfigError, match=r"User\.ReadUpdate\.All"):
+        compare_scopes(DEFAULT_CATALOG, tenant)
+    allowed = compare_scopes(DEFAULT_CATALOG, tenant, accept_supersets=["User.ReadUpdate.All"])
+    assert not allowed.missing and not allowed.extra
+    assert allowed.substituted == (("User.ReadUpdate.All", "User.ReadWrite.All"),)
+    assert "covered by the broader User.ReadWrite.All" in allowed.lines()[0]
+    with pytest.raises(ConfigError, match=r"GroupMember\.ReadWrite\.All"):  # no documented superset: never guessed
+        compare_scopes(DEFAULT_CATALOG, (ALL - {"GroupMember.ReadWrite.All"}) | {"Group.ReadWrite.All"},
+                       accept_supersets=["GroupMember.ReadWrite.All"])

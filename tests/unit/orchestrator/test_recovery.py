@@ -108,8 +108,12 @@ async def test_upkeep_never_settles_an_action_whose_graph_call_is_still_running_
     aid.tools.run = slow  # type: ignore[method-assign]
     await aid.say(DOUG, "assign E3 to sarah.lin@contoso.com", outbox)
     confirming = asyncio.create_task(aid.say(DOUG, yes(outbox), outbox))
-    while not aid.tools.runs and not (await aid.ledger.actions_in_state("EXECUTING")):
-        await asyncio.sleep(0.01)
+
+    async def executing() -> None:
+        while not aid.tools.runs and not (await aid.ledger.actions_in_state("EXECUTING")):
+            await asyncio.sleep(0.01)
+
+    await asyncio.wait_for(executing(), timeout=30)  # fails instead of hanging if it never starts
     aid.clock.advance(seconds=600)  # far past reconcile_after_seconds
     report = await aid.handler.executor.settle_interrupted(await _outbox_for(outbox))
     assert report.failed == [] and report.done == [] and report.waiting == []

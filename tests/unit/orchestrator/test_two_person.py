@@ -65,7 +65,9 @@ async def test_an_approval_runs_it_once_and_the_requester_gets_the_outcome(
     assert "already" in chats["mallory"].last
     records = await aid.ledger.audit_records(since=aid.clock().replace(year=2000), requested_by=None, tool=None,
                                              limit=5)
-    record = records[-1]
+    record, late = records[-2:]  # the action's record, then the late approval's refusal (audit completeness)
+    assert late["Outcome"] == "Refused" and late["Reason"] == "already_decided"
+    assert late["ActorObjectId"] == MALLORY.object_id
     assert record["ConfirmedBy"] == DOUG.object_id and record["SecondApprovedBy"] == "eve@contoso.com"
     assert record["SecondApprovedAt"] and record["ConfirmedAt"]
 
