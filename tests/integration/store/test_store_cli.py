@@ -68,11 +68,13 @@ def test_rekey_info_purge_and_export_keep_the_data(tmp_path: Path) -> None:
     assert (tmp_path / "home.key").read_text() != old
     info = _cli("store", "info", home=home).stdout
     assert f"schema:  version {LATEST}" in info and "conversation_turns 1" in info and "bot.app_secret" in info
-    assert "audit chain intact: 1 records" in info and "s3cret" not in info
+    # 2: the appended record and the operator's rekey (operator actions are audit records too)
+    assert "audit chain intact: 2 records" in info and "s3cret" not in info
     purge = _cli("retention", "purge", home=home).stdout
     assert "purged 0 conversation turns" in purge and "0 audit records" in purge
     exported = _cli("export", str(tmp_path / "out"), home=home).stdout
-    assert "conversations.jsonl (1 rows)" in exported and "audit.jsonl (1 rows)" in exported
+    # 3: the appended record, the rekey and the retention purge, each an audit record
+    assert "conversations.jsonl (1 rows)" in exported and "audit.jsonl (3 rows)" in exported, exported
     assert json.loads((tmp_path / "out" / "conversations.jsonl").read_text())["text"] == "disable lee please"
     with TenantStore.open(load_settings(home)) as store:
         assert store.get_secret("bot.app_secret") == "s3cret"
