@@ -56,9 +56,11 @@ async def test_without_retry_after_the_backoff_grows_with_jitter_and_stays_bound
 ) -> None:
     _, gateway = aid
     waits = _record_waits(gateway, max_wait=3.0)
-    tenant.context.faults.set([{"path": "/assignLicense$", "status": 503, "times": 3}])
+    # a read (the user look-up before the write): a 503 on a write is never re-sent (it may have landed,
+    # tests/integration/graph/test_write_once.py), so the backoff is a read's
+    tenant.context.faults.set([{"path": "/users/[^/]+$", "method": "GET", "status": 503, "times": 3}])
     result = await execute(gateway, "m365_license_assign", ASSIGN, str(uuid.uuid4()))
-    assert result.outcome == "done" and len(waits) == 3
+    assert result.outcome == "done" and len(waits) == 3, (result, waits)
     assert 0.5 <= waits[0] <= 1.5 and 1.0 <= waits[1] <= 3.0 and 2.0 <= waits[2] <= 3.0
 
 
