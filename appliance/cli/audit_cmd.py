@@ -12,7 +12,7 @@ from typing import Any
 import click
 
 from appliance.audit.closures import m365_entry_shown
-from appliance.config import Settings, load_settings
+from appliance.config import load_settings
 from appliance.errors import ApplianceError
 
 
@@ -68,7 +68,7 @@ def verify(checkpoint_files: tuple[Path, ...], public_key: Path | None) -> None:
     log and --checkpoint files): name the first broken record, a deleted newest record, or a rebuilt
     chain. Exit 1 if any of them is found. Then list the open Unknown outcomes and undelivered messages."""
     from appliance.audit.receipt import load_public_key
-    from appliance.store import TenantStore
+    from appliance.store import TenantStore, audit_records, undelivered
     from appliance.store.anchor_key import anchor_public_key
     from appliance.store.audit_anchor import checkpoints_in_log, read_checkpoint_file, verify_anchored
 
@@ -83,6 +83,8 @@ def verify(checkpoint_files: tuple[Path, ...], public_key: Path | None) -> None:
                              "the key (then `appliance serve` writes checkpoints).")
     with TenantStore.open(settings) as store:
         chain, anchor, rejected = store.run(lambda db: verify_anchored(db, candidates, trusted))
+        unknowns = store.run(audit_records.open_unknowns)
+        unsent = store.run(undelivered.still_undelivered)
     click.secho(chain.describe(), fg=None if chain.ok else "red")
     click.secho(anchor.describe(), fg=None if anchor.ok else "red")
     if rejected:
@@ -92,17 +94,12 @@ def verify(checkpoint_files: tuple[Path, ...], public_key: Path | None) -> None:
         click.echo("what to do: treat the store as tampered with; compare with your exports, your kept checkpoints "
                    "and the M365 audit log.")
         sys.exit(1)
-    _list_open_outcomes(settings)
+    _list_open_outcomes(unknowns, unsent)
 
 
-def _list_open_outcomes(settings: Settings) -> None:
+def _list_open_outcomes(unknowns: list[dict[str, Any]], unsent: list[dict[str, Any]]) -> None:
     """The open Unknowns (writes whose outcome no directory audit entry has settled yet) and the messages
     Teams would not take (a person who was never told an outcome)."""
-    from appliance.store import TenantStore, audit_records, undelivered
-
-    with TenantStore.open(settings) as store:
-        unknowns = store.run(audit_records.open_unknowns)
-        unsent = store.run(undelivered.still_undelivered)
     click.echo(f"open Unknown outcomes: {len(unknowns)}")
     for record in unknowns:
         click.echo(f"  {record.get('ExecutedAt')}  {record.get('ToolName')}  {record.get('ActionSummary')}  "
