@@ -139,8 +139,8 @@ def test_a_cue_whose_tool_is_not_allowed_changes_nothing() -> None:
     ranked = [("reply", 0.3), ("m365_user_get", 0.2)]  # the grounded grammar left no disable
     reading = LEXICON.read("disable his account, he quit")
     assert combined(ranked, reading, WRITES) == ranked
-    router, allowed = IntentRouter(EXAMPLES), ["reply", "m365_user_get"]
-    assert router.rank("disable his account, he quit", allowed) == router.similar("disable his account, he quit", allowed)
+    router, allowed, text = IntentRouter(EXAMPLES), ["reply", "m365_user_get"], "disable his account, he quit"
+    assert router.rank(text, allowed) == router.similar(text, allowed)
 
 
 def test_one_edit_apart_counts_one_typo_only() -> None:
