@@ -15,8 +15,9 @@ English, German and French that name a tool, `cues.py`), in tiers rather than by
 cosine score and a cue are not on one scale and a weight would be one more number tuned to the set it is
 measured on:
 
-1. a question or look-up ("is X disabled?", "show the sign-ins of ...") never goes to a state-changing
-   tool: those are dropped from the candidates (a question's word "disabled" is no order);
+1. a question or look-up ("is X disabled?", "..., show me his sign-ins") never goes to a state-changing
+   tool: those are dropped from the candidates (a question's word "disabled" is no order; "can you
+   disable X?" is an order);
 2. otherwise, action cues ("disable", "sperren", "déconnecte", "sign her out") keep only the tools they
    name; the neighbours order them when several are named;
 3. otherwise, a situation cue ("she left", "sein Laptop wurde gestohlen", "compte piraté") puts its tool

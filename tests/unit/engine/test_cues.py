@@ -4,9 +4,12 @@ to a state change; a situation does not override a different change the person a
 
 from __future__ import annotations
 
+import tomllib
+from importlib import resources
+
 import pytest
 
-from appliance.engine.cues import CueLexicon, cue_text, one_edit_apart
+from appliance.engine.cues import CUES_FILE, CueLexicon, cue_text, one_edit_apart
 from appliance.engine.examples import EXAMPLES
 from appliance.engine.router import IntentRouter, combined
 
@@ -17,10 +20,12 @@ WRITES = frozenset({DISABLE, REVOKE, ENABLE, "m365_license_remove", "m365_passwo
 
 def test_every_entry_is_written_as_messages_are_normalised() -> None:
     """An accent or capital in the file would never match: "désactiv" must be written "desactiv"."""
-    for cue in LEXICON.cues:
-        for terms in (cue.terms, cue.also):
-            for stem in terms.stems if terms else ():
-                assert cue_text(stem) == stem, f"{cue.name}: write {stem!r} as {cue_text(stem)!r}"
+    data = tomllib.loads(resources.files("appliance.engine").joinpath(CUES_FILE).read_text("utf-8"))
+    words = [w for key in ("openings", "lookups", "requests", "greetings") for w in data["question"][key]]
+    for entry in data["cue"]:
+        words += [s.rstrip("~") for key in ("stems", "nouns", "also_stems") for s in entry.get(key, [])]
+    wrong = {word: cue_text(word) for word in words if cue_text(word) != word}
+    assert not wrong, f"write these as normalised: {wrong}"
 
 
 @pytest.mark.parametrize(
@@ -36,6 +41,8 @@ def test_every_entry_is_written_as_messages_are_normalised() -> None:
         ("disbale Zora Kim", DISABLE),  # two letters swapped
         ("sign Quentin Abel out of every device", REVOKE),
         ("Melde Zora Kim bitte auf allen Geräten ab", REVOKE),
+        ("Bitte beende alle Sitzungen von Zora Kim", REVOKE),  # a German noun is capitalised
+        ("Greg Hall was let go. Lock him out.", DISABLE),  # a new sentence may start with the order
         ("Déconnectez Quentin Abel de toutes les sessions", REVOKE),
         ("revoke the sesions of Zora Kim", REVOKE),  # a letter missing
         ("Entsperre Quentin Abel", ENABLE),
@@ -77,6 +84,8 @@ def test_a_situation_cue_names_its_tool(text: str, tool: str) -> None:
         "mail leaver@contoso.com the form",  # an address is no leaver
         "Quentin Abel lost his MFA code",  # lost, but no device
         "kick Zora Kim out of qaddress",  # out of a group is a group change
+        "set the department of Zora Kim to Block C",  # a capitalised word in mid-clause is a value
+        "add Zora Kim to the Night Sessions group",  # ... or a name
     ],
 )
 def test_words_near_a_cue_do_not_match_it(text: str) -> None:
@@ -93,6 +102,7 @@ def test_words_near_a_cue_do_not_match_it(text: str) -> None:
         ("Le compte de Quentin Abel est-il bloqué ?", True),
         ("show the sign-ins of Zora Kim, she was phished", True),
         ("please list who was disabled this week", True),
+        ("Zora Kim lost her phone, show me her sign-ins", True),  # a look-up in any clause
         ("can you disable Zora Kim?", False),
         ("Kannst du Quentin Abel sperren?", False),
         ("Pouvez-vous déconnecter Zora Kim ?", False),
