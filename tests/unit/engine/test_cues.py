@@ -48,6 +48,9 @@ def test_every_entry_is_written_as_messages_are_normalised() -> None:
         ("Entsperre Quentin Abel", ENABLE),
         ("Réactivez le compte de Zora Kim", ENABLE),
         ("unblock Zora Kim", ENABLE),
+        ("remove the block on Zora Kim", ENABLE),  # "the block" is a noun, not the order
+        ("Bitte die Sperre von Quentin Abel aufheben", ENABLE),
+        ("Lève le blocage du compte de Zora Kim", ENABLE),
     ],
 )
 def test_an_action_cue_names_its_tool(text: str, tool: str) -> None:
