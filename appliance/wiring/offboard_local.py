@@ -14,13 +14,15 @@ from pathlib import Path
 from appliance.audit.receipt import Outcome
 from appliance.config import CONFIG_FILE_NAME, Settings
 from appliance.errors import ApplianceError
+from appliance.graph.bot_certificate import BOT_CERTIFICATE
 from appliance.store.key_provider import KeyProvider
 from appliance.store.shred import SIDE_FILES, shred_store
 from appliance.store.tenant_store import TenantStore, database_path
 from appliance.store.token_cache import TOKEN_CACHE_SECRET
 from appliance.wiring.dev import BOT_SECRET
 
-CREDENTIALS = {TOKEN_CACHE_SECRET: "the Aid's msal token cache", BOT_SECRET: "the bot's client secret"}
+CREDENTIALS = {TOKEN_CACHE_SECRET: "the Aid's msal token cache", BOT_SECRET: "the bot's client secret",
+               BOT_CERTIFICATE: "the bot's certificate and private key"}
 
 
 class ReceiptPathError(ApplianceError):
