@@ -92,9 +92,12 @@ def parse_bot_certificate(pem: bytes, passphrase: bytes | None = None) -> BotCer
         raise BotCertificateError("the PEM holds no private key (-----BEGIN PRIVATE KEY-----)")
     try:
         key = serialization.load_pem_private_key(pem, password=passphrase)
-    except TypeError as exc:  # encrypted without a passphrase, or a passphrase for a plain key
-        raise BotCertificateError(f"the private key could not be read: {exc}",
-                                  hint="Pass the key's passphrase with --passphrase-env VAR.") from None
+    except TypeError:  # encrypted without a passphrase, or a passphrase for a plain key
+        if passphrase is None:
+            raise BotCertificateError("the private key is encrypted and no passphrase was given",
+                                      hint="Pass the key's passphrase with --passphrase-env VAR.") from None
+        raise BotCertificateError("a passphrase was given but the private key is not encrypted",
+                                  hint="Drop --passphrase-env.") from None
     except ValueError:
         raise BotCertificateError("the private key could not be read (wrong passphrase or not a PEM key)") from None
     try:

@@ -9,6 +9,7 @@ allowlist and, in dev, reach the dev tenant. msal caches the token and renews it
 from __future__ import annotations
 
 import threading
+from typing import Any
 
 import httpx
 import msal
@@ -30,7 +31,7 @@ class BotTokenSource:
         self.uses_certificate = isinstance(credential, dict)
         self._lock = threading.Lock()
         self._app = msal.ConfidentialClientApplication(
-            app_id, client_credential=credential, authority=authority, http_client=http_client,
+            app_id, client_credential=credential, authority=authority, http_client=_TextForm(http_client),
             instance_discovery=validate_authority,
         )
 
@@ -49,3 +50,26 @@ class BotTokenSource:
                    else "its client secret (`appliance teams secret`)."),
             )
         return str(result["access_token"])
+
+
+class _TextForm:
+    """msal's HTTP client with form values as text: msal hands its client assertion over as bytes, which
+    requests (msal's default client) sends as the text it is but httpx as the literal `b'...'`, an assertion
+    Entra cannot parse. Every other call passes through unchanged."""
+
+    def __init__(self, client: httpx.Client) -> None:
+        self._client = client
+
+    def post(self, url: str, params: Any = None, data: Any = None, headers: Any = None, **kwargs: Any) -> Any:
+        """POST with any bytes form value decoded to text."""
+        if isinstance(data, dict):
+            data = {name: value.decode() if isinstance(value, bytes) else value for name, value in data.items()}
+        return self._client.post(url, params=params, data=data, headers=headers, **kwargs)
+
+    def get(self, url: str, params: Any = None, headers: Any = None, **kwargs: Any) -> Any:
+        """GET, unchanged."""
+        return self._client.get(url, params=params, headers=headers, **kwargs)
+
+    def close(self) -> None:
+        """Close the wrapped client."""
+        self._client.close()
