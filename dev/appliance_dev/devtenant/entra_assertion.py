@@ -38,7 +38,8 @@ def thumbprints(certificate_pem: str) -> dict[str, str]:
     def b64(digest: bytes) -> str:
         return base64.urlsafe_b64encode(digest).decode().rstrip("=")
 
-    return {"x5t#S256": b64(hashlib.sha256(der).digest()), "x5t": b64(hashlib.sha1(der, usedforsecurity=False).digest())}
+    sha1 = hashlib.sha1(der, usedforsecurity=False).digest()
+    return {"x5t#S256": b64(hashlib.sha256(der).digest()), "x5t": b64(sha1)}
 
 
 def assertion_error(form: Any, client_id: str, tenant: str, certificates: list[str]) -> web.Response | None:
