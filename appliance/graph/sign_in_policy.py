@@ -21,7 +21,7 @@ import re
 from dataclasses import dataclass
 
 DEVICE_CODE = "device code"
-BROWSER = "authorization code + PKCE (browser)"
+BROWSER = "authorization code + PKCE"  # the browser sign-in
 REFRESH = "silent token refresh"
 
 SIGN_IN_FLOW_SETTING = "graph.sign_in_flow"  # which flow signed the Aid in last (`init --sign-in` records it)
