@@ -4,11 +4,16 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import TYPE_CHECKING
 
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.x509.oid import NameOID
+
+if TYPE_CHECKING:
+    from appliance_dev.devtenant import DevTenant
 
 
 @dataclass(frozen=True)
@@ -49,3 +54,18 @@ def self_signed(*, days: float = 365, name: str = "aidizen-bot", key_size: int =
     key_pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
                                 serialization.NoEncryption())
     return TestCertificate(key_pem, certificate.public_bytes(serialization.Encoding.PEM))
+
+
+def use_bot_certificate_only(home: Path, tenant: DevTenant, certificate: TestCertificate) -> None:
+    """Leave the dev bot (of the prepared `home`) nothing but `certificate` to authenticate with: upload it
+    to the tenant's app registration, seal it in the store and delete the client secret there."""
+    from appliance.config import load_settings
+    from appliance.graph.bot_certificate import BOT_CERTIFICATE, parse_bot_certificate
+    from appliance.store import TenantStore
+    from appliance.wiring.dev import BOT_SECRET
+
+    settings = load_settings(home)
+    tenant.register_bot_certificate(settings.teams.app_id, certificate.cert_pem.decode())
+    with TenantStore.open(settings) as store:
+        store.put_secret(BOT_CERTIFICATE, parse_bot_certificate(certificate.pem).sealed_form())
+        store.delete_secret(BOT_SECRET)
