@@ -38,12 +38,13 @@ def store_files(settings: Settings) -> list[Path]:
 
 
 def delete_credentials(store: TenantStore | None) -> Outcome:
-    """Delete the Aid's token cache and the bot secret from the store (before the store itself goes)."""
+    """Delete the Aid's token cache and the bot's secret and certificate from the store (before the store
+    itself goes)."""
     if store is None:
         return Outcome("already_done", "no store is left, so neither credential exists")
     deleted = [label for name, label in CREDENTIALS.items() if store.delete_secret(name)]
     if not deleted:
-        return Outcome("already_done", "neither the token cache nor the bot secret is in the store")
+        return Outcome("already_done", "none of the token cache, the bot secret and certificate is in the store")
     return Outcome("done", "deleted " + " and ".join(deleted) + " from the store")
 
 

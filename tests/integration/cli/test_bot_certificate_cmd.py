@@ -83,3 +83,13 @@ def test_a_pem_piped_on_stdin_never_needs_a_file(home: Path) -> None:
     result = CliRunner().invoke(cli, ["teams", "certificate", "import", "-"], input=self_signed(days=90).pem)
     assert result.exit_code == 0 and "stored the bot's certificate" in result.output
     assert "shred -u" not in result.output  # nothing on disk to remove
+
+
+def test_offboarding_deletes_the_certificate_with_the_other_credentials(home: Path) -> None:
+    from appliance.wiring.offboard_local import delete_credentials
+
+    _import(home, self_signed(days=90).pem)
+    with TenantStore.open(load_settings(home)) as store:
+        outcome = delete_credentials(store)
+        assert outcome.status == "done" and "the bot's certificate and private key" in outcome.detail
+        assert store.get_secret(BOT_CERTIFICATE) is None
