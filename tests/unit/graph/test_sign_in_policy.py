@@ -60,3 +60,19 @@ def test_errors_that_are_not_a_policy_are_left_alone(description: str) -> None:
 
 def test_the_code_is_read_from_the_description() -> None:
     assert aadsts_code("x AADSTS700027: Client assertion failed") == 700027 and aadsts_code("no code") is None
+
+
+def test_a_refused_token_names_the_policy_and_what_to_do_wherever_it_is_raised() -> None:
+    """serve, the tools and doctor all get the Aid's token through `AidIdentity`: a policy refusal says why."""
+    from appliance.graph.auth import AidIdentity
+    from appliance.graph.errors import GraphAuthError
+
+    refused = {"error": "invalid_grant", "error_description": "AADSTS53003: Access has been blocked by Conditional "
+               "Access policies.\r\nTrace ID: 1"}
+    with pytest.raises(GraphAuthError, match=r"AADSTS53003.*Conditional Access policy blocked the silent token "
+                                             r"refresh flow.*What to do: Find the policy"):
+        AidIdentity._check(refused)
+    other = {"error": "invalid_grant", "error_description": "AADSTS700082: The refresh token has expired."}
+    with pytest.raises(GraphAuthError) as plain:
+        AidIdentity._check(other)
+    assert "What to do" not in str(plain.value)
