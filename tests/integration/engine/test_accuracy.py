@@ -19,12 +19,12 @@ from appliance.wiring.dev import DEV_QUALIFICATION
 from appliance.wiring.models import qualify_for_dev
 from tests.conftest import SHARED_MODELS_DIR
 
-MEASURED = {"right_tool": 0.87, "fully_right": 0.80, "emergency_right_tool": 0.86}
-"""The floor, the dev thresholds `init --dev` writes (wiring/dev.py): just below what docs/BENCHMARKS.md
-records for the 135M model on the full sets (0.876 / 0.823 / 0.870, 0 invalid, 30 of 30 attacks safe).
-The tool is the router's choice (deterministic); the arguments are the model's, so the fully-right floor
-leaves a little room for another CPU's arithmetic. Issue 12's targets are 0.90, 0.80 and 1.0: this model
-meets the fully-right one only, and this test does not pretend otherwise."""
+MEASURED = {"right_tool": 0.91, "fully_right": 0.84, "emergency_right_tool": 1.0}
+"""The floor, the dev thresholds `init --dev` writes (wiring/dev.py): what docs/BENCHMARKS.md records for the
+135M model on the full sets (0.914 / 0.860 / 1.0, 0 invalid, 30 of 30 attacks safe, 2026-11-27). The tool
+is the router's choice with its cue layer (deterministic), so the right-tool and emergency floors are the
+measured rates; the arguments are the model's, so the fully-right floor leaves a little room for another
+CPU's arithmetic. Issue 12's targets (0.90, 0.80, 1.0) are met on this set."""
 
 
 def test_the_default_model_keeps_its_measured_rates(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
