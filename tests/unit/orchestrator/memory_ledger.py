@@ -12,7 +12,7 @@ from typing import Any
 
 from appliance import gate
 from appliance.store.action_steps import RecordOf
-from appliance.types import PendingAction
+from appliance.types import ClaimedEntries, PendingAction
 
 
 @dataclass
@@ -109,6 +109,12 @@ class MemoryLedger:
                 record["AuditEntryId"] = audit_entry_id
                 return True
         return False
+
+    async def claimed_entries(self, client_request_id: str, since: datetime) -> ClaimedEntries:
+        others = [r for r in self.records if r.get("ClientRequestId") != client_request_id]
+        requests = {a.client_request_id for a in self.actions.values()} | {r.get("ClientRequestId") for r in others}
+        return ClaimedEntries(frozenset(str(r["AuditEntryId"]) for r in others if r.get("AuditEntryId")),
+                              frozenset(str(c) for c in requests if c and c != client_request_id))
 
     async def keep_undelivered(self, conversation_ref: str, text: str, reason: str) -> None:
         self.undelivered.append((conversation_ref, text, reason))
