@@ -225,9 +225,10 @@ class Ledger(Protocol):
         """Fill AuditEntryId once."""
         ...
 
-    async def claimed_entries(self, client_request_id: str, since: datetime) -> ClaimedEntries:
+    async def claimed_entries(self, client_request_id: str, since: datetime, until: datetime) -> ClaimedEntries:
         """What belongs to writes other than `client_request_id` from a day before `since` on: the directory
-        audit entries joined to their records, and their client-request-ids."""
+        audit entries joined to their records, and their client-request-ids; and the other writes not joined to
+        an entry that could own one dated between `since` and `until` (rivals)."""
         ...
 
     async def save_choice(self, choice: PendingChoice) -> None:

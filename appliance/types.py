@@ -175,10 +175,13 @@ class AuditMatch:
 class ClaimedEntries:
     """What the store knows belongs to the appliance's *other* writes, so it never settles this one: the ids of
     directory audit entries already joined to (or settling) another write's record, and the client-request-ids
-    of the other writes (an entry whose correlationId is one of them is that write's, not this one's)."""
+    of the other writes (an entry whose correlationId is one of them is that write's, not this one's). `rivals`:
+    (tool, arguments JSON) of the other writes not joined to any entry whose window overlaps this one's: an
+    entry the documented fields find could be theirs as well."""
 
     entry_ids: frozenset[str] = frozenset()
     client_request_ids: frozenset[str] = frozenset()
+    rivals: tuple[tuple[str, str], ...] = ()
 
 
 NO_CLAIMS = ClaimedEntries()

@@ -37,9 +37,10 @@ async def join_audit_entries(ledger: Ledger, directory: Directory, *, limit: int
         if not client_request_id or executed is None:
             continue
         since = (_moment(record.get("ConfirmedAt")) or executed) - AUDIT_CLOCK_SKEW
-        claimed = await ledger.claimed_entries(str(client_request_id), since)
+        until = executed + SKEW
+        claimed = await ledger.claimed_entries(str(client_request_id), since, until)
         match = await directory.audit_match(str(record.get("ToolName")), dict(record.get("Arguments") or {}),
-                                            str(client_request_id), since, executed + SKEW, claimed)
+                                            str(client_request_id), since, until, claimed)
         if match and match.succeeded and await ledger.set_audit_entry_id(str(client_request_id), match.entry_id):
             joined += 1
     return joined

@@ -10,12 +10,15 @@ Two matches, in order (docs/GRAPH.md lists what each rests on):
    several are ambiguous and settle nothing (the action stays Unknown and says so).
 Neither match ever takes an entry the store says belongs to another write (`ClaimedEntries`: an entry already
 joined to another record, or one whose correlationId is another write's client-request-id): an earlier action's
-entry on the same user must not settle this one. Only `result: success` settles DONE; `failure` settles FAILED
+entry on the same user must not settle this one. Nor does the second match settle anything while another write
+not joined to an entry yet did the same activity on the same target in the window (`ClaimedEntries.rivals`):
+the entry could be either's. Only `result: success` settles DONE; `failure` settles FAILED
 with its `resultReason` (by the same rules: unclaimed and, in the second match, the only candidate).
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
@@ -80,6 +83,17 @@ def _claimed(entry: Any, claimed: ClaimedEntries) -> bool:
     return str(entry.id) in claimed.entry_ids or (bool(correlation) and correlation in claimed.client_request_ids)
 
 
+def _target(arguments: Mapping[str, Any]) -> tuple[str, str]:
+    return str(arguments.get("user") or "").casefold(), str(arguments.get("group") or "").casefold()
+
+
+def contested(activity: str, arguments: Mapping[str, Any], claimed: ClaimedEntries) -> bool:
+    """Whether another write not joined to an entry yet (a rival) did the same activity on the same target in
+    this window: an entry the documented fields find could then be either's, so they settle nothing."""
+    return any(ACTIVITIES.get(tool) == activity and _target(json.loads(rival)) == _target(arguments)
+               for tool, rival in claimed.rivals)
+
+
 def by_correlation(entries: Sequence[Any], claimed: ClaimedEntries) -> AuditMatch | None:
     """The settling entry among those whose correlationId is this write's client-request-id (a success first)."""
     own = [e for e in entries if str(e.id) not in claimed.entry_ids]
@@ -111,6 +125,8 @@ async def find_entry(gw: GraphGateway, crid: str, *, aid_id: str | None, tool: s
         return match
     activity = ACTIVITIES.get(tool)
     if activity is None or not aid_id:
+        return None
+    if contested(activity, arguments, claimed):
         return None
     ids = await _target_ids(gw, tool, arguments, crid)
     if not ids:

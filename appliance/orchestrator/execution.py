@@ -126,10 +126,9 @@ class Executor:
         if not crid:
             return None
         started = datetime.fromisoformat(action.executing_at or action.updated_at)
-        since = started - CLOCK_SKEW
-        claimed = await self.ledger.claimed_entries(crid, since)  # other writes' entries never settle this one
-        return await self.directory.audit_match(action.tool, action.arguments, crid, since, started + WRITE_WINDOW,
-                                                claimed)
+        since, until = started - CLOCK_SKEW, started + WRITE_WINDOW
+        claimed = await self.ledger.claimed_entries(crid, since, until)  # other writes' entries never settle this
+        return await self.directory.audit_match(action.tool, action.arguments, crid, since, until, claimed)
 
     async def _settle(self, action: PendingAction, match: AuditMatch, outbox: Outbox | None, *, late: bool,
                       sent: ExecutionResult | None = None) -> None:

@@ -138,9 +138,10 @@ class StoreLedger:
         """Fill AuditEntryId once."""
         return await self.store.arun(audit_records.set_audit_entry_id, client_request_id, audit_entry_id)
 
-    async def claimed_entries(self, client_request_id: str, since: datetime) -> ClaimedEntries:
-        """Directory audit entries and client-request-ids of the other writes (they never settle this one)."""
-        return await self.store.arun(claimed_entries.claimed_entries, client_request_id, since)
+    async def claimed_entries(self, client_request_id: str, since: datetime, until: datetime) -> ClaimedEntries:
+        """Directory audit entries and client-request-ids of the other writes (they never settle this one), and
+        the unjoined writes that could own an entry of this window too."""
+        return await self.store.arun(claimed_entries.claimed_entries, client_request_id, since, until)
 
     async def save_choice(self, choice: PendingChoice) -> None:
         """Keep a request that waits for the person to pick who they meant."""

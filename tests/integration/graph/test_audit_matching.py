@@ -4,6 +4,7 @@ settles DONE, a `failure` entry settles FAILED with its reason; entries arrive l
 
 from __future__ import annotations
 
+import json
 import uuid
 from datetime import UTC, datetime, timedelta
 
@@ -11,8 +12,8 @@ from appliance.graph.auth import AidIdentity
 from appliance.graph.directory import GraphDirectory
 from appliance.graph.executors import execute
 from appliance.graph.gateway import GraphGateway
-from appliance_dev.devtenant import DevTenant
 from appliance.types import ClaimedEntries
+from appliance_dev.devtenant import DevTenant
 from appliance_dev.devtenant.clock import AuditLatency
 
 DISABLE = ("m365_user_disable", {"user": "leaver@contoso.com"})
@@ -81,6 +82,8 @@ async def test_an_entry_another_write_claims_never_settles_this_one(
     assert await directory.audit_match(*DISABLE, lost, *_window(), by_entry) is None
     by_request = ClaimedEntries(client_request_ids=frozenset({earlier}))  # correlated to the earlier write
     assert await directory.audit_match(*DISABLE, lost, *_window(), by_request) is None
+    rival = ClaimedEntries(rivals=(("m365_user_disable", json.dumps(DISABLE[1])),))  # the earlier, not joined yet
+    assert await directory.audit_match(*DISABLE, lost, *_window(), rival) is None
     match = await directory.audit_match(*DISABLE, earlier, *_window(), by_request)  # its own write still settles
     assert match is not None and match.entry_id == found.entry_id and match.matched_by == "correlationId"
 

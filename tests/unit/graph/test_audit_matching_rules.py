@@ -11,7 +11,7 @@ from msgraph.generated.models.operation_result import OperationResult
 from msgraph.generated.models.target_resource import TargetResource
 from msgraph.generated.models.user_identity import UserIdentity
 
-from appliance.graph.audit_matching import by_activity, by_correlation
+from appliance.graph.audit_matching import by_activity, by_correlation, contested
 from appliance.types import AuditMatch, ClaimedEntries
 
 AID, USER, GROUP = "aid-oid", "tom-oid", "finance-oid"
@@ -82,3 +82,20 @@ def test_by_correlation_prefers_success_and_skips_entries_joined_elsewhere() -> 
         "e1", False, REASON, "correlationId")
     assert by_correlation([done], ClaimedEntries(entry_ids=frozenset({"e2"}))) is None
     assert by_correlation([], NOTHING) is None
+
+
+def test_an_unjoined_write_of_the_same_activity_on_the_same_target_contests_the_window() -> None:
+    reset, tom = "Reset user password", {"user": "Tom.Becker@contoso.com"}
+    rival = ClaimedEntries(rivals=(("m365_password_reset", '{"user":"tom.becker@contoso.com"}'),))
+    assert contested(reset, tom, rival)  # the entry could be either write's: it settles neither
+    assert not contested(reset, {"user": "sarah.lin@contoso.com"}, rival)  # another target
+    assert not contested("Disable account", tom, ClaimedEntries(rivals=(("m365_user_disable", "{}"),)))
+    assert not contested("Disable account", tom, rival)  # another activity
+    assert not contested(reset, tom, NOTHING)
+    # license assign and remove log the same activity; a group write's target is the group and the user
+    licenses = ClaimedEntries(rivals=(("m365_license_remove", '{"sku":"SPE_E5","user":"tom.becker@contoso.com"}'),))
+    assert contested("Change user license", {"user": "tom.becker@contoso.com", "sku": "ENTERPRISEPACK"}, licenses)
+    add = '{"group":"finance@contoso.com","user":"x@contoso.com"}'
+    group = ClaimedEntries(rivals=(("m365_group_add_member", add),))
+    assert contested("Add member to group", {"group": "finance@contoso.com", "user": "x@contoso.com"}, group)
+    assert not contested("Add member to group", {"group": "hr@contoso.com", "user": "x@contoso.com"}, group)

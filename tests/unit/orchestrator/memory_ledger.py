@@ -110,11 +110,14 @@ class MemoryLedger:
                 return True
         return False
 
-    async def claimed_entries(self, client_request_id: str, since: datetime) -> ClaimedEntries:
+    async def claimed_entries(self, client_request_id: str, since: datetime, until: datetime) -> ClaimedEntries:
         others = [r for r in self.records if r.get("ClientRequestId") != client_request_id]
         requests = {a.client_request_id for a in self.actions.values()} | {r.get("ClientRequestId") for r in others}
+        joined = {r.get("ClientRequestId") for r in self.records if r.get("AuditEntryId")}
+        rivals = tuple((a.tool, a.arguments_json) for a in self.actions.values() if a.client_request_id and
+                       a.client_request_id not in joined | {client_request_id})
         return ClaimedEntries(frozenset(str(r["AuditEntryId"]) for r in others if r.get("AuditEntryId")),
-                              frozenset(str(c) for c in requests if c and c != client_request_id))
+                              frozenset(str(c) for c in requests if c and c != client_request_id), rivals)
 
     async def keep_undelivered(self, conversation_ref: str, text: str, reason: str) -> None:
         self.undelivered.append((conversation_ref, text, reason))

@@ -458,6 +458,7 @@ async def test_an_entry_joined_to_another_write_never_settles_this_one() -> None
     assert rig.ledger.actions["a1"].state == "EXECUTING" and rig.ledger.records == [earlier]  # not settled
 
 
+
 # -- the requester's decisions, typed and logged (kills requester_decisions.py's and cancellation.py's mutants) --
 async def test_refusals_and_cancellations_are_logged_for_the_operator(ops: pytest.LogCaptureFixture) -> None:
     rig = Rig()

@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from appliance.store import audit_records, pending_actions
-from appliance.store.claimed_entries import LOOKBACK, claimed_entries
+from appliance.store.claimed_entries import LOOKBACK, RIVAL_WINDOW, claimed_entries
 from appliance.store.clock import now
 from appliance.store.connection import Connection
 from appliance.types import ActionState, ClaimedEntries
@@ -31,11 +31,36 @@ def test_other_writes_entries_and_requests_are_claimed_this_writes_own_are_not(d
     assert pending_actions.confirm(db, "a2", requester_id="aad-doug", action_hash="a" * 64)
     assert pending_actions.transition(db, "a2", ActionState.CONFIRMED, ActionState.EXECUTING,
                                       client_request_id="crid-running")
-    claimed = claimed_entries(db, "crid-own", now())
+    moment = now()
+    window = (moment - timedelta(seconds=5), moment + timedelta(minutes=10))
+    claimed = claimed_entries(db, "crid-own", *window)
+    rival = ("m365_password_reset", '{"user":"tom.becker@contoso.com"}')  # running, not joined to an entry
     assert claimed == ClaimedEntries(frozenset({"Directory_e1"}),
-                                     frozenset({"crid-earlier", "crid-unjoined", "crid-running"}))
-    assert claimed_entries(db, "crid-running", now()).client_request_ids == frozenset(
-        {"crid-earlier", "crid-unjoined", "crid-own"})
+                                     frozenset({"crid-earlier", "crid-unjoined", "crid-running"}), (rival,))
+    running = claimed_entries(db, "crid-running", *window)
+    assert running.client_request_ids == frozenset({"crid-earlier", "crid-unjoined", "crid-own"})
+    assert running.rivals == ()  # a write is never its own rival
+    # once a record joins the running write to its entry, it rivals no one
+    audit_records.append_record(db, {"ToolName": "m365_password_reset", "Outcome": "Success",
+                                     "ClientRequestId": "crid-running", "ExecutedAt": now()})
+    assert audit_records.set_audit_entry_id(db, "crid-running", "Directory_r")
+    assert claimed_entries(db, "crid-own", *window).rivals == ()
+
+
+def test_only_writes_started_inside_the_window_are_rivals(db: Connection) -> None:
+    pending_actions.create_action(
+        db, action_id="a2", conversation_ref="19:conv", requester_id="aad-doug", tool="m365_password_reset",
+        arguments={"user": "tom.becker@contoso.com"}, summary="Reset", action_hash="a" * 64,
+        expires_at=now() + timedelta(minutes=10),
+    )
+    assert pending_actions.confirm(db, "a2", requester_id="aad-doug", action_hash="a" * 64)
+    assert pending_actions.transition(db, "a2", ActionState.CONFIRMED, ActionState.EXECUTING, client_request_id="r")
+    started = now()
+    assert claimed_entries(db, "own", started - RIVAL_WINDOW + timedelta(seconds=5), started).rivals != ()
+    assert claimed_entries(db, "own", started + RIVAL_WINDOW + timedelta(seconds=5), started + RIVAL_WINDOW * 2
+                           ).rivals == ()  # it began more than its window before this one
+    assert claimed_entries(db, "own", started - RIVAL_WINDOW * 2, started - RIVAL_WINDOW).rivals == ()  # after
     # writes recorded and started more than a day before the window are not looked at
-    assert claimed_entries(db, "crid-own", now() + LOOKBACK + timedelta(minutes=1)) == ClaimedEntries()
-    assert LOOKBACK == timedelta(days=1)
+    later = started + LOOKBACK + timedelta(minutes=1)
+    assert claimed_entries(db, "own", later, later + RIVAL_WINDOW) == ClaimedEntries()
+    assert (timedelta(days=1), timedelta(minutes=10)) == (LOOKBACK, RIVAL_WINDOW)
