@@ -46,8 +46,8 @@ class FakeDirectory:
     searches: list[tuple[str, str]] = field(default_factory=list)
     refusals: dict[str, str] = field(default_factory=dict)
     failed_entries: dict[str, str] = field(default_factory=dict)
-    lookups: list[tuple[str, datetime, datetime, ClaimedEntries]] = field(default_factory=list)
-    """Every `audit_match` asked: (client-request-id, since, until, what the caller said other writes own)."""
+    lookups: list[tuple[str, dict[str, Any], str, datetime, datetime, ClaimedEntries]] = field(default_factory=list)
+    """Every `audit_match` asked: (tool, arguments, client-request-id, since, until, what other writes own)."""
 
     async def find_users(self, name: str, limit: int) -> list[DirectoryEntry]:
         """Users whose display name, or a word of it, starts with `name`."""
@@ -79,7 +79,7 @@ class FakeDirectory:
                           until: datetime, claimed: ClaimedEntries = NO_CLAIMS) -> AuditMatch | None:
         """The entry `FakeTools` made for this client-request-id (or one a test put in `failed_entries`), unless
         `claimed` says it is another write's."""
-        self.lookups.append((client_request_id, since, until, claimed))
+        self.lookups.append((tool, dict(arguments), client_request_id, since, until, claimed))
         match: AuditMatch | None
         if client_request_id in self.failed_entries:
             match = AuditMatch(f"Directory_{client_request_id}", False, self.failed_entries[client_request_id])

@@ -27,6 +27,8 @@ class MemoryLedger:
     undelivered: list[tuple[str, str, str]] = field(default_factory=list)
     """Messages Teams would not take, kept to send again: (conversation, text, reason)."""
     delivered: list[tuple[int, bool, str]] = field(default_factory=list)
+    claims_asked: list[tuple[str, datetime, datetime]] = field(default_factory=list)
+    """Every `claimed_entries` asked: (client-request-id, since, until)."""
 
     def add(self, action: PendingAction) -> PendingAction:
         self.actions[action.id] = action
@@ -111,6 +113,7 @@ class MemoryLedger:
         return False
 
     async def claimed_entries(self, client_request_id: str, since: datetime, until: datetime) -> ClaimedEntries:
+        self.claims_asked.append((client_request_id, since, until))
         others = [r for r in self.records if r.get("ClientRequestId") != client_request_id]
         requests = {a.client_request_id for a in self.actions.values()} | {r.get("ClientRequestId") for r in others}
         joined = {r.get("ClientRequestId") for r in self.records if r.get("AuditEntryId")}

@@ -442,7 +442,8 @@ async def test_a_settled_action_is_recorded_with_the_entry_it_was_settled_by_in_
     await rig.executor.settle_interrupted(rig.outbox_for())
     # searched from five seconds before EXECUTING (clock skew) to ten minutes after it (the write's window)
     window = (NOW - timedelta(seconds=5), NOW + timedelta(minutes=10))
-    assert rig.directory.lookups == [("crid-1", *window, ClaimedEntries())]
+    assert rig.directory.lookups == [("m365_license_assign", ARGS, "crid-1", *window, ClaimedEntries())]
+    assert rig.ledger.claims_asked == [("crid-1", *window)]  # the other writes' entries, asked for this window
     assert rig.ledger.records[-1]["AuditEntryId"] == "Directory_7"
 
 
@@ -454,7 +455,7 @@ async def test_an_entry_joined_to_another_write_never_settles_this_one() -> None
     rig.tools.audit_entries["crid-1"] = "Directory_e"  # the only entry in the window is the earlier write's
     await rig.executor.settle_interrupted(rig.outbox_for())
     claimed = ClaimedEntries(frozenset({"Directory_e"}), frozenset({earlier["ClientRequestId"]}))
-    assert [lookup[3] for lookup in rig.directory.lookups] == [claimed]
+    assert [lookup[-1] for lookup in rig.directory.lookups] == [claimed]
     assert rig.ledger.actions["a1"].state == "EXECUTING" and rig.ledger.records == [earlier]  # not settled
 
 
