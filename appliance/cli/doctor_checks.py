@@ -49,7 +49,10 @@ def check_requesters(settings: Settings) -> str:
 
 
 def check_bot(settings: Settings) -> str:
-    """The bot's app id and tenant are set, its client secret is in the store, and it is not about to expire."""
+    """The bot's app id and tenant are set, its certificate or client secret is in the store, and neither is
+    about to expire (the certificate's notAfter is read from it; the secret's end date is what the operator
+    recorded with `teams secret --expires`)."""
+    from appliance.graph.bot_certificate import stored_bot_certificate
     from appliance.store import TenantStore, key_value_settings
     from appliance.wiring.dev import BOT_SECRET
 
@@ -60,21 +63,36 @@ def check_bot(settings: Settings) -> str:
     with TenantStore.open(settings) as store:
         has_secret = bool(store.get_secret(BOT_SECRET))
         expires = store.run(key_value_settings.get_setting, BOT_SECRET_EXPIRES)
+        certificate = stored_bot_certificate(store)
+    if certificate is not None:
+        line = f"bot {teams.app_id}: certificate {certificate.sha1_thumbprint_hex} sealed in the store (in use); "
+        line += _expiry_line(certificate.not_after, "certificate", CERTIFICATE_RENEWAL)
+        if has_secret:  # kept for a rollback: it expiring is worth a warning, never a failure
+            line += "; a client secret is stored too (unused while the certificate is there)"
+        return line
     if not has_secret:
-        raise ApplianceError("the bot's client secret is not in the store",
-                             hint="Run `printf %s \"$BOT_SECRET\" | appliance teams secret --expires YYYY-MM-DD`.")
-    return f"bot {teams.app_id}: client secret sealed in the store; " + _expiry_line(expires)
+        raise ApplianceError("neither a certificate nor a client secret of the bot is in the store",
+                             hint="Run `appliance teams certificate import bot.pem`, or "
+                             "`printf %s \"$BOT_SECRET\" | appliance teams secret --expires YYYY-MM-DD`.")
+    when = datetime.fromisoformat(expires).replace(tzinfo=UTC) if expires else None
+    return f"bot {teams.app_id}: client secret sealed in the store; " + _expiry_line(when, "client secret",
+                                                                                     SECRET_RENEWAL)
 
 
-def _expiry_line(expires: str | None) -> str:
-    if not expires:
+SECRET_RENEWAL = ("Create a new one (`az ad app credential reset --id <bot app id> --append`) "
+                  "and store it with `appliance teams secret --expires ...`.")
+CERTIFICATE_RENEWAL = ("Create a new certificate, upload it (`az ad app credential reset --id <bot app id> "
+                       "--cert @bot.crt --append`) and import it: `appliance teams certificate import bot.pem` "
+                       "(docs/DEPLOY.md step 4).")
+
+
+def _expiry_line(when: datetime | None, what: str, renewal: str) -> str:
+    """`when` the credential expires: fails once it has, warns inside WARN_BEFORE."""
+    if when is None:
         return "its expiry is unknown (set it: `appliance teams secret --expires YYYY-MM-DD`)"
-    when = datetime.fromisoformat(expires).replace(tzinfo=UTC)
     left = when - datetime.now(UTC)
     if left <= timedelta(0):
-        raise ApplianceError(f"the bot's client secret expired on {when.date()}",
-                             hint="Create a new one (`az ad app credential reset --id <bot app id> --append`) "
-                             "and store it with `appliance teams secret --expires ...`.")
+        raise ApplianceError(f"the bot's {what} expired on {when.date()}", hint=renewal)
     if left < WARN_BEFORE:
         return f"WARNING: it expires on {when.date()} ({left.days} days): rotate it now"
     return f"it expires on {when.date()}"

@@ -7,6 +7,7 @@ from collections.abc import Callable
 import click
 
 from appliance.cli.doctor_checks import check_bot, check_llm, check_requesters, check_roles, check_tls
+from appliance.cli.doctor_sign_in import refusal_explained
 from appliance.config import Settings, load_settings
 from appliance.errors import ApplianceError
 
@@ -49,7 +50,7 @@ def check_identity(settings: Settings) -> str:
     from appliance.wiring.components import enabled_catalog, graph_endpoints, graph_permissions
 
     endpoints = graph_endpoints(settings)
-    with TenantStore.open(settings) as store:
+    with TenantStore.open(settings) as store, refusal_explained(store):
         identity, _ = connect(endpoints, graph_permissions(settings), store.token_cache)
         consented = identity.consented_scopes()
     report = compare_scopes(enabled_catalog(settings), consented, strict=settings.graph.strict_scopes,

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
+
 import click
 
 from appliance.config import Settings, load_settings
@@ -33,24 +36,40 @@ def sign_in(settings: Settings, *, browser: bool = False, port: int = 0, open_br
     """Sign the Aid in to the configured tenant (device code, or with `browser` authorization code + PKCE
     redirected to localhost); the token cache goes into the store."""
     from appliance.graph.connect import connect
-    from appliance.graph.errors import GraphAuthError
-    from appliance.store import TenantStore
+    from appliance.graph.sign_in_policy import BROWSER, DEVICE_CODE, SIGN_IN_FLOW_SETTING
+    from appliance.store import TenantStore, key_value_settings
     from appliance.wiring.components import graph_endpoints, graph_permissions
 
+    flow = BROWSER if browser else DEVICE_CODE
     with TenantStore.open(settings) as store:
         identity, _ = connect(graph_endpoints(settings), graph_permissions(settings), store.token_cache)
-        if browser:
-            upn = identity.sign_in_with_browser(lambda url: _open(url, open_browser), port=port)
-            flow = "authorization code + PKCE"
-        else:
-            try:
+        with _policy_named(flow):
+            if browser:
+                upn = identity.sign_in_with_browser(lambda url: _open(url, open_browser), port=port)
+            else:
                 upn = identity.sign_in_with_device_code(lambda message: click.echo(message))
-            except GraphAuthError as exc:
-                raise GraphAuthError(f"the device-code sign-in failed: {exc.message}",
-                                     hint="If your tenant's Conditional Access blocks the device-code flow "
-                                     "(AADSTS53003 and similar), run `appliance init --sign-in --browser`.") from exc
-            flow = "device code"
+        store.run(key_value_settings.set_setting, SIGN_IN_FLOW_SETTING, flow)  # `doctor` reads it on a refusal
     return [f"the Aid is signed in as {upn} ({flow}); its token cache is sealed in the store"]
+
+
+@contextlib.contextmanager
+def _policy_named(flow: str) -> Iterator[None]:
+    """Re-raise a refused sign-in naming the tenant policy and the flow it blocked, when it was a policy."""
+    from appliance.graph.errors import GraphAuthError
+    from appliance.graph.sign_in_policy import DEVICE_CODE, explain_policy_block
+
+    try:
+        yield
+    except GraphAuthError as exc:
+        block = explain_policy_block(exc.message, flow)
+        if block is not None:
+            raise GraphAuthError(f"the {flow} sign-in failed: {block.message} (AADSTS{block.code})",
+                                 hint=block.hint) from exc
+        if flow == DEVICE_CODE:
+            raise GraphAuthError(f"the device-code sign-in failed: {exc.message}",
+                                 hint="If your tenant's Conditional Access blocks the device-code flow, run "
+                                 "`appliance init --sign-in --browser`.") from exc
+        raise
 
 
 def _open(url: str, open_browser: bool) -> None:

@@ -56,7 +56,7 @@ def offboard(ctx: click.Context, yes: bool, receipt_path: Path | None, signing_k
     In this order (each step is safe to repeat; a failed step is reported and the rest still runs):
       1. the Aid disables its own Entra user (PATCH accountEnabled=false) - as the Aid, while its token works
       2. the Aid revokes its own sign-in sessions (every refresh token stops working)
-      3. the Aid's token cache and the bot's client secret are deleted from the store
+      3. the Aid's token cache and the bot's client secret and certificate are deleted from the store
       4. the store is crypto-shredded: its key (file) destroyed first, then appliance.db and its -wal/-shm
          files overwritten with random bytes and removed
       5. the rest of $APPLIANCE_HOME the appliance wrote is removed: logs/, cache/, appliance.toml, and

@@ -1,4 +1,4 @@
-"""`appliance teams secret|manifest`: the bot's client secret, and the Teams app package to upload."""
+"""`appliance teams secret|certificate|manifest`: the bot's credential, and the Teams app package to upload."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ from pathlib import Path
 
 import click
 
+from appliance.cli.teams_certificate_cmd import certificate
 from appliance.config import load_settings
 from appliance.errors import ApplianceError, ConfigError
 
@@ -22,7 +23,10 @@ MANIFEST_SCHEMA = "https://developer.microsoft.com/en-us/json-schemas/teams/v1.1
 
 @click.group()
 def teams() -> None:
-    """The chat side: the bot's client secret and the Teams app package."""
+    """The chat side: the bot's credential (client secret or certificate) and the Teams app package."""
+
+
+teams.add_command(certificate)
 
 
 @teams.command()

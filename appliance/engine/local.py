@@ -89,7 +89,10 @@ class LocalOrchestrator:
         self.retrieved_examples = retrieved_examples
         self.examples = ExampleRetriever(catalog, EXAMPLES)
         self.route_tools = route_tools
-        self.router = IntentRouter(e for e in EXAMPLES if e[1] in catalog)
+        self.router = IntentRouter(
+            (e for e in EXAMPLES if e[1] in catalog),
+            state_changing=[name for name, spec in catalog.items() if spec.changes_state],
+        )
         prefix = split_prompt(self.template, self.fixed, _PLACEHOLDER).prefix
         self.prefix_tokens = runtime.tokenize(prefix, add_special=True)
         started = time.perf_counter()

@@ -7,6 +7,26 @@ inflections ("deaktiviere", "désactive") and word order, which word overlap doe
 keeps only the best-ranked allowed tools in the message's grammar (`engine.route_tools`; by default the
 best one: on SmolLM2-135M the router's first choice is right far more often than the model's choice among
 three, docs/BENCHMARKS.md); the model still fills every argument under the grounded grammar.
+
+Similarity alone misreads the requests a hospital can least afford to get wrong: "Tom was fired, lock his
+account" resembles no example closely, and "which accounts were disabled today?" resembles the disable
+examples very closely. So the nearest-neighbour order is combined with the cues of `cues.toml` (words in
+English, German and French that name a tool, `cues.py`), in tiers rather than by adding weights, because a
+cosine score and a cue are not on one scale and a weight would be one more number tuned to the set it is
+measured on:
+
+1. a question or look-up ("is X disabled?", "..., show me his sign-ins") never goes to a state-changing
+   tool: those are dropped from the candidates (a question's word "disabled" is no order; "can you
+   disable X?" is an order);
+2. otherwise, action cues ("disable", "sperren", "déconnecte", "sign her out") keep only the tools they
+   name; the neighbours order them when several are named;
+3. otherwise, a situation cue ("she left", "sein Laptop wurde gestohlen", "compte piraté") puts its tool
+   first, unless the neighbours' first choice is a different state change (then the person asked for that
+   change and the situation only says why: "Raj left, remove his E5 licence");
+4. otherwise the neighbours alone decide.
+
+A cue whose tools are not allowed (the grounded grammar removed them) is ignored. The returned scores stay
+the neighbours' similarities; the order carries the decision.
 """
 
 from __future__ import annotations
@@ -18,6 +38,8 @@ from collections import Counter
 from collections.abc import Iterable, Sequence
 from typing import Any
 
+from appliance.catalog import DEFAULT_CATALOG
+from appliance.engine.cues import CueLexicon, Reading
 from appliance.grammar.mentions import name_candidates
 
 Example = tuple[str, str, dict[str, Any]]
@@ -60,10 +82,23 @@ def _nearest_mean(similarities: list[float]) -> float:
     return sum(best) / len(best)
 
 
-class IntentRouter:
-    """Ranks tools for a message by nearest-neighbour TF-IDF cosine over the bank's examples."""
+def _state_changing() -> frozenset[str]:
+    return frozenset(name for name, spec in DEFAULT_CATALOG.items() if spec.changes_state)
 
-    def __init__(self, examples: Iterable[Example]) -> None:
+
+class IntentRouter:
+    """Ranks tools for a message by nearest-neighbour TF-IDF cosine over the bank's examples, combined
+    with the cue lexicon (module docstring). `state_changing`: the tools a question never goes to (by
+    default those of the default catalog that change state)."""
+
+    def __init__(
+        self,
+        examples: Iterable[Example],
+        state_changing: Iterable[str] | None = None,
+        cues: CueLexicon | None = None,
+    ) -> None:
+        self._writes = _state_changing() if state_changing is None else frozenset(state_changing)
+        self._cues = CueLexicon.load() if cues is None else cues
         bank = [(grams(message), tool) for message, tool, _ in examples]
         documents = Counter(g for counts, _ in bank for g in counts)
         self._idf = {g: math.log((1 + len(bank)) / (1 + n)) + 1.0 for g, n in documents.items()}
@@ -75,7 +110,12 @@ class IntentRouter:
         return {g: v / norm for g, v in vector.items() if v}
 
     def rank(self, text: str, allowed: Iterable[str] | None = None) -> list[tuple[str, float]]:
-        """(tool, score) for every tool of the bank (of `allowed` only, if given), best first."""
+        """(tool, score) for every tool of the bank (of `allowed` only, if given), best first: the
+        neighbours' order (`similar`) as the cues reorder it (module docstring)."""
+        return combined(self.similar(text, allowed), self._cues.read(text), self._writes)
+
+    def similar(self, text: str, allowed: Iterable[str] | None = None) -> list[tuple[str, float]]:
+        """(tool, score) by nearest-neighbour similarity alone, best first."""
         query = self._vector(grams(text))
         keep = None if allowed is None else set(allowed)
         similarities: dict[str, list[float]] = {}
@@ -91,3 +131,22 @@ class IntentRouter:
         ranked = [tool for tool, _ in self.rank(text, allowed)]
         ranked += [tool for tool in allowed if tool not in ranked]
         return ranked[:k]
+
+
+def combined(ranked: list[tuple[str, float]], reading: Reading, writes: frozenset[str]) -> list[tuple[str, float]]:
+    """`ranked` (the neighbours' order) reordered by what the cues read in the message, in tiers: a
+    question drops the state-changing tools, else action cues keep only their tools, else a situation puts
+    its tool first unless the neighbours chose another state change. A tier whose tools are all absent
+    from `ranked` (not allowed) changes nothing."""
+    if reading.question:
+        reads = [item for item in ranked if item[0] not in writes]
+        return reads or ranked
+    named = [item for item in ranked if item[0] in reading.actions]
+    if named:
+        return named + [item for item in ranked if item[0] not in reading.actions]
+    situation = [item for item in ranked if item[0] in reading.situations]
+    if situation and ranked:
+        first = ranked[0][0]
+        if not (first in writes and first not in reading.situations):
+            return situation + [item for item in ranked if item[0] not in reading.situations]
+    return ranked

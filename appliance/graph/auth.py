@@ -15,6 +15,7 @@ import jwt
 import msal
 
 from appliance.graph.errors import GraphAuthError
+from appliance.graph.sign_in_policy import REFRESH, explain_policy_block
 from appliance.ports import TokenCacheStore
 
 GRAPH_RESOURCE = "https://graph.microsoft.com"
@@ -131,4 +132,6 @@ class AidIdentity:
     def _check(result: dict[str, Any]) -> None:
         if "access_token" not in result:
             description = str(result.get("error_description", result.get("error", "unknown error")))
-            raise GraphAuthError(f"Entra refused the Aid's token: {description.splitlines()[0]}")
+            block = explain_policy_block(description, REFRESH)
+            advice = f" ({block.message}). What to do: {block.hint}" if block else ""
+            raise GraphAuthError(f"Entra refused the Aid's token: {description.splitlines()[0]}{advice}")

@@ -1,6 +1,7 @@
 """Tokens for the bot (the chat app registration) to call the Bot Connector service.
 
-The bot authenticates as its own app registration (client credentials with a client secret) against
+The bot authenticates as its own app registration (client credentials with a client secret, or a
+certificate: `bot_certificate.py`) against
 its tenant's Entra authority, through msal on the egress-guarded httpx client, so these calls obey the
 allowlist and, in dev, reach the dev tenant. msal caches the token and renews it before expiry.
 """
@@ -8,6 +9,7 @@ allowlist and, in dev, reach the dev tenant. msal caches the token and renews it
 from __future__ import annotations
 
 import threading
+from typing import Any
 
 import httpx
 import msal
@@ -21,12 +23,15 @@ class BotTokenSource:
     """Client-credentials tokens for one bot app registration (thread-safe)."""
 
     def __init__(
-        self, *, app_id: str, secret: str, authority: str, http_client: httpx.Client, validate_authority: bool = True
+        self, *, app_id: str, credential: str | dict[str, str], authority: str, http_client: httpx.Client,
+        validate_authority: bool = True,
     ) -> None:
+        """`credential`: the client secret, or msal's certificate form (`BotCertificate.msal_credential`)."""
         self.app_id = app_id
+        self.uses_certificate = isinstance(credential, dict)
         self._lock = threading.Lock()
         self._app = msal.ConfidentialClientApplication(
-            app_id, client_credential=secret, authority=authority, http_client=http_client,
+            app_id, client_credential=credential, authority=authority, http_client=_TextForm(http_client),
             instance_discovery=validate_authority,
         )
 
@@ -39,6 +44,32 @@ class BotTokenSource:
             description = str(result.get("error_description", result.get("error", "unknown error")))
             raise GraphAuthError(
                 f"Entra refused the bot's token: {description.splitlines()[0]}",
-                hint="Check [teams] app_id, app_tenant_id and the bot's client secret (`appliance teams secret`).",
+                hint="Check [teams] app_id, app_tenant_id and the bot's credential: "
+                + ("the certificate uploaded to the app registration must be the one in the store "
+                   "(`appliance teams certificate show`)." if self.uses_certificate
+                   else "its client secret (`appliance teams secret`)."),
             )
         return str(result["access_token"])
+
+
+class _TextForm:
+    """msal's HTTP client with form values as text: msal hands its client assertion over as bytes, which
+    requests (msal's default client) sends as the text it is but httpx as the literal `b'...'`, an assertion
+    Entra cannot parse. Every other call passes through unchanged."""
+
+    def __init__(self, client: httpx.Client) -> None:
+        self._client = client
+
+    def post(self, url: str, params: Any = None, data: Any = None, headers: Any = None, **kwargs: Any) -> Any:
+        """POST with any bytes form value decoded to text."""
+        if isinstance(data, dict):
+            data = {name: value.decode() if isinstance(value, bytes) else value for name, value in data.items()}
+        return self._client.post(url, params=params, data=data, headers=headers, **kwargs)
+
+    def get(self, url: str, params: Any = None, headers: Any = None, **kwargs: Any) -> Any:
+        """GET, unchanged."""
+        return self._client.get(url, params=params, headers=headers, **kwargs)
+
+    def close(self) -> None:
+        """Close the wrapped client."""
+        self._client.close()

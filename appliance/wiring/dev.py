@@ -113,7 +113,8 @@ def prepare_dev(
 
 def _prepare(settings: Settings, show: Callable[[str], None], tenant: DevTenant, teams_port: int | None) -> list[str]:
     from appliance.graph.connect import connect, dev_endpoints
-    from appliance.store import TenantStore
+    from appliance.graph.sign_in_policy import DEVICE_CODE, SIGN_IN_FLOW_SETTING
+    from appliance.store import TenantStore, key_value_settings
     from appliance.wiring.components import graph_permissions
 
     steps = write_dev_config(settings, tenant.context.state.tenant_id, teams_port)
@@ -124,6 +125,7 @@ def _prepare(settings: Settings, show: Callable[[str], None], tenant: DevTenant,
         endpoints = dev_endpoints(DEV_TENANT, DEV_CLIENT_ID, (tenant.host, tenant.port), str(tenant.keys.ca_cert))
         identity, _ = connect(endpoints, graph_permissions(settings), store.token_cache)
         upn = identity.sign_in_with_device_code(show)
+        store.run(key_value_settings.set_setting, SIGN_IN_FLOW_SETTING, DEVICE_CODE)
         secret = secrets.token_urlsafe(32)
         store.put_secret(BOT_SECRET, secret)
     endpoint = f"https://localhost:{settings.teams.port}/api/messages"

@@ -132,8 +132,31 @@ def run_key(settings: Settings, entry: ModelEntry, sets_sha256: str, catalog: Ca
     engine = settings.engine.model_dump(exclude={"qualify_right_tool", "qualify_fully_right",
                                                  "qualify_emergency_right_tool", "n_threads"})
     blob = json.dumps([entry.sha256, sets_sha256, catalog.fingerprint(), engine,
-                       fixed_turns(catalog), [list(e) for e in EXAMPLES]], sort_keys=True)
+                       fixed_turns(catalog), [list(e) for e in EXAMPLES], engine_code_sha256()], sort_keys=True)
     return hashlib.sha256(blob.encode()).hexdigest()
+
+
+def engine_code_files() -> list[Path]:
+    """The code and data files that decide what the local engine answers: the `engine` and `grammar` packages
+    (router, cue lexicon, prompt, grammars, decoding), in a stable order."""
+    import appliance.engine
+    import appliance.grammar
+
+    files: list[Path] = []
+    for package in (appliance.engine, appliance.grammar):
+        root = Path(str(package.__file__)).parent
+        files += sorted(p for p in root.rglob("*") if p.suffix in {".py", ".toml", ".json", ".lark"})
+    return files
+
+
+def engine_code_sha256() -> str:
+    """The sha256 of `engine_code_files` (names and bytes), so a changed router or lexicon is qualified again."""
+    import hashlib
+
+    digest = hashlib.sha256()
+    for path in engine_code_files():
+        digest.update(f"{path.parent.name}/{path.name}".encode() + b"\0" + path.read_bytes() + b"\0")
+    return digest.hexdigest()
 
 
 def _cache_path(settings: Settings, key: str) -> Path:

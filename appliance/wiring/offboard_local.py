@@ -14,13 +14,15 @@ from pathlib import Path
 from appliance.audit.receipt import Outcome
 from appliance.config import CONFIG_FILE_NAME, Settings
 from appliance.errors import ApplianceError
+from appliance.graph.bot_certificate import BOT_CERTIFICATE
 from appliance.store.key_provider import KeyProvider
 from appliance.store.shred import SIDE_FILES, shred_store
 from appliance.store.tenant_store import TenantStore, database_path
 from appliance.store.token_cache import TOKEN_CACHE_SECRET
 from appliance.wiring.dev import BOT_SECRET
 
-CREDENTIALS = {TOKEN_CACHE_SECRET: "the Aid's msal token cache", BOT_SECRET: "the bot's client secret"}
+CREDENTIALS = {TOKEN_CACHE_SECRET: "the Aid's msal token cache", BOT_SECRET: "the bot's client secret",
+               BOT_CERTIFICATE: "the bot's certificate and private key"}
 
 
 class ReceiptPathError(ApplianceError):
@@ -36,12 +38,13 @@ def store_files(settings: Settings) -> list[Path]:
 
 
 def delete_credentials(store: TenantStore | None) -> Outcome:
-    """Delete the Aid's token cache and the bot secret from the store (before the store itself goes)."""
+    """Delete the Aid's token cache and the bot's secret and certificate from the store (before the store
+    itself goes)."""
     if store is None:
         return Outcome("already_done", "no store is left, so neither credential exists")
     deleted = [label for name, label in CREDENTIALS.items() if store.delete_secret(name)]
     if not deleted:
-        return Outcome("already_done", "neither the token cache nor the bot secret is in the store")
+        return Outcome("already_done", "none of the token cache, the bot secret and certificate is in the store")
     return Outcome("done", "deleted " + " and ".join(deleted) + " from the store")
 
 

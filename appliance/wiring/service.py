@@ -30,6 +30,7 @@ from appliance.engine.proposer import ThreadedProposer
 from appliance.engine.scheduler import BatchingProposer
 from appliance.errors import ConfigError
 from appliance.graph.auth import scopes_in, upn_in
+from appliance.graph.bot_certificate import bot_credential
 from appliance.graph.bot_tokens import BotTokenSource
 from appliance.graph.connect import GraphEndpoints, connect
 from appliance.graph.directory import GraphDirectory
@@ -180,10 +181,11 @@ async def start_service(settings: Settings, step: Step = lambda message: None) -
 async def _start(settings: Settings, store: TenantStore, step: Step) -> Service:
     log_path = ops_log.configure(settings.home / "logs", _ops_salt(store))
     step(f"ops log: {log_path} (no personal data; ids pseudonymised)")
-    bot_secret = store.get_secret(BOT_SECRET)
+    bot_secret = bot_credential(store, BOT_SECRET)  # the certificate when one is stored, else the client secret
     if not bot_secret:
-        raise ConfigError("the bot's client secret is not in the store",
-                          hint="Run `appliance teams secret` (or `appliance init --dev`).")
+        raise ConfigError("neither a certificate nor a client secret of the bot is in the store",
+                          hint="Run `appliance teams certificate import PEM` or `appliance teams secret` "
+                          "(or `appliance init --dev`).")
     _check_two_person(settings)
     endpoints, host_map, tls = _endpoints(settings)
     identity, gateway = connect(endpoints, graph_permissions(settings), store.token_cache)
@@ -209,7 +211,7 @@ async def _start(settings: Settings, store: TenantStore, step: Step) -> Service:
     anchor_key, created = await asyncio.to_thread(ensure_anchor_key, settings)
     ledger = AnchoredLedger(store, anchor_key)  # each audit record is followed by a signed checkpoint
     bot_tokens = BotTokenSource(
-        app_id=settings.teams.app_id, secret=bot_secret,
+        app_id=settings.teams.app_id, credential=bot_secret,
         authority=f"{endpoints.authority_host}/{settings.teams.app_tenant_id or settings.teams.allowed_tenant_id}",
         http_client=httpx.Client(transport=GuardedTransport(Allowlist([endpoints.authority_host]), host_map=host_map,
                                                             verify=tls), timeout=30.0),

@@ -103,3 +103,16 @@ def test_membership_of_a_role_assignable_group_needs_a_privileged_role_administr
         added = client.post(f"/groups/{group['id']}/members/$ref", json={
             "@odata.id": f"https://graph.microsoft.com/v1.0/directoryObjects/{uid(tenant, 'doug@contoso.com')}"})
     assert added.status_code == 403
+
+
+def test_the_aid_may_revoke_its_own_sessions_but_not_disable_its_own_account(tenant: DevTenant) -> None:
+    """Sources: microsoftgraph/microsoft-graph-docs-contrib api-reference/v1.0/api/user-revokesigninsessions.md
+    ("performed (by the user or an administrator)", `POST /me/revokeSignInSessions`): anyone may revoke their own
+    sessions. users.md's tables have no row for oneself: the seeded Aid holds Authentication Administrator and
+    User Administrator, and only PAA and GA are in both rows' columns, so its own accountEnabled is a 403
+    (what `appliance offboard` meets in a real tenant: an admin must disable the Aid)."""
+    aid = uid(tenant, "aid@contoso.com")
+    with graph(tenant) as client:
+        assert client.post(f"/users/{aid}/revokeSignInSessions").status_code == 200
+    assert _patch(tenant, "aid@contoso.com", {"accountEnabled": False}) == 403
+    assert tenant.context.state.user("aid@contoso.com")["accountEnabled"] is True  # type: ignore[index]

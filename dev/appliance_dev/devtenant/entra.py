@@ -24,7 +24,9 @@ from aiohttp import web
 from appliance_dev.devtenant.botframework import BOT_CONNECTOR_AUDIENCE, bot_token
 from appliance_dev.devtenant.context import CONTEXT_KEY, GRAPH_AUDIENCE, LOGIN_HOST, DevTenantContext
 from appliance_dev.devtenant.entra_apps import client_credentials_token
+from appliance_dev.devtenant.entra_assertion import assertion_error
 from appliance_dev.devtenant.entra_authorize import authorize, redeem_code
+from appliance_dev.devtenant.entra_policies import DEVICE_CODE_FLOW, admin_conditional_access, refused_by_policy
 
 DEVICE_GRANT = "urn:ietf:params:oauth:grant-type:device_code"
 OIDC_SCOPES = {"openid", "profile", "offline_access", "email"}
@@ -123,7 +125,8 @@ def _consent_error(exc: NotConsented, interactive: bool) -> web.Response:
 
 
 def _token_response(
-    ctx: DevTenantContext, user: dict[str, Any], client_id: str, scopes: list[str], nonce: str | None = None
+    ctx: DevTenantContext, user: dict[str, Any], client_id: str, scopes: list[str], nonce: str | None = None,
+    transfer_method: str | None = None,
 ) -> web.Response:
     tid = ctx.state.tenant_id
     now = int(time.time())
@@ -151,7 +154,8 @@ def _token_response(
             "expires_in": ctx.token_lifetime,
             "ext_expires_in": ctx.token_lifetime,
             "access_token": ctx.access_token(user, client_id, scopes),
-            "refresh_token": ctx.state.issue_refresh_token(user["userPrincipalName"], client_id, scopes),
+            "refresh_token": ctx.state.issue_refresh_token(user["userPrincipalName"], client_id, scopes,
+                                                           transfer_method),
             "id_token": id_token,
             "client_info": client_info,
         }
@@ -179,9 +183,13 @@ async def _token(request: web.Request) -> web.Response:
             pending = ctx.state.data.get("deviceCodes", {}).pop(str(form.get("device_code", "")), None)
         if pending is None:
             return _oauth_error("expired_token", "AADSTS70020: The provided device code has expired or was used.")
+        blocked = refused_by_policy(ctx, DEVICE_CODE_FLOW)
+        if blocked is not None:
+            return blocked
         user = ctx.state.user(ctx.state.data["aid"])
         assert user is not None
-        return _token_response(ctx, user, client_id, _granted(ctx, client_id, str(pending["scope"])))
+        return _token_response(ctx, user, client_id, _granted(ctx, client_id, str(pending["scope"])),
+                               transfer_method=DEVICE_CODE_FLOW)
     if grant == "refresh_token":
         held = ctx.state.redeem_refresh_token(str(form.get("refresh_token", "")))
         if held is None:
@@ -192,8 +200,13 @@ async def _token(request: web.Request) -> web.Response:
         user = ctx.state.user(held["upn"])
         if user is None or not user["accountEnabled"]:
             return _oauth_error("invalid_grant", "AADSTS50057: The user account is disabled.")
+        tracked = held.get("originalTransferMethod")  # protocol tracking outlives each refresh
+        blocked = refused_by_policy(ctx, tracked)
+        if blocked is not None:
+            return blocked
         requested = str(form.get("scope", "")) or " ".join(held["scopes"])
-        return _token_response(ctx, user, held["client_id"], _granted(ctx, held["client_id"], requested))
+        return _token_response(ctx, user, held["client_id"], _granted(ctx, held["client_id"], requested),
+                               transfer_method=tracked)
     if grant == "authorization_code":
         redeemed = redeem_code(ctx, form)
         if isinstance(redeemed, web.Response):
@@ -218,10 +231,18 @@ async def _token(request: web.Request) -> web.Response:
 def _bot_token(
     ctx: DevTenantContext, request: web.Request, bot: dict[str, Any], client_id: str, form: Any
 ) -> web.Response:
-    """Client credentials for a registered bot app: a Bot Connector token (scope api.botframework.com)."""
-    secret = str(form.get("client_secret", ""))
-    if hashlib.sha256(secret.encode()).hexdigest() != bot["secretSha256"]:
-        return _oauth_error("invalid_client", "AADSTS7000215: Invalid client secret provided.", 401)
+    """Client credentials for a registered bot app: a Bot Connector token (scope api.botframework.com).
+
+    The app authenticates with its client secret or, when a certificate was uploaded for it, with a client
+    assertion signed by that certificate's key (`entra_assertion.py`)."""
+    if "client_secret" not in form and (bot.get("certificates") or "client_assertion" in form):
+        refused = assertion_error(form, client_id, request.match_info["tenant"], bot.get("certificates", []))
+        if refused is not None:
+            return refused
+    else:
+        secret = str(form.get("client_secret", ""))
+        if hashlib.sha256(secret.encode()).hexdigest() != bot["secretSha256"]:
+            return _oauth_error("invalid_client", "AADSTS7000215: Invalid client secret provided.", 401)
     if str(form.get("scope", "")) != f"{BOT_CONNECTOR_AUDIENCE}/.default":
         return _oauth_error("invalid_scope", "AADSTS70011: The provided scope is not valid for this app.")
     return web.json_response(bot_token(ctx, client_id, request.match_info["tenant"]))
@@ -258,3 +279,4 @@ def add_routes(app: web.Application) -> None:
     app.router.add_post("/{tenant}/oauth2/v2.0/token", token)
     app.router.add_post("/_admin/revoke", admin_revoke)
     app.router.add_post("/_admin/consent", admin_consent)
+    app.router.add_post("/_admin/conditional-access", admin_conditional_access)

@@ -235,7 +235,11 @@ async def revoke_sessions(request: web.Request, ctx: DevTenantContext, claims: d
     user = ctx.state.user(request.match_info["key"])
     if not user:
         return not_found("user", request.match_info["key"])
-    if not _may_act(ctx, claims, user, roles.WHO_CAN_UPDATE_SENSITIVE):
+    # user-revokesigninsessions.md: "this operation is performed (by the user or an administrator)" and the
+    # page lists `POST /me/revokeSignInSessions`: a user may always revoke their own sessions; the role tables
+    # apply only when the caller acts on someone else.
+    oneself = claims.get("oid") == user["id"]
+    if not oneself and not _may_act(ctx, claims, user, roles.WHO_CAN_UPDATE_SENSITIVE):
         return _protected(request, ctx, claims, user, "Invalidate all refresh tokens for a user")
     ctx.state.revoke_sessions(user["userPrincipalName"])
     record_write(request, ctx, claims, "Invalidate all refresh tokens for a user", "UserManagement", [_target(user)])

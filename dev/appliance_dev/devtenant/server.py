@@ -124,6 +124,10 @@ class DevTenant:
         """Register the Aid's bot (client secret and messaging endpoint); persisted with the tenant."""
         self.teams.register_bot(app_id, secret, endpoint)
 
+    def register_bot_certificate(self, app_id: str, certificate_pem: str) -> None:
+        """Upload a certificate (PEM) to the registered bot's app registration; persisted with the tenant."""
+        self.teams.register_bot_certificate(app_id, certificate_pem)
+
     def register_api(self, app_id: str, app_id_uri: str, *, scopes: list[str], app_roles: list[str]) -> None:
         """Register an API the tenant issues access tokens for (e.g. the Aid's MCP endpoint); persisted."""
         entra_api.register_api(self.context, app_id, app_id_uri, scopes=scopes, app_roles=app_roles)

@@ -146,8 +146,10 @@ class TenantState:
         return out
 
     # -- tokens ---------------------------------------------------------------------------------
-    def issue_refresh_token(self, upn: str, client_id: str, scopes: list[str]) -> str:
-        """A new opaque refresh token for this user and client."""
+    def issue_refresh_token(self, upn: str, client_id: str, scopes: list[str],
+                            transfer_method: str | None = None) -> str:
+        """A new opaque refresh token for this user and client; `transfer_method` marks a protocol-tracked
+        session (`entra_policies.py`)."""
         token = "dev-rt." + secrets.token_urlsafe(32)
         with self.lock:
             self.data["refreshTokens"][token] = {
@@ -156,6 +158,7 @@ class TenantState:
                 "scopes": scopes,
                 "revoked": False,
                 "issued": utc_now(),
+                **({"originalTransferMethod": transfer_method} if transfer_method else {}),
             }
         self.save()
         return token

@@ -41,7 +41,17 @@ class TeamsChannel:
         """Register (or re-register) a bot: its client secret and messaging endpoint."""
         with self.ctx.state.lock:
             bots = self.ctx.state.data.setdefault("bots", {})
-            bots[app_id] = {"secretSha256": hashlib.sha256(secret.encode()).hexdigest(), "endpoint": endpoint}
+            kept = bots.get(app_id, {}).get("certificates")  # uploaded certificates outlive a new secret
+            bots[app_id] = {"secretSha256": hashlib.sha256(secret.encode()).hexdigest(), "endpoint": endpoint,
+                            **({"certificates": kept} if kept else {})}
+        self.ctx.state.save()
+
+    def register_bot_certificate(self, app_id: str, certificate_pem: str) -> None:
+        """Upload a certificate credential for a registered bot (the app registration's keyCredentials are
+        multi-valued: each uploaded certificate is accepted until removed)."""
+        with self.ctx.state.lock:
+            bot = self.ctx.state.data.get("bots", {})[app_id]
+            bot.setdefault("certificates", []).append(certificate_pem)
         self.ctx.state.save()
 
     def bot(self) -> tuple[str, dict[str, Any]]:

@@ -38,6 +38,17 @@ def stack(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[DevStack]
         yield running
 
 
+def let_the_aid_disable_itself(stack: DevStack) -> None:
+    """A tenant whose Aid also holds Privileged Authentication Administrator: the one role (besides Global
+    Administrator) that Microsoft's table (graph-docs api-reference/v1.0/resources/users.md, "Who can update
+    sensitive attributes?") lets change an account holding User and Authentication Administrator, the Aid's
+    own included. Without it (the seeded least-privilege Aid, as in most real tenants) the disable needs an
+    admin: see `test_the_least_privileged_aid_cannot_disable_itself_and_an_admin_is_asked_to`."""
+    assert stack.tenant is not None
+    aid_user(stack)["directoryRoles"].append("Privileged Authentication Administrator")
+    stack.tenant.context.state.save()
+
+
 def offboard(*args: str, typed: str | None = None) -> Result:
     return CliRunner().invoke(cli, ["offboard", *args], input=typed, catch_exceptions=False)
 
@@ -78,6 +89,7 @@ def test_offboard_disables_revokes_shreds_and_signs_a_receipt(
     out = tmp_path / "out"
     out.mkdir()
     monkeypatch.chdir(out)  # the default receipt goes to the current directory
+    let_the_aid_disable_itself(stack)
 
     result = offboard("--yes")
 
@@ -194,6 +206,26 @@ def test_graph_refusing_the_disable_asks_an_admin_to_do_it(stack: DevStack, tmp_
     assert "an admin must still act" in result.output
 
 
+def test_the_least_privileged_aid_cannot_disable_itself_and_an_admin_is_asked_to(stack: DevStack,
+                                                                                  tmp_path: Path) -> None:
+    """The seeded Aid (User + Authentication Administrator, no PAA) meets Microsoft's table on its own account:
+    Graph refuses the disable (403), the Aid still revokes its own sessions (a user may, user-revokesigninsessions
+    .md), the store is shredded, and the run ends 3 (an admin must act) naming the admin center step."""
+    result = offboard("--yes", "--receipt", str(tmp_path / "r.json"))
+
+    assert result.exit_code == 3, result.output
+    receipt = verify_receipt((tmp_path / "r.json").read_bytes()).receipt
+    steps, checks = by_name(receipt["steps"]), by_name(receipt["checks"])
+    assert steps["disable_aid"]["status"] == "needs_admin" and "403" in steps["disable_aid"]["detail"]
+    assert f"An admin must disable {AID} in the Entra admin center" in steps["disable_aid"]["hint"]
+    assert steps["revoke_sessions"]["status"] == "done" and checks["refresh_refused"]["status"] == "passed"
+    assert aid_user(stack)["accountEnabled"] is True and all(aid_refresh_tokens(stack).values())
+    assert checks["store_gone"]["status"] == "passed" and "an admin must still act" in result.output
+    [refused] = [a for a in stack.tenant.context.state.data["directoryAudits"]  # type: ignore[union-attr]
+                 if a["correlationId"] == steps["disable_aid"]["evidence"]["client_request_id"]]
+    assert refused["result"] == "failure" and refused["activityDisplayName"] == "Disable account"
+
+
 def test_the_receipt_is_never_written_into_the_home_or_over_a_file(stack: DevStack, tmp_path: Path) -> None:
     inside = offboard("--yes", "--receipt", str(stack.home / "r.json"))
     existing = tmp_path / "exists.json"
@@ -206,6 +238,7 @@ def test_the_receipt_is_never_written_into_the_home_or_over_a_file(stack: DevSta
 
 def test_with_no_dev_tenant_running_offboard_starts_one_for_the_while(stack: DevStack, tmp_path: Path) -> None:
     assert stack.tenant is not None
+    let_the_aid_disable_itself(stack)
     stack.tenant.stop()  # nothing listens on [devtenant] port now; the state stays in $APPLIANCE_HOME/devtenant
 
     result = offboard("--yes", "--receipt", str(tmp_path / "r.json"))

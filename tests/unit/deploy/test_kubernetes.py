@@ -126,3 +126,30 @@ def test_the_pod_serves_tls_by_default_so_the_token_never_crosses_the_cluster_in
     assert service["spec"]["ports"][0]["appProtocol"] == "https"
     (kustomization,) = load("kustomization.yaml")
     assert "bot-tls-certificate.example.yaml" not in kustomization["resources"]  # the Secret comes first
+
+
+def _one_time_script(env: dict[str, str], tmp_path: Path) -> list[str]:
+    """Run the one-time Job's shell script with `appliance` replaced by a recorder: each call and its stdin."""
+    import subprocess
+
+    (job,) = load("one-time-job.yaml")
+    (container,) = job["spec"]["template"]["spec"]["containers"]
+    tmp_path.mkdir()
+    log = tmp_path / "calls"
+    recorder = f'appliance() {{ printf "%s | %s\\n" "$*" "$(cat)" >> {log}; }}; '
+    subprocess.run(["sh", "-c", recorder + " ".join(container["args"])], env=env, check=True, stdin=subprocess.DEVNULL)
+    return log.read_text().splitlines()
+
+
+def test_the_one_time_job_imports_the_certificate_when_its_secret_exists_else_the_client_secret(
+    tmp_path: Path,
+) -> None:
+    (job,) = load("one-time-job.yaml")
+    (container,) = job["spec"]["template"]["spec"]["containers"]
+    refs = {e["name"]: e["valueFrom"]["secretKeyRef"] for e in container["env"] if "valueFrom" in e}
+    assert refs["BOT_CERTIFICATE_PEM"]["optional"] and refs["BOT_SECRET"]["optional"]  # either one may be absent
+    with_cert = _one_time_script({"BOT_CERTIFICATE_PEM": "PEM"}, tmp_path / "a")
+    assert "teams certificate import - | PEM" in with_cert and not any("teams secret" in c for c in with_cert)
+    with_secret = _one_time_script({"BOT_SECRET": "s3", "BOT_SECRET_EXPIRES": "2027-01-01"}, tmp_path / "b")
+    assert "teams secret --expires 2027-01-01 | s3" in with_secret
+    assert not any("certificate" in c for c in with_secret) and with_secret[-1].startswith("doctor")

@@ -60,3 +60,18 @@ def test_no_labelled_or_hostile_message_is_in_the_example_bank() -> None:
 def test_the_sets_have_a_stable_fingerprint() -> None:
     assert load_sets().sha256 == SETS.sha256 and len(SETS.sha256) == 64
     assert len(SETS.hostile) >= 24
+
+
+def test_the_held_out_emergency_set_is_apart_from_the_bank_and_the_labelled_set() -> None:
+    """tests/evaluation/emergency_holdout.json checks the router's cue layer (docs/BENCHMARKS.md, issue 12):
+    at least 40 new phrasings in the three languages, questions among them, none a worked example."""
+    import json
+    from pathlib import Path
+
+    rows = json.loads((Path(__file__).parents[2] / "evaluation" / "emergency_holdout.json").read_text("utf-8"))
+    assert len(rows) >= 40 and {row["lang"] for row in rows} == {"en", "de", "fr"}
+    assert sum(row["emergency"] for row in rows) >= 20 and sum(not row["emergency"] for row in rows) >= 20
+    assert sum(row["text"].rstrip().endswith("?") for row in rows) >= 10
+    seen = {_norm(message) for message, _, _ in EXAMPLES} | {_norm(case.text) for case in SETS.labelled}
+    overlap = [row["text"] for row in rows if _norm(row["text"]) in seen]
+    assert not overlap, f"these held-out messages are also worked examples or labelled cases: {overlap}"

@@ -1,0 +1,162 @@
+"""The cue layer (engine/cues.toml, cues.py) and how the router combines it (router.combined): a cue names
+its tool in English, German and French, inflected and with a typo; a question or look-up is never pulled
+to a state change; a situation does not override a different change the person asked for."""
+
+from __future__ import annotations
+
+import tomllib
+from importlib import resources
+
+import pytest
+
+from appliance.engine.cues import CUES_FILE, CueLexicon, cue_text, one_edit_apart
+from appliance.engine.examples import EXAMPLES
+from appliance.engine.router import IntentRouter, combined
+
+LEXICON = CueLexicon.load()
+DISABLE, REVOKE, ENABLE = "m365_user_disable", "m365_sessions_revoke", "m365_user_enable"
+WRITES = frozenset({DISABLE, REVOKE, ENABLE, "m365_license_remove", "m365_password_reset"})
+
+
+def test_every_entry_is_written_as_messages_are_normalised() -> None:
+    """An accent or capital in the file would never match: "désactiv" must be written "desactiv"."""
+    data = tomllib.loads(resources.files("appliance.engine").joinpath(CUES_FILE).read_text("utf-8"))
+    words = [w for key in ("openings", "lookups", "requests", "greetings") for w in data["question"][key]]
+    for entry in data["cue"]:
+        words += [s.rstrip("~") for key in ("stems", "nouns", "also_stems") for s in entry.get(key, [])]
+    wrong = {word: cue_text(word) for word in words if cue_text(word) != word}
+    assert not wrong, f"write these as normalised: {wrong}"
+
+
+@pytest.mark.parametrize(
+    ("text", "tool"),
+    [
+        ("please lock Quentin Abel's account", DISABLE),
+        ("Deactivating the user Zora Kim now", DISABLE),
+        ("Sperrt bitte den Zugang von Quentin Abel", DISABLE),
+        ("Das Konto von Zora Kim muss gesperrt werden", DISABLE),
+        ("Deaktivieren Sie Quentin Abel", DISABLE),
+        ("Bloquez le compte de Zora Kim", DISABLE),
+        ("désactivez l'utilisateur Quentin Abel", DISABLE),
+        ("disbale Zora Kim", DISABLE),  # two letters swapped
+        ("sign Quentin Abel out of every device", REVOKE),
+        ("Melde Zora Kim bitte auf allen Geräten ab", REVOKE),
+        ("Bitte beende alle Sitzungen von Zora Kim", REVOKE),  # a German noun is capitalised
+        ("Greg Hall was let go. Lock him out.", DISABLE),  # a new sentence may start with the order
+        ("Déconnectez Quentin Abel de toutes les sessions", REVOKE),
+        ("revoke the sesions of Zora Kim", REVOKE),  # a letter missing
+        ("Entsperre Quentin Abel", ENABLE),
+        ("Réactivez le compte de Zora Kim", ENABLE),
+        ("unblock Zora Kim", ENABLE),
+        ("remove the block on Zora Kim", ENABLE),  # "the block" is a noun, not the order
+        ("Bitte die Sperre von Quentin Abel aufheben", ENABLE),
+        ("Lève le blocage du compte de Zora Kim", ENABLE),
+    ],
+)
+def test_an_action_cue_names_its_tool(text: str, tool: str) -> None:
+    reading = LEXICON.read(text)
+    assert reading.actions == {tool} and not reading.question
+
+
+@pytest.mark.parametrize(
+    ("text", "tool"),
+    [
+        ("Quentin Abel got sacked yesterday", DISABLE),
+        ("Zora Kim hat zum Monatsende gekündigt", DISABLE),
+        ("Quentin Abel ist nicht mehr bei uns", DISABLE),
+        ("Zora Kim a été licenciée", DISABLE),
+        ("Quentin Abel ne travaille plus chez nous", DISABLE),
+        ("Zora Kim's phone was stollen on the train", REVOKE),
+        ("Das Diensthandy von Quentin Abel ist verloren", REVOKE),
+        ("Zora Kim a perdu son portable", REVOKE),
+        ("Quentin Abel clicked a phishing link", REVOKE),
+        ("Das Konto von Zora Kim ist kompromittiert", REVOKE),
+        ("le compte de Quentin Abel est compromis", REVOKE),
+    ],
+)
+def test_a_situation_cue_names_its_tool(text: str, tool: str) -> None:
+    assert LEXICON.read(text).situations == {tool}
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "reactivate Zora Kim",  # one letter from "deactivate", but a word of its own
+        "entsperre das Konto",  # "sperr" only at a word start
+        "Anmeldungen von Zora Kim",  # one letter from "abmeld", but sign-ins, not sign-out
+        "mail leaver@contoso.com the form",  # an address is no leaver
+        "Quentin Abel lost his MFA code",  # lost, but no device
+        "kick Zora Kim out of qaddress",  # out of a group is a group change
+        "set the department of Zora Kim to Block C",  # a capitalised word in mid-clause is a value
+        "add Zora Kim to the Night Sessions group",  # ... or a name
+    ],
+)
+def test_words_near_a_cue_do_not_match_it(text: str) -> None:
+    reading = LEXICON.read(text)
+    assert DISABLE not in reading.actions | reading.situations
+    assert REVOKE not in reading.actions | reading.situations
+
+
+@pytest.mark.parametrize(
+    ("text", "question"),
+    [
+        ("which accounts did we lock yesterday?", True),
+        ("Ist Zora Kim deaktiviert?", True),
+        ("Le compte de Quentin Abel est-il bloqué ?", True),
+        ("show the sign-ins of Zora Kim, she was phished", True),
+        ("please list who was disabled this week", True),
+        ("Zora Kim lost her phone, show me her sign-ins", True),  # a look-up in any clause
+        ("can you disable Zora Kim?", False),
+        ("Kannst du Quentin Abel sperren?", False),
+        ("Pouvez-vous déconnecter Zora Kim ?", False),
+        ("disable Zora Kim", False),
+    ],
+)
+def test_a_question_or_look_up_is_told_from_a_polite_order(text: str, question: bool) -> None:
+    assert LEXICON.is_question(text) is question
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "which accounts did we lock yesterday?",
+        "Wurde Quentin Abel schon gesperrt?",
+        "Zora Kim a-t-elle été déconnectée de ses sessions ?",
+        "did Quentin Abel sign in after his laptop was stolen?",
+    ],
+)
+def test_the_bank_router_never_pulls_a_question_to_a_state_change(text: str) -> None:
+    first = IntentRouter(EXAMPLES).rank(text)[0][0]
+    assert first not in {DISABLE, REVOKE, ENABLE}, (text, first)
+
+
+def test_tiers_question_then_action_then_situation() -> None:
+    ranked = [("m365_user_get", 0.5), (DISABLE, 0.4), (REVOKE, 0.3), ("reply", 0.1)]
+    ask = LEXICON.read("is Zora Kim locked?")
+    assert [t for t, _ in combined(ranked, ask, WRITES)] == ["m365_user_get", "reply"]
+    both = LEXICON.read("Zora Kim was fired, sign her out everywhere")
+    assert combined(ranked, both, WRITES)[0][0] == REVOKE  # the action says what, the situation why
+    why = LEXICON.read("Zora Kim was fired today")
+    assert combined(ranked, why, WRITES)[0][0] == DISABLE
+    assert combined(ranked, why, WRITES)[0][1] == 0.4  # the scores stay the neighbours'
+
+
+def test_a_situation_does_not_override_another_change_the_person_asked_for() -> None:
+    ranked = [("m365_license_remove", 0.5), (DISABLE, 0.4), ("reply", 0.1)]
+    reading = LEXICON.read("Zora Kim left, take her E5 away")
+    assert reading.situations == {DISABLE}
+    assert combined(ranked, reading, WRITES)[0][0] == "m365_license_remove"
+
+
+def test_a_cue_whose_tool_is_not_allowed_changes_nothing() -> None:
+    ranked = [("reply", 0.3), ("m365_user_get", 0.2)]  # the grounded grammar left no disable
+    reading = LEXICON.read("disable his account, he quit")
+    assert combined(ranked, reading, WRITES) == ranked
+    router, allowed, text = IntentRouter(EXAMPLES), ["reply", "m365_user_get"], "disable his account, he quit"
+    assert router.rank(text, allowed) == router.similar(text, allowed)
+
+
+def test_one_edit_apart_counts_one_typo_only() -> None:
+    assert one_edit_apart("disbal", "disabl") and one_edit_apart("stollen", "stolen")
+    assert one_edit_apart("sesion", "session") and one_edit_apart("revoce", "revoke")
+    assert not one_edit_apart("dsiabel", "disabl") and not one_edit_apart("resign", "rehire")
