@@ -13,10 +13,12 @@ from datetime import datetime
 from typing import Any, Protocol
 
 from appliance.types import (
+    NO_CLAIMS,
     ActionCard,
     ActionState,
     AuditMatch,
     ChoiceCard,
+    ClaimedEntries,
     ContextMessage,
     DirectoryEntry,
     ExecutionResult,
@@ -79,11 +81,13 @@ class Directory(Protocol):
         ...
 
     async def audit_match(
-        self, tool: str, arguments: Mapping[str, Any], client_request_id: str, since: datetime, until: datetime
+        self, tool: str, arguments: Mapping[str, Any], client_request_id: str, since: datetime, until: datetime,
+        claimed: ClaimedEntries = NO_CLAIMS,
     ) -> AuditMatch | None:
         """The M365 directory audit entry of one write, if it is readable yet: first by correlationId ==
         client-request-id, else by the same activity on the same target, initiated by the Aid, between
-        `since` and `until` (one entry only; several are ambiguous and settle nothing)."""
+        `since` and `until` (one entry only; several are ambiguous and settle nothing). An entry in `claimed`
+        (another write's) never settles this one."""
         ...
 
     async def refusal(self, tool: str, arguments: Mapping[str, Any]) -> str | None:
@@ -219,6 +223,12 @@ class Ledger(Protocol):
 
     async def set_audit_entry_id(self, client_request_id: str, audit_entry_id: str) -> bool:
         """Fill AuditEntryId once."""
+        ...
+
+    async def claimed_entries(self, client_request_id: str, since: datetime, until: datetime) -> ClaimedEntries:
+        """What belongs to writes other than `client_request_id` from a day before `since` on: the directory
+        audit entries joined to their records, and their client-request-ids; and the other writes not joined to
+        an entry that could own one dated between `since` and `until` (rivals)."""
         ...
 
     async def save_choice(self, choice: PendingChoice) -> None:

@@ -172,6 +172,23 @@ class AuditMatch:
 
 
 @dataclass(frozen=True)
+class ClaimedEntries:
+    """What the store knows belongs to the appliance's *other* writes, so it never settles this one: the ids of
+    directory audit entries already joined to (or settling) another write's record, and the client-request-ids
+    of the other writes (an entry whose correlationId is one of them is that write's, not this one's). `rivals`:
+    (tool, arguments JSON) of the other writes not joined to any entry whose window overlaps this one's: an
+    entry the documented fields find could be theirs as well."""
+
+    entry_ids: frozenset[str] = frozenset()
+    client_request_ids: frozenset[str] = frozenset()
+    rivals: tuple[tuple[str, str], ...] = ()
+
+
+NO_CLAIMS = ClaimedEntries()
+"""Nothing claimed (a caller without a store)."""
+
+
+@dataclass(frozen=True)
 class Person:
     """Someone who wrote to the Aid, as the directory knows them (resolved from the Teams aadObjectId)."""
 

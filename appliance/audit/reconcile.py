@@ -13,7 +13,12 @@ from typing import Any
 
 from appliance.ports import Directory, Ledger
 
+AUDIT_CLOCK_SKEW = timedelta(seconds=5)
+"""How far the appliance's clock and Microsoft's may differ (both NTP-synchronised): a write's directory audit
+entry is never dated earlier than this before the write began. A larger real skew only leaves a write unsettled
+(Unknown, said so), never settled by another write's entry."""
 SKEW = timedelta(seconds=60)
+"""A record's entry is dated no later than this after the record's ExecutedAt (the answer came after the entry)."""
 
 
 def _moment(text: Any) -> datetime | None:
@@ -31,9 +36,11 @@ async def join_audit_entries(ledger: Ledger, directory: Directory, *, limit: int
         executed = _moment(record.get("ExecutedAt"))
         if not client_request_id or executed is None:
             continue
-        since = (_moment(record.get("ConfirmedAt")) or executed) - SKEW
+        since = (_moment(record.get("ConfirmedAt")) or executed) - AUDIT_CLOCK_SKEW
+        until = executed + SKEW
+        claimed = await ledger.claimed_entries(str(client_request_id), since, until)
         match = await directory.audit_match(str(record.get("ToolName")), dict(record.get("Arguments") or {}),
-                                            str(client_request_id), since, executed + SKEW)
+                                            str(client_request_id), since, until, claimed)
         if match and match.succeeded and await ledger.set_audit_entry_id(str(client_request_id), match.entry_id):
             joined += 1
     return joined

@@ -10,7 +10,7 @@ from typing import Any
 
 from appliance.evaluation.sets import EvaluationTenant
 from appliance.orchestrator.naming import NameResolver
-from appliance.types import AuditMatch, ContextMessage, DirectoryEntry, Mentions, Person
+from appliance.types import NO_CLAIMS, AuditMatch, ClaimedEntries, ContextMessage, DirectoryEntry, Mentions, Person
 
 
 def _starts(display_name: str, name: str) -> bool:
@@ -32,7 +32,7 @@ class TenantDirectory:
         return None
 
     async def audit_match(self, tool: str, arguments: Mapping[str, Any], client_request_id: str, since: datetime,
-                          until: datetime) -> AuditMatch | None:
+                          until: datetime, claimed: ClaimedEntries = NO_CLAIMS) -> AuditMatch | None:
         """Not needed for grounding."""
         return None
 

@@ -8,12 +8,18 @@ Two matches, in order (docs/GRAPH.md lists what each rests on):
    the same `activityDisplayName`, a `targetResources` id equal to the target's object id, `initiatedBy.user.id`
    the Aid, and `activityDateTime` inside the action's time window. Exactly one such entry settles it;
    several are ambiguous and settle nothing (the action stays Unknown and says so).
-Only `result: success` settles DONE; `failure` settles FAILED with its `resultReason`.
+Neither match ever takes an entry the store says belongs to another write (`ClaimedEntries`: an entry already
+joined to another record, or one whose correlationId is another write's client-request-id): an earlier action's
+entry on the same user must not settle this one. Nor does the second match settle anything while another write
+not joined to an entry yet did the same activity on the same target in the window (`ClaimedEntries.rivals`):
+the entry could be either's. Only `result: success` settles DONE; `failure` settles FAILED
+with its `resultReason` (by the same rules: unclaimed and, in the second match, the only candidate).
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import json
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -23,7 +29,7 @@ from msgraph.generated.audit_logs.directory_audits.directory_audits_request_buil
 
 from appliance.graph.gateway import GraphCallFailed, GraphGateway
 from appliance.graph.paging import every_page
-from appliance.types import AuditMatch
+from appliance.types import NO_CLAIMS, AuditMatch, ClaimedEntries
 
 ACTIVITIES = {
     "m365_user_disable": "Disable account",
@@ -43,9 +49,12 @@ def _stamp(moment: datetime) -> str:
     return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
+def _result(entry: Any) -> str:
+    return str(getattr(entry.result, "value", entry.result) or "").lower()
+
+
 def _settles(entry: Any, matched_by: str) -> AuditMatch:
-    result = str(getattr(entry.result, "value", entry.result) or "").lower()
-    return AuditMatch(str(entry.id), result == "success", str(entry.result_reason or ""), matched_by)
+    return AuditMatch(str(entry.id), _result(entry) == "success", str(entry.result_reason or ""), matched_by)
 
 
 async def _entries(gw: GraphGateway, crid: str, expression: str) -> list[Any]:
@@ -68,25 +77,60 @@ async def _target_ids(gw: GraphGateway, tool: str, arguments: Mapping[str, Any],
     return ids or None
 
 
+def _claimed(entry: Any, claimed: ClaimedEntries) -> bool:
+    """Whether `entry` is another write's: joined to another record, or correlated to another write's request."""
+    correlation = str(entry.correlation_id or "")
+    return str(entry.id) in claimed.entry_ids or (bool(correlation) and correlation in claimed.client_request_ids)
+
+
+def _target(arguments: Mapping[str, Any]) -> tuple[str, str]:
+    return str(arguments.get("user") or "").casefold(), str(arguments.get("group") or "").casefold()
+
+
+def contested(activity: str, arguments: Mapping[str, Any], claimed: ClaimedEntries) -> bool:
+    """Whether another write not joined to an entry yet (a rival) did the same activity on the same target in
+    this window: an entry the documented fields find could then be either's, so they settle nothing."""
+    return any(ACTIVITIES.get(tool) == activity and _target(json.loads(rival)) == _target(arguments)
+               for tool, rival in claimed.rivals)
+
+
+def by_correlation(entries: Sequence[Any], claimed: ClaimedEntries) -> AuditMatch | None:
+    """The settling entry among those whose correlationId is this write's client-request-id (a success first)."""
+    own = [e for e in entries if str(e.id) not in claimed.entry_ids]
+    if not own:
+        return None
+    success = [e for e in own if _result(e) == "success"]
+    return _settles((success or own)[0], "correlationId")
+
+
+def by_activity(entries: Sequence[Any], *, aid_id: str, target_ids: Sequence[str],
+                claimed: ClaimedEntries) -> AuditMatch | None:
+    """The settling entry among the window's entries of this activity: initiated by the Aid, naming every target,
+    not another write's; only when exactly one remains (several: ambiguous, None; never the first one)."""
+    found = [
+        e for e in entries
+        if e.initiated_by and e.initiated_by.user and str(e.initiated_by.user.id) == aid_id
+        and set(target_ids) <= {str(t.id) for t in (e.target_resources or [])} and not _claimed(e, claimed)
+    ]
+    return _settles(found[0], "activity") if len(found) == 1 else None
+
+
 async def find_entry(gw: GraphGateway, crid: str, *, aid_id: str | None, tool: str, arguments: Mapping[str, Any],
-                     client_request_id: str, since: datetime, until: datetime) -> AuditMatch | None:
-    """The entry that settles this write, or None (not readable yet, not resolvable, or ambiguous)."""
+                     client_request_id: str, since: datetime, until: datetime,
+                     claimed: ClaimedEntries = NO_CLAIMS) -> AuditMatch | None:
+    """The entry that settles this write, or None (not readable yet, not resolvable, claimed or ambiguous)."""
     safe = client_request_id.replace("'", "''")
-    by_correlation = await _entries(gw, crid, f"correlationId eq '{safe}'")
-    if by_correlation:
-        success = [e for e in by_correlation if str(getattr(e.result, "value", e.result)).lower() == "success"]
-        return _settles((success or by_correlation)[0], "correlationId")
+    match = by_correlation(await _entries(gw, crid, f"correlationId eq '{safe}'"), claimed)
+    if match is not None:
+        return match
     activity = ACTIVITIES.get(tool)
     if activity is None or not aid_id:
+        return None
+    if contested(activity, arguments, claimed):
         return None
     ids = await _target_ids(gw, tool, arguments, crid)
     if not ids:
         return None
     expression = (f"activityDisplayName eq '{activity}' and activityDateTime ge {_stamp(since)} and "
                   f"activityDateTime le {_stamp(until)} and targetResources/any(t: t/id eq '{ids[0]}')")
-    found = [
-        e for e in await _entries(gw, crid, expression)
-        if e.initiated_by and e.initiated_by.user and str(e.initiated_by.user.id) == aid_id
-        and set(ids) <= {str(t.id) for t in (e.target_resources or [])}
-    ]
-    return _settles(found[0], "activity") if len(found) == 1 else None
+    return by_activity(await _entries(gw, crid, expression), aid_id=aid_id, target_ids=ids, claimed=claimed)

@@ -27,7 +27,7 @@ from appliance.graph.executors.common import items
 from appliance.graph.gateway import GraphCallFailed, GraphGateway
 from appliance.graph.paging import every_page
 from appliance.graph.scopes import DIRECTORY_PERMISSIONS
-from appliance.types import AuditMatch, DirectoryEntry, Person
+from appliance.types import NO_CLAIMS, AuditMatch, ClaimedEntries, DirectoryEntry, Person
 
 __all__ = ["DIRECTORY_PERMISSIONS", "GraphDirectory"]
 
@@ -74,12 +74,13 @@ class GraphDirectory:
                       bool(user.account_enabled), mails)
 
     async def audit_match(
-        self, tool: str, arguments: Mapping[str, Any], client_request_id: str, since: datetime, until: datetime
+        self, tool: str, arguments: Mapping[str, Any], client_request_id: str, since: datetime, until: datetime,
+        claimed: ClaimedEntries = NO_CLAIMS,
     ) -> AuditMatch | None:
-        """The directory audit entry that settles this write, or None (not readable yet, or ambiguous)."""
+        """The directory audit entry that settles this write, or None (not readable yet, claimed, or ambiguous)."""
         return await find_entry(self.gateway, str(uuid.uuid4()), aid_id=self.aid_object_id, tool=tool,
                                 arguments=arguments, client_request_id=client_request_id, since=since,
-                                until=until)
+                                until=until, claimed=claimed)
 
     async def refusal(self, tool: str, arguments: Mapping[str, Any]) -> str | None:
         """Why the Aid refuses this target (privileged account, role-assignable group), or None."""

@@ -19,6 +19,7 @@ from typing import Any
 
 from appliance import gate, ops_log
 from appliance.audit import join_audit_entries, record_for
+from appliance.audit.reconcile import AUDIT_CLOCK_SKEW
 from appliance.orchestrator import outcomes
 from appliance.orchestrator.closing_records import ClosingRecords
 from appliance.orchestrator.policy import AidPolicy
@@ -26,9 +27,10 @@ from appliance.orchestrator.shared import EXPIRED_LINE, CardUpdates, OutboxFor
 from appliance.ports import Directory, Ledger, Outbox, ToolRunner
 from appliance.types import ActionState, AuditMatch, DecidedStatus, ExecutionResult, PendingAction
 
-CLOCK_SKEW = timedelta(seconds=60)
+CLOCK_SKEW = AUDIT_CLOCK_SKEW
 WRITE_WINDOW = timedelta(minutes=10)
-"""A write's directory audit entry is dated between EXECUTING - CLOCK_SKEW and EXECUTING + WRITE_WINDOW."""
+"""A write's directory audit entry is dated between EXECUTING - CLOCK_SKEW and EXECUTING + WRITE_WINDOW: EXECUTING
+is committed before the request is sent, so an entry dated earlier (beyond the clocks' skew) is not this write's."""
 UNKNOWN_RECHECK = timedelta(days=7)
 """How long an UNKNOWN action is checked again (the shortest directory audit retention, free tenants)."""
 
@@ -124,8 +126,9 @@ class Executor:
         if not crid:
             return None
         started = datetime.fromisoformat(action.executing_at or action.updated_at)
-        return await self.directory.audit_match(action.tool, action.arguments, crid, started - CLOCK_SKEW,
-                                                started + WRITE_WINDOW)
+        since, until = started - CLOCK_SKEW, started + WRITE_WINDOW
+        claimed = await self.ledger.claimed_entries(crid, since, until)  # other writes' entries never settle this
+        return await self.directory.audit_match(action.tool, action.arguments, crid, since, until, claimed)
 
     async def _settle(self, action: PendingAction, match: AuditMatch, outbox: Outbox | None, *, late: bool,
                       sent: ExecutionResult | None = None) -> None:

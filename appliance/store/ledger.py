@@ -13,6 +13,7 @@ from typing import Any
 from appliance.store import (
     action_steps,
     audit_records,
+    claimed_entries,
     conversation_references,
     conversations,
     pending_actions,
@@ -21,7 +22,7 @@ from appliance.store import (
 )
 from appliance.store.action_steps import RecordOf
 from appliance.store.tenant_store import TenantStore
-from appliance.types import ActionState, ContextMessage, PendingAction, PendingChoice
+from appliance.types import ActionState, ClaimedEntries, ContextMessage, PendingAction, PendingChoice
 
 
 class StoreLedger:
@@ -136,6 +137,11 @@ class StoreLedger:
     async def set_audit_entry_id(self, client_request_id: str, audit_entry_id: str) -> bool:
         """Fill AuditEntryId once."""
         return await self.store.arun(audit_records.set_audit_entry_id, client_request_id, audit_entry_id)
+
+    async def claimed_entries(self, client_request_id: str, since: datetime, until: datetime) -> ClaimedEntries:
+        """Directory audit entries and client-request-ids of the other writes (they never settle this one), and
+        the unjoined writes that could own an entry of this window too."""
+        return await self.store.arun(claimed_entries.claimed_entries, client_request_id, since, until)
 
     async def save_choice(self, choice: PendingChoice) -> None:
         """Keep a request that waits for the person to pick who they meant."""

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from appliance.types import AuditMatch, DirectoryEntry, ExecutionResult, Person
+from appliance.types import NO_CLAIMS, AuditMatch, ClaimedEntries, DirectoryEntry, ExecutionResult, Person
 
 
 @dataclass
@@ -46,6 +46,8 @@ class FakeDirectory:
     searches: list[tuple[str, str]] = field(default_factory=list)
     refusals: dict[str, str] = field(default_factory=dict)
     failed_entries: dict[str, str] = field(default_factory=dict)
+    lookups: list[tuple[str, dict[str, Any], str, datetime, datetime, ClaimedEntries]] = field(default_factory=list)
+    """Every `audit_match` asked: (tool, arguments, client-request-id, since, until, what other writes own)."""
 
     async def find_users(self, name: str, limit: int) -> list[DirectoryEntry]:
         """Users whose display name, or a word of it, starts with `name`."""
@@ -74,12 +76,17 @@ class FakeDirectory:
         return found or next((p for p in self.people.values() if p.upn.casefold() == object_id.casefold()), None)
 
     async def audit_match(self, tool: str, arguments: Mapping[str, Any], client_request_id: str, since: datetime,
-                          until: datetime) -> AuditMatch | None:
-        """The entry `FakeTools` made for this client-request-id (or one a test put in `failed_entries`)."""
+                          until: datetime, claimed: ClaimedEntries = NO_CLAIMS) -> AuditMatch | None:
+        """The entry `FakeTools` made for this client-request-id (or one a test put in `failed_entries`), unless
+        `claimed` says it is another write's."""
+        self.lookups.append((tool, dict(arguments), client_request_id, since, until, claimed))
+        match: AuditMatch | None
         if client_request_id in self.failed_entries:
-            return AuditMatch(f"Directory_{client_request_id}", False, self.failed_entries[client_request_id])
-        entry = self.tools.audit_entries.get(client_request_id) if self.tools else None
-        return AuditMatch(entry, True) if entry else None
+            match = AuditMatch(f"Directory_{client_request_id}", False, self.failed_entries[client_request_id])
+        else:
+            entry = self.tools.audit_entries.get(client_request_id) if self.tools else None
+            match = AuditMatch(entry, True) if entry else None
+        return None if match is None or match.entry_id in claimed.entry_ids else match
 
     async def refusal(self, tool: str, arguments: Mapping[str, Any]) -> str | None:
         """A refusal a test set for the target (`refusals[user or group]`), or None."""

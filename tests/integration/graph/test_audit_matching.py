@@ -4,6 +4,7 @@ settles DONE, a `failure` entry settles FAILED with its reason; entries arrive l
 
 from __future__ import annotations
 
+import json
 import uuid
 from datetime import UTC, datetime, timedelta
 
@@ -11,6 +12,7 @@ from appliance.graph.auth import AidIdentity
 from appliance.graph.directory import GraphDirectory
 from appliance.graph.executors import execute
 from appliance.graph.gateway import GraphGateway
+from appliance.types import ClaimedEntries
 from appliance_dev.devtenant import DevTenant
 from appliance_dev.devtenant.clock import AuditLatency
 
@@ -65,6 +67,25 @@ async def test_two_candidate_entries_are_ambiguous_and_settle_nothing(
     assert (await execute(gateway, *DISABLE, str(uuid.uuid4()))).outcome == "done"
     assert (await execute(gateway, *DISABLE, str(uuid.uuid4()))).outcome == "done"
     assert await _directory(tenant, gateway).audit_match(*DISABLE, str(uuid.uuid4()), *_window()) is None
+
+
+async def test_an_entry_another_write_claims_never_settles_this_one(
+    tenant: DevTenant, aid: tuple[AidIdentity, GraphGateway]
+) -> None:
+    _, gateway = aid
+    earlier = str(uuid.uuid4())
+    assert (await execute(gateway, *DISABLE, earlier)).outcome == "done"
+    directory, lost = _directory(tenant, gateway), str(uuid.uuid4())  # a later write whose own entry never landed
+    found = await directory.audit_match(*DISABLE, lost, *_window())
+    assert found is not None and found.matched_by == "activity"  # the documented fields alone take the earlier's
+    by_entry = ClaimedEntries(entry_ids=frozenset({found.entry_id}))  # joined to the earlier write's record
+    assert await directory.audit_match(*DISABLE, lost, *_window(), by_entry) is None
+    by_request = ClaimedEntries(client_request_ids=frozenset({earlier}))  # correlated to the earlier write
+    assert await directory.audit_match(*DISABLE, lost, *_window(), by_request) is None
+    rival = ClaimedEntries(rivals=(("m365_user_disable", json.dumps(DISABLE[1])),))  # the earlier, not joined yet
+    assert await directory.audit_match(*DISABLE, lost, *_window(), rival) is None
+    match = await directory.audit_match(*DISABLE, earlier, *_window(), by_request)  # its own write still settles
+    assert match is not None and match.entry_id == found.entry_id and match.matched_by == "correlationId"
 
 
 async def test_a_failure_entry_settles_failed_with_its_reason(

@@ -12,7 +12,7 @@ from typing import Any
 
 from appliance import gate
 from appliance.store.action_steps import RecordOf
-from appliance.types import PendingAction
+from appliance.types import ClaimedEntries, PendingAction
 
 
 @dataclass
@@ -27,6 +27,8 @@ class MemoryLedger:
     undelivered: list[tuple[str, str, str]] = field(default_factory=list)
     """Messages Teams would not take, kept to send again: (conversation, text, reason)."""
     delivered: list[tuple[int, bool, str]] = field(default_factory=list)
+    claims_asked: list[tuple[str, datetime, datetime]] = field(default_factory=list)
+    """Every `claimed_entries` asked: (client-request-id, since, until)."""
 
     def add(self, action: PendingAction) -> PendingAction:
         self.actions[action.id] = action
@@ -109,6 +111,16 @@ class MemoryLedger:
                 record["AuditEntryId"] = audit_entry_id
                 return True
         return False
+
+    async def claimed_entries(self, client_request_id: str, since: datetime, until: datetime) -> ClaimedEntries:
+        self.claims_asked.append((client_request_id, since, until))
+        others = [r for r in self.records if r.get("ClientRequestId") != client_request_id]
+        requests = {a.client_request_id for a in self.actions.values()} | {r.get("ClientRequestId") for r in others}
+        joined = {r.get("ClientRequestId") for r in self.records if r.get("AuditEntryId")}
+        rivals = tuple((a.tool, a.arguments_json) for a in self.actions.values() if a.client_request_id and
+                       a.client_request_id not in joined | {client_request_id})
+        return ClaimedEntries(frozenset(str(r["AuditEntryId"]) for r in others if r.get("AuditEntryId")),
+                              frozenset(str(c) for c in requests if c and c != client_request_id), rivals)
 
     async def keep_undelivered(self, conversation_ref: str, text: str, reason: str) -> None:
         self.undelivered.append((conversation_ref, text, reason))

@@ -21,7 +21,7 @@ from appliance.orchestrator.execution import Executor, RecoveryReport, result_sh
 from appliance.orchestrator.requester_decisions import RequesterDecisions
 from appliance.orchestrator.shared import CardUpdates
 from appliance.ports import Outbox
-from appliance.types import ActionCard, AuditMatch, PendingAction
+from appliance.types import ActionCard, ClaimedEntries, PendingAction
 from appliance_dev.testing.fake_graph import FakeDirectory, FakeTools
 from appliance_dev.testing.outbox import RecordingOutbox
 from tests.unit.orchestrator.memory_ledger import MemoryLedger
@@ -439,19 +439,25 @@ async def test_a_settled_action_is_recorded_with_the_entry_it_was_settled_by_in_
     rig = Rig()
     rig.action("EXECUTING", client_request_id="crid-1")
     rig.tools.audit_entries["crid-1"] = "Directory_7"
-    lookups: list[tuple[str, dict[str, Any], str, datetime, datetime]] = []
-    find = rig.directory.audit_match
-
-    async def counted(tool: str, arguments: Any, crid: str, since: datetime, until: datetime) -> AuditMatch | None:
-        lookups.append((tool, dict(arguments), crid, since, until))
-        return await find(tool, arguments, crid, since, until)
-
-    rig.directory.audit_match = counted  # type: ignore[method-assign]
     await rig.executor.settle_interrupted(rig.outbox_for())
-    # searched from a minute before EXECUTING (clock skew) to ten minutes after it (the write's window)
-    window = (NOW - timedelta(seconds=60), NOW + timedelta(minutes=10))
-    assert lookups == [("m365_license_assign", ARGS, "crid-1", *window)]
+    # searched from five seconds before EXECUTING (clock skew) to ten minutes after it (the write's window)
+    window = (NOW - timedelta(seconds=5), NOW + timedelta(minutes=10))
+    assert rig.directory.lookups == [("m365_license_assign", ARGS, "crid-1", *window, ClaimedEntries())]
+    assert rig.ledger.claims_asked == [("crid-1", *window)]  # the other writes' entries, asked for this window
     assert rig.ledger.records[-1]["AuditEntryId"] == "Directory_7"
+
+
+async def test_an_entry_joined_to_another_write_never_settles_this_one() -> None:
+    rig = Rig()
+    [earlier] = _unjoined(rig, 1)
+    earlier["AuditEntryId"] = "Directory_e"  # the earlier write on the same user, already joined to its entry
+    rig.action("EXECUTING", client_request_id="crid-1")
+    rig.tools.audit_entries["crid-1"] = "Directory_e"  # the only entry in the window is the earlier write's
+    await rig.executor.settle_interrupted(rig.outbox_for())
+    claimed = ClaimedEntries(frozenset({"Directory_e"}), frozenset({earlier["ClientRequestId"]}))
+    assert [lookup[-1] for lookup in rig.directory.lookups] == [claimed]
+    assert rig.ledger.actions["a1"].state == "EXECUTING" and rig.ledger.records == [earlier]  # not settled
+
 
 
 # -- the requester's decisions, typed and logged (kills requester_decisions.py's and cancellation.py's mutants) --
