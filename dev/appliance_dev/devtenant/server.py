@@ -85,6 +85,7 @@ class DevTenant:
                 self._loop.run_until_complete(self._start())
             except BaseException as exc:  # reported to the caller below
                 failure.append(exc)
+                self._close_after_failed_start()
                 ready.set()
                 return
             ready.set()
@@ -96,6 +97,18 @@ class DevTenant:
         if failure:
             raise failure[0]
         return self
+
+    def _close_after_failed_start(self) -> None:
+        """Release what a failed start set up, on its own thread: a loop left for the garbage collector is
+        closed at interpreter exit and prints a traceback after the one-line error the operator was given."""
+        assert self._loop is not None
+        try:
+            if self._runner is not None:
+                self._loop.run_until_complete(self._runner.cleanup())
+        finally:
+            self._runner = None
+            self._loop.close()
+            self._loop = None
 
     async def _start(self) -> None:
         tls = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
