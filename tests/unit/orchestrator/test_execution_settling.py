@@ -79,6 +79,9 @@ async def test_the_inline_wait_stops_exactly_at_the_policys_seconds() -> None:
     rig = LostAnswer(settle_inline_seconds=7.0)
     await rig.executor.execute(rig.action("CONFIRMED"), rig.outbox)
     assert rig.sleeps == [1.0, 2.0, 4.0] and len(rig.directory.lookups) == 3
+    one = LostAnswer(settle_inline_seconds=1.0)
+    await one.executor.execute(one.action("CONFIRMED"), one.outbox)
+    assert one.sleeps == [1.0] and len(one.directory.lookups) == 1
     none = LostAnswer(settle_inline_seconds=0.0)
     await none.executor.execute(none.action("CONFIRMED"), none.outbox)
     assert none.sleeps == [] and none.directory.lookups == [] and none.state() == "EXECUTING"
@@ -110,6 +113,14 @@ async def test_a_failure_entry_that_appears_while_waiting_settles_failed_with_gr
     assert record["Outcome"] == "Failure" and record["AuditEntryId"] == f"Directory_{rig.crid()}"
     assert record["Detail"] == (f"Not carried out: {SUMMARY}. Microsoft 365 recorded it as failed: User not found.")
     assert rig.ledger.turns[-1][1].endswith("-> FAILED")
+
+
+async def test_a_lost_answer_without_a_chat_keeps_the_checking_message_for_its_conversation() -> None:
+    rig = LostAnswer(settle_inline_seconds=0.0)
+    action = rig.action("CONFIRMED")
+    await rig.executor.execute(action, None)
+    assert rig.state() == "EXECUTING" and rig.ledger.records == []
+    assert rig.ledger.undelivered == [("teams://msg/c1", outcomes.checking(action), UNREACHABLE)]
 
 
 @pytest.mark.parametrize("moved", ["DONE", "gone"])
@@ -205,6 +216,16 @@ async def test_the_wait_for_an_entry_counts_from_executing_not_the_last_update()
     assert rig.ledger.claims_asked == [("crid-1", *window)] * 2  # as EXECUTING, then (the same pass) as UNKNOWN
 
 
+async def test_an_unknown_record_without_a_client_request_id_names_none() -> None:
+    rig = Rig()
+    rig.action("EXECUTING", client_request_id=None)
+    rig.clock.moment = NOW + timedelta(minutes=5)
+    assert await rig.executor.settle_interrupted(rig.outbox_for()) == RecoveryReport(unknown=["a1"])
+    [record] = rig.ledger.records
+    assert record["Outcome"] == "Unknown" and record["ClientRequestId"] is None  # never a made-up id
+    assert "after 300 s" in record["Detail"]
+
+
 def _unknown(rig: Rig, **change: Any) -> None:
     rig.action("UNKNOWN", client_request_id="crid-1", executing_at=NOW.isoformat(),
                updated_at=(NOW + timedelta(minutes=5)).isoformat(), **change)
@@ -254,3 +275,48 @@ async def test_a_settled_record_names_the_match_it_came_from() -> None:
     quiet = Rig()
     await quiet.executor.tell("teams://msg/c1", None, "kept")
     assert quiet.ledger.undelivered == [("teams://msg/c1", "kept", UNREACHABLE)]
+
+
+# -- sending kept messages again, and a join that fails ------------------------------------------------------------
+async def test_kept_messages_are_sent_again_and_each_is_marked_with_what_happened() -> None:
+    rig = Rig()
+    rig.ledger.undelivered = [("teams://msg/c1", "first", "down"), ("teams://msg/gone", "second", "down"),
+                              ("teams://msg/c1", "third", "down")]
+    assert await rig.executor.redeliver(rig.outbox_for()) == 2
+    assert rig.outbox.said == ["first", "third"]
+    assert rig.ledger.delivered == [(0, True, ""), (1, False, UNREACHABLE), (2, True, "")]
+
+
+@pytest.mark.parametrize(
+    ("error", "reason"),
+    [(ConnectionError("y" * 300), "y" * 200), (TimeoutError(), "TimeoutError")],
+)
+async def test_a_kept_message_teams_refuses_again_is_marked_with_the_reason(error: Exception, reason: str) -> None:
+    rig = Rig()
+    rig.ledger.undelivered = [("teams://msg/c1", "again", "down")]
+
+    async def refusing(conversation: str) -> RefusingOutbox:
+        return RefusingOutbox(error)
+
+    assert await rig.executor.redeliver(refusing) == 0  # type: ignore[arg-type]
+    assert rig.ledger.delivered == [(0, False, reason)]
+
+
+async def test_at_most_twenty_kept_messages_are_sent_per_pass() -> None:
+    rig = Rig()
+    rig.ledger.undelivered = [("teams://msg/c1", f"m{n}", "down") for n in range(21)]
+    assert await rig.executor.redeliver(rig.outbox_for()) == 20
+    assert rig.outbox.said == [f"m{n}" for n in range(20)]
+
+
+async def test_a_join_that_fails_leaves_the_action_done_and_is_logged(ops: pytest.LogCaptureFixture) -> None:
+    rig = Rig()
+
+    async def broken(*args: Any, **kwargs: Any) -> None:
+        raise RuntimeError("directory down")
+
+    rig.directory.audit_match = broken  # type: ignore[method-assign]
+    await rig.executor.execute(rig.action("CONFIRMED"), rig.outbox)
+    [record] = rig.ledger.records
+    assert rig.state() == "DONE" and record["Outcome"] == "Success" and len(rig.outbox.said) == 1
+    assert _events(ops)[-1] == ("audit.join_failed", {"error": "RuntimeError", "action": "a1"})
