@@ -4,7 +4,6 @@ take a message, expiry and recovery's records. Mutation testing runs it against 
 
 from __future__ import annotations
 
-import logging
 from dataclasses import replace
 from datetime import timedelta
 from typing import Any
@@ -15,19 +14,12 @@ from appliance.orchestrator import outcomes
 from appliance.orchestrator.execution import RecoveryReport
 from appliance.orchestrator.shared import EXPIRED_LINE
 from appliance.types import AuditMatch, ExecutionResult
+from tests.unit.orchestrator.conftest import ops_events as _events
 from tests.unit.orchestrator.test_execution_states import NOW, SUMMARY, UNREACHABLE, Rig
 
 TOOL = "m365_license_assign"
 
 
-def _events(caplog: pytest.LogCaptureFixture) -> list[tuple[str, dict[str, Any]]]:
-    return [(str(r.msg), dict(r.ops_fields)) for r in caplog.records if r.name == "aidizen.ops"]  # type: ignore[attr-defined]
-
-
-@pytest.fixture
-def ops(caplog: pytest.LogCaptureFixture) -> pytest.LogCaptureFixture:
-    caplog.set_level(logging.INFO, logger="aidizen.ops")
-    return caplog
 
 
 class LostAnswer(Rig):
@@ -111,7 +103,7 @@ async def test_a_failure_entry_that_appears_while_waiting_settles_failed_with_gr
     assert rig.sleeps == [1.0] and rig.state() == "FAILED"
     [record] = rig.ledger.records
     assert record["Outcome"] == "Failure" and record["AuditEntryId"] == f"Directory_{rig.crid()}"
-    assert record["Detail"] == (f"Not carried out: {SUMMARY}. Microsoft 365 recorded it as failed: User not found.")
+    assert record["Detail"] == f"Not carried out: {SUMMARY}. Microsoft 365 recorded it as failed: User not found."
     assert rig.ledger.turns[-1][1].endswith("-> FAILED")
 
 
@@ -201,7 +193,8 @@ async def test_an_interrupted_action_with_a_failure_entry_is_failed_at_once() ->
     assert report == RecoveryReport(failed=["a1"]) and rig.state() == "FAILED"
     [record] = rig.ledger.records
     assert record["Outcome"] == "Failure" and record["AuditEntryId"] == "Directory_crid-1"
-    assert record["Detail"] == f"Not carried out: {SUMMARY}. Microsoft 365 recorded it as failed: Insufficient privileges."
+    assert record["Detail"] == (f"Not carried out: {SUMMARY}. Microsoft 365 recorded it as failed: "
+                                "Insufficient privileges.")
     assert rig.outbox.said == [f"{record['Detail']} (audit record {record['Hash'][:12]})"]
     assert rig.card_updates() == [("card-1", "failed", "Failure at 2026-11-24T10:00:00Z.")]
 
