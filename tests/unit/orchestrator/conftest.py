@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
@@ -134,3 +135,15 @@ def aid(store: TenantStore) -> Aid:
     handler = TurnHandler(catalog=DEFAULT_CATALOG, proposer=proposer, ledger=ledger, tools=tools,
                           directory=directory, policy=policy, clock=clock)
     return Aid(handler, ledger, tools, directory, proposer, clock)
+
+
+def ops_events(caplog: pytest.LogCaptureFixture) -> list[tuple[str, dict[str, Any]]]:
+    """The operator's log events captured so far: (event, fields)."""
+    return [(str(r.msg), dict(r.ops_fields)) for r in caplog.records if r.name == "aidizen.ops"]  # type: ignore[attr-defined]
+
+
+@pytest.fixture
+def ops(caplog: pytest.LogCaptureFixture) -> pytest.LogCaptureFixture:
+    """caplog, capturing the operator's log (`aidizen.ops`) from INFO up."""
+    caplog.set_level(logging.INFO, logger="aidizen.ops")
+    return caplog

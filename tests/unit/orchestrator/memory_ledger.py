@@ -71,7 +71,10 @@ class MemoryLedger:
     async def finish_action(self, action_id: str, final_state: str, record: Mapping[str, Any],
                             tool_turn: str | None) -> dict[str, Any] | None:
         self.calls.append(f"finish:{final_state}")
-        if not await self.transition(action_id, "EXECUTING", final_state):
+        moved = await self.transition(action_id, "EXECUTING", final_state)
+        if not moved and final_state != "UNKNOWN":  # as the store: an UNKNOWN action settles DONE or FAILED
+            moved = await self.transition(action_id, "UNKNOWN", final_state)
+        if not moved:
             return None
         stored = {**record, "Hash": hashlib.sha256(json.dumps(dict(record), sort_keys=True).encode()).hexdigest()}
         self.records.append(stored)

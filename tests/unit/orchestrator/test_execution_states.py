@@ -5,7 +5,6 @@ cancellation.py (seconds per mutant)."""
 
 from __future__ import annotations
 
-import logging
 import re
 from collections.abc import Awaitable, Callable
 from dataclasses import replace
@@ -24,6 +23,7 @@ from appliance.ports import Outbox
 from appliance.types import ActionCard, ClaimedEntries, PendingAction
 from appliance_dev.testing.fake_graph import FakeDirectory, FakeTools
 from appliance_dev.testing.outbox import RecordingOutbox
+from tests.unit.orchestrator.conftest import ops_events as _events
 from tests.unit.orchestrator.memory_ledger import MemoryLedger
 
 NOW = datetime(2026, 11, 24, 10, 0, tzinfo=UTC)
@@ -349,14 +349,6 @@ def test_a_tool_result_is_recorded_by_its_shape_only() -> None:
 
 
 # -- what the operator's log says, and what is written from where (kills execution.py's remaining mutants) ------
-def _events(caplog: pytest.LogCaptureFixture) -> list[tuple[str, dict[str, Any]]]:
-    return [(str(r.msg), dict(r.ops_fields)) for r in caplog.records if r.name == "aidizen.ops"]  # type: ignore[attr-defined]
-
-
-@pytest.fixture
-def ops(caplog: pytest.LogCaptureFixture) -> pytest.LogCaptureFixture:
-    caplog.set_level(logging.INFO, logger="aidizen.ops")
-    return caplog
 
 
 async def test_each_step_of_a_run_is_logged_for_the_operator(ops: pytest.LogCaptureFixture) -> None:
