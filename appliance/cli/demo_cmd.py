@@ -104,13 +104,17 @@ def demo(keep: bool) -> None:
             shutil.rmtree(home.parent, ignore_errors=True)
 
 
-def _executed_record(stack: Any) -> dict[str, Any] | None:
+def _newest_executed(records: list[dict[str, Any]]) -> dict[str, Any] | None:
     """The newest audit record of an action that reached Graph (it carries a ClientRequestId), or None."""
+    return next((r for r in reversed(records) if r.get("ClientRequestId")), None)
+
+
+def _executed_record(stack: Any) -> dict[str, Any] | None:
+    """`_newest_executed` of the stack's store, read now."""
     from appliance.store import TenantStore, audit_records
 
     with TenantStore.open(load_settings(Path(stack.home))) as store:
-        records = store.run(audit_records.records)
-    return next((r for r in reversed(records) if r.get("ClientRequestId")), None)
+        return _newest_executed(store.run(audit_records.records))
 
 
 def _wait_for_join(console: Console, stack: Any, *, timeout: float = JOIN_WAIT_SECONDS) -> None:
@@ -121,12 +125,10 @@ def _wait_for_join(console: Console, stack: Any, *, timeout: float = JOIN_WAIT_S
     """
     started = time.monotonic()
     with console.status("waiting for the M365 directory audit entry (Microsoft writes it late; serve joins it)"):
-        while time.monotonic() - started < timeout:
-            record = _executed_record(stack)
-            if record is None or record.get("AuditEntryId"):
-                break
+        record = _executed_record(stack)
+        while record is not None and not record.get("AuditEntryId") and time.monotonic() - started < timeout:
             time.sleep(1.0)
-    record = _executed_record(stack)
+            record = _executed_record(stack)
     if record is not None and record.get("AuditEntryId"):
         console.print(f"[dim]the M365 directory audit entry was joined after {time.monotonic() - started:.0f} s[/]")
     elif record is not None:
@@ -144,7 +146,7 @@ def _print_join(console: Console, stack: Any) -> None:
     if not records:
         console.print("[yellow]no audit record was written[/]")
         return
-    record = next((r for r in reversed(records) if r.get("ClientRequestId")), records[-1])  # the executed action
+    record = _newest_executed(records) or records[-1]  # the executed action
     entries = [a for a in stack.tenant.context.state.data["directoryAudits"]
                if a["correlationId"] == record.get("ClientRequestId")]
     console.print(Panel(json.dumps(record, indent=1, ensure_ascii=False), title="appliance audit record (SQLCipher)",
