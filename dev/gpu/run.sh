@@ -14,17 +14,18 @@ BUILD_TIMEOUT=${BUILD_TIMEOUT:-450}; BENCH_BUDGET=${BENCH_BUDGET:-150}; LAYERS=$
 t0=$(date +%s); since() { echo "$(( $(date +%s) - t0 )) s"; }
 timeout 30 nvidia-smi > "$OUT/nvidia-smi.txt" 2>&1; head -20 "$OUT/nvidia-smi.txt"
 timeout 30 nvidia-smi --query-gpu=name,memory.total,driver_version,clocks.max.sm,clocks.max.mem --format=csv
+if ls /tmp/site/llama_cpp/lib 2>/dev/null | grep -q ggml-cuda; then kept=1; else kept=""; fi
+[ -n "$kept" ] || timeout 120 python3 -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --upgrade \
+  --target /tmp/site .gpu/whl/*.whl || { echo "wheel install failed"; exit 1; }
 model=/tmp/m/rand8b-$LAYERS.gguf; mkdir -p /tmp/m
 if [ -f "$model.done" ]; then echo "model kept from an earlier run: $model"; mk=""
 else
   ( PYTHONPATH=/tmp/site timeout 300 python3 .gpu/tools/mkq4k.py .gpu/vocab/ggml-vocab-llama-bpe.gguf "$model" "$LAYERS" \
       > "$OUT/mk.log" 2>&1 && touch "$model.done" ) & mk=$!
 fi
-if ls /tmp/site/llama_cpp/lib/libggml-cuda.so >/dev/null 2>&1; then
+if [ -n "$kept" ]; then
   echo "CUDA build kept from an earlier run (/tmp/site)"
 else
-  timeout 120 python3 -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --upgrade --target /tmp/site \
-    .gpu/whl/*.whl || { echo "wheel install failed"; exit 1; }
   rm -rf /tmp/llama_cpp_python-*; tar xzf .gpu/llama_src.tar.gz -C /tmp && cd /tmp/llama_cpp_python-*/ || exit 1
   b0=$(date +%s)
   CMAKE_ARGS="-DGGML_CUDA=on -DCMAKE_CUDA_ARCHITECTURES=90 -DGGML_NATIVE=off" CMAKE_BUILD_PARALLEL_LEVEL=$(nproc) \
@@ -40,4 +41,4 @@ proj=$root/.gpu/project; [ -d "$proj/appliance" ] || proj=$root
 echo "project $(cat "$proj/COMMIT" 2>/dev/null || echo "$proj")"
 PYTHONPATH=/tmp/site:$proj:$proj/dev timeout $(( BENCH_BUDGET + 60 )) python3 -m appliance_dev.bench.gpu \
   "$model" "$OUT/gpu_bench.json" --budget-s "$BENCH_BUDGET" ${BENCH_ARGS:-} 2>&1 | tee "$OUT/bench.log" | tail -25
-echo "bench rc ${PIPESTATUS[0]} at $(since)"
+echo "bench rc ${PIPESTATUS[0]} at $(since)"; cat "$OUT/gpu_bench.json"
