@@ -2,7 +2,7 @@
 # On the GPU machine, from the root of the checkout that carries .gpu/ (dev/gpu/prepare.sh made it):
 #   bash .gpu/tools/run.sh
 # 1. installs the carried wheels into /tmp/site; 2. builds the pinned llama-cpp-python with CUDA for sm_90
-# (deploy/build-llama-cpp.sh's --cuda flags; 334 s on 16 cores), skipped when /tmp/site already holds a CUDA
+# (deploy/build-llama-cpp.sh's --cuda flags; 253 s on 16 cores), skipped when /tmp/site already holds a CUDA
 # build (a rerun on a still-warm machine); 3. writes the random-weight Q4_K model of Llama-3-8B's shape in
 # parallel (~20 s; kept across reruns); 4. runs appliance_dev.bench.gpu on it within BENCH_BUDGET seconds.
 # Every step has a timeout. Results in $OUT: gpu_bench.json (rewritten after each step), bench.log,
