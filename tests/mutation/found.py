@@ -123,8 +123,11 @@ def killed(mutant: Mutant, timeout: float = 1200) -> tuple[bool, str]:
         # is the repository's var/), so a test fails on the mutant, not on a model the copy lacks.
         env = {**os.environ, "PYTHONPATH": f"{copy}{os.pathsep}{copy / 'dev'}",
                "APPLIANCE_HOME": os.environ.get("APPLIANCE_HOME", str(REPO / "var"))}
-        run = subprocess.run([sys.executable, "-m", "pytest", "-x", "-q", "-p", "no:cacheprovider", *mutant.tests],
-                             cwd=copy, env=env, capture_output=True, text=True, timeout=timeout)
+        try:
+            run = subprocess.run([sys.executable, "-m", "pytest", "-x", "-q", "-p", "no:cacheprovider", *mutant.tests],
+                                 cwd=copy, env=env, capture_output=True, text=True, timeout=timeout)
+        except subprocess.TimeoutExpired:
+            return False, f"no verdict: the tests ran past {timeout:.0f} s (a timeout is no kill here)"
         lines = (run.stdout + run.stderr).strip().splitlines()
         return run.returncode == 1 and failed_not_errored(lines), "\n".join(lines[-6:])
 
