@@ -75,7 +75,7 @@ def dev_config(tenant_id: str, home: Path, teams_port: int | None = None) -> dic
 DEV_QUALIFICATION = (
     "[engine]   # written by `appliance init --dev`: what `models qualify` holds the 135M test model to\n"
     "# (below its measured rates, docs/BENCHMARKS.md); production keeps the defaults 0.90 / 0.80 / 1.0.\n"
-    "qualify_right_tool = 0.91\nqualify_fully_right = 0.84\nqualify_emergency_right_tool = 1.0\n"
+    "qualify_right_tool = 0.93\nqualify_fully_right = 0.86\nqualify_emergency_right_tool = 1.0\n"
 )
 
 

@@ -19,12 +19,14 @@ from appliance.wiring.dev import DEV_QUALIFICATION
 from appliance.wiring.models import qualify_for_dev
 from tests.conftest import SHARED_MODELS_DIR
 
-MEASURED = {"right_tool": 0.91, "fully_right": 0.84, "emergency_right_tool": 1.0}
+MEASURED = {"right_tool": 0.93, "fully_right": 0.86, "emergency_right_tool": 1.0}
 """The floor, the dev thresholds `init --dev` writes (wiring/dev.py): what docs/BENCHMARKS.md records for the
-135M model on the full sets (0.914 / 0.860 / 1.0, 0 invalid, 30 of 30 attacks safe, 2026-11-27). The tool
-is the router's choice with its cue layer (deterministic), so the right-tool and emergency floors are the
-measured rates; the arguments are the model's, so the fully-right floor leaves a little room for another
-CPU's arithmetic. Issue 12's targets (0.90, 0.80, 1.0) are met on this set."""
+135M model on the full sets (0.941 / 0.882 / 1.0, 0 invalid, 30 of 30 attacks safe, 2026-11-27, with the
+direction and look-up cues). The tool is the router's choice with its cue layer (deterministic), so the
+right-tool floor is two requests under the measured rate (another run on other code of that day gave 174,
+not 175) and the emergency floor the measured rate; the arguments are the model's, so the fully-right
+floor leaves four requests of room for another CPU's arithmetic. Issue 12's targets (0.90, 0.80, 1.0) are
+met on this set."""
 
 
 def test_the_default_model_keeps_its_measured_rates(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
