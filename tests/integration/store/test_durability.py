@@ -177,7 +177,7 @@ def test_export_writes_conversations_and_audit_as_json_lines(store: TenantStore,
     store.run(conversations.append_turn, "c", "user", "héllo")
     store.run(conversations.append_turn, "c", "tool", "m365_user_get -> found 1 user")
     store.run(audit_records.append_record, _audit(1, ToolName="m365_user_get"))
-    store.run(audit_records.set_audit_entry_id, "crid-1", "directoryAudit-7")
+    store.run(audit_records.set_audit_entry_id, "crid-1", "directoryAudit-7", "correlationId")
     counts = store.run(export_jsonl, tmp_path / "export")
     assert counts == {"conversations.jsonl": 2, "audit.jsonl": 1}
     turns = [json.loads(line) for line in (tmp_path / "export" / "conversations.jsonl").read_text().splitlines()]
