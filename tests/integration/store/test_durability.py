@@ -184,6 +184,7 @@ def test_export_writes_conversations_and_audit_as_json_lines(store: TenantStore,
     assert [t["text"] for t in turns] == ["héllo", "m365_user_get -> found 1 user"]
     audit = json.loads((tmp_path / "export" / "audit.jsonl").read_text())
     assert audit["ToolName"] == "m365_user_get" and audit["AuditEntryId"] == "directoryAudit-7"
+    assert audit["AuditEntryMatchedBy"] == "correlationId"  # how the join matched it, exported too
     assert len(audit["Hash"]) == 64 and audit["PreviousHash"] == "0" * 64
     assert all((tmp_path / "export" / n).stat().st_mode & 0o777 == 0o600 for n in counts)
     with pytest.raises(StoreError, match="refusing to overwrite"):
