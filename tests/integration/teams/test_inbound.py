@@ -14,6 +14,7 @@ import jwt
 import pytest
 from cryptography.hazmat.primitives.asymmetric import rsa
 
+from appliance.orchestrator.handler import UNREADABLE
 from appliance_dev.dev_stack import DevStack
 from appliance_dev.devtenant.botframework import channel_token
 from appliance_dev.devtenant.teams_client import DevTeamsClient
@@ -28,12 +29,24 @@ def _post(stack: DevStack, body: bytes | dict[str, Any], token: str | None, **he
     return post(stack, body, token, **headers)
 
 
-def _activity(stack: DevStack, text: str = "Who is sarah.lin@contoso.com?", **override: Any) -> dict[str, Any]:
-    return activity(stack, USER, text, **override)
+def _activity(stack: DevStack, text: str = "Who is sarah.lin@contoso.com?", sender: str = USER,
+              **override: Any) -> dict[str, Any]:
+    return activity(stack, sender, text, **override)
 
 
 def _token(stack: DevStack, **claims: Any) -> str:
     return token(stack, **claims)
+
+
+def _no_turn_ran_since(teams: DevTeamsClient, sender: str, conversation: str, before: int) -> None:
+    """Prove that nothing the refused request could have started ever spoke: press a button the Aid does not
+    understand in the same chat and wait for its answer. Turns of one chat run one at a time, in arrival
+    order (orchestrator/handler.py), so anything of an earlier turn comes before that answer; the answer
+    must be the only message after `before`. An event that ends the turn, not a fixed sleep. (Each refused
+    case has its own sender: the fence is a real turn, and one sender's turns are rate limited.)"""
+    assert teams.send(sender, value={"fence": "no such card"}).status == 202
+    events = teams.wait_for_reply(conversation, before, timeout=30)
+    assert [e for e in events if e["event"] == "message"] and texts(events) == [UNREADABLE], events
 
 
 def _forged(stack: DevStack) -> str:
@@ -64,15 +77,20 @@ REFUSED: dict[str, tuple[Callable[[DevStack], str | None], int]] = {
 }
 
 
+# One sender per refused case (ordinary users of the dev tenant's seed), so each fence turn has its own budget.
+SENDERS = ("priya.n@contoso.com", "hana.berg@contoso.com", "ivo.petrov@contoso.com", "jo.kim@contoso.com",
+           "tom.becker@contoso.com", "tom.fischer@contoso.com", "sarah.lin@contoso.com")
+
+
 @pytest.mark.parametrize("case", sorted(REFUSED))
 def test_a_bad_token_gets_401_and_no_turn_runs(stack: DevStack, teams: DevTeamsClient, case: str) -> None:
     make, status = REFUSED[case]
-    conversation = teams.conversation_of(USER)
+    sender = SENDERS[sorted(REFUSED).index(case)]
+    conversation = teams.conversation_of(sender)
     before = teams.last_seq(conversation)
-    response = _post(stack, _activity(stack), make(stack))
+    response = _post(stack, _activity(stack, sender=sender), make(stack))
     assert response.status_code == status, response.text
-    time.sleep(1.0)
-    assert teams.events(conversation, before) == []  # not even a typing indicator
+    _no_turn_ran_since(teams, sender, conversation, before)
 
 
 def test_another_tenant_gets_403_and_no_turn_runs(stack: DevStack, teams: DevTeamsClient) -> None:
@@ -82,8 +100,7 @@ def test_another_tenant_gets_403_and_no_turn_runs(stack: DevStack, teams: DevTea
                          conversation={"conversationType": "personal", "id": conversation,
                                        "tenantId": "00000000-0000-0000-0000-000000000bad"})
     assert _post(stack, activity, _token(stack)).status_code == 403
-    time.sleep(1.0)
-    assert teams.events(conversation, before) == []
+    _no_turn_ran_since(teams, USER, conversation, before)
 
 
 def test_a_sender_without_an_entra_object_id_gets_403(stack: DevStack) -> None:

@@ -15,7 +15,9 @@ from appliance.engine.router import IntentRouter, combined
 
 LEXICON = CueLexicon.load()
 DISABLE, REVOKE, ENABLE = "m365_user_disable", "m365_sessions_revoke", "m365_user_enable"
-WRITES = frozenset({DISABLE, REVOKE, ENABLE, "m365_license_remove", "m365_password_reset"})
+ADD, REMOVE = "m365_group_add_member", "m365_group_remove_member"
+ASSIGN, UNASSIGN = "m365_license_assign", "m365_license_remove"
+WRITES = frozenset({DISABLE, REVOKE, ENABLE, UNASSIGN, "m365_password_reset"})
 
 
 def test_every_entry_is_written_as_messages_are_normalised() -> None:
@@ -51,6 +53,19 @@ def test_every_entry_is_written_as_messages_are_normalised() -> None:
         ("remove the block on Zora Kim", ENABLE),  # "the block" is a noun, not the order
         ("Bitte die Sperre von Quentin Abel aufheben", ENABLE),
         ("Lève le blocage du compte de Zora Kim", ENABLE),
+        ("add Zora Kim to the Night Sessions group", ADD),  # a group's name is no order to sign out
+        ("Quentin Abel should be in the Radiology group", ADD),
+        ("Bitte füge Zora Kim zur Gruppe Einkauf hinzu", ADD),
+        ("ajoute Quentin Abel au groupe urgences", ADD),
+        ("take Zora Kim out of the finance group", REMOVE),
+        ("Entferne Quentin Abel aus der Gruppe Einkauf", REMOVE),
+        ("retire Zora Kim du groupe finance", REMOVE),
+        ("asign an E3 licence to Quentin Abel", ASSIGN),  # a letter missing
+        ("Zora Kim needs an F3 license", ASSIGN),
+        ("Gib Quentin Abel eine E5 Lizenz", ASSIGN),
+        ("remvoe the F3 license of Zora Kim", UNASSIGN),  # two letters swapped
+        ("take the E3 off Quentin Abel", UNASSIGN),
+        ("Entzieh Zora Kim die E5 Lizenz", UNASSIGN),
     ],
 )
 def test_an_action_cue_names_its_tool(text: str, tool: str) -> None:
