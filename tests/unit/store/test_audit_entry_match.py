@@ -70,6 +70,13 @@ def test_a_settled_record_carries_how_it_matched_from_the_start(db: Connection) 
     assert audit_records.verify(db).ok
 
 
+def test_the_store_takes_every_word_of_the_vocabulary(db: Connection) -> None:
+    for n, word in enumerate(ENTRY_MATCHES, start=1):  # the migration's CHECK spells the same words
+        audit_records.append_record(db, _record(n))
+        assert audit_records.set_audit_entry_id(db, f"crid-{n}", f"directoryAudit-{n}", word)
+    assert [r["AuditEntryMatchedBy"] for r in audit_records.records(db)] == list(ENTRY_MATCHES)
+
+
 def test_a_record_can_say_how_it_matched_only_with_a_known_word(db: Connection) -> None:
     audit_records.append_record(db, _record(1))
     with pytest.raises(DATABASE_ERRORS):
