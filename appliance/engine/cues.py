@@ -25,6 +25,7 @@ _ADDRESS = re.compile(r"\S+@\S+")
 _SPACING = re.compile(r"[\s\-_'’`]+")
 _WORD = re.compile(r"\w+")
 CUES_FILE = "cues.toml"
+KINDS = ("action", "situation", "lookup")
 
 
 def cue_text(text: str, *, fold_case: bool = True) -> str:
@@ -146,11 +147,13 @@ class Cue:
 
 @dataclass(frozen=True)
 class Reading:
-    """What the cues say about one message."""
+    """What the cues say about one message: whether it asks, and the tools its action, situation and
+    look-up cues name."""
 
     question: bool
     actions: frozenset[str]
     situations: frozenset[str]
+    lookups: frozenset[str] = frozenset()
 
 
 class CueLexicon:
@@ -176,8 +179,8 @@ class CueLexicon:
             for entry in data["cue"]
         )
         for cue in self.cues:
-            if cue.kind not in ("action", "situation"):
-                raise ValueError(f"cue {cue.name!r}: kind must be 'action' or 'situation', not {cue.kind!r}")
+            if cue.kind not in KINDS:
+                raise ValueError(f"cue {cue.name!r}: kind must be one of {', '.join(KINDS)}, not {cue.kind!r}")
         self._stems = tuple(
             stem for cue in self.cues for terms in (cue.terms, cue.nouns, cue.also) if terms for stem in terms.stems
         )
@@ -215,6 +218,7 @@ class CueLexicon:
             self.is_question(text),
             frozenset(cue.tool for cue in matched if cue.kind == "action"),
             frozenset(cue.tool for cue in matched if cue.kind == "situation"),
+            frozenset(cue.tool for cue in matched if cue.kind == "lookup"),
         )
 
 

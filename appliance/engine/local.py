@@ -24,6 +24,7 @@ from appliance.engine.examples import EXAMPLES, ExampleRetriever
 from appliance.engine.llguidance_backend import LLGuidanceConstraint, llguidance_tokenizer
 from appliance.engine.manifest import ModelEntry, verify_model
 from appliance.engine.outlines_backend import compile_outlines, outlines_vocabulary
+from appliance.engine.prefix_state import evaluate_prefix
 from appliance.engine.prompt import (
     ChatTemplate,
     bounded_conversation,
@@ -75,6 +76,7 @@ class LocalOrchestrator:
         cache_dir: Path | None = None,
         retrieved_examples: int = 2,
         route_tools: int = 0,
+        prefix_state_dir: Path | None = None,
     ) -> None:
         self.runtime = runtime
         self.entry = entry
@@ -96,8 +98,9 @@ class LocalOrchestrator:
         prefix = split_prompt(self.template, self.fixed, _PLACEHOLDER).prefix
         self.prefix_tokens = runtime.tokenize(prefix, add_special=True)
         started = time.perf_counter()
-        runtime.truncate(0)
-        runtime.decode(self.prefix_tokens)
+        # With `prefix_state_dir` (dev set-ups only), the cells an identical evaluation saved are restored
+        # instead of evaluating the prefix again (engine/prefix_state.py).
+        self.prefix_restored = evaluate_prefix(runtime, self.prefix_tokens, entry.sha256, prefix_state_dir)
         self.prefix_seconds = time.perf_counter() - started
         self._markers = sorted(
             {runtime.piece(t).decode("utf-8", "replace") for t in range(runtime.n_vocab) if runtime.is_control(t)},
@@ -234,9 +237,11 @@ def open_local(
     retrieved_examples: int = 2,
     route_tools: int = 0,
     batch_size: int = 1,
+    prefix_state_dir: Path | None = None,
 ) -> LocalOrchestrator:
     """Verify the model's hash (a mismatch never loads), load it, and build the orchestrator.
-    `batch_size` > 1 opens that many extra sequences for conversations decoded together (`batch.py`)."""
+    `batch_size` > 1 opens that many extra sequences for conversations decoded together (`batch.py`);
+    `prefix_state_dir` keeps the evaluated prefix on disk for the next start (dev only, `prefix_state.py`)."""
     path = verify_model(entry, models_dir)
     sequences = 1 + (batch_size if batch_size > 1 else 0)
     runtime = LlamaRuntime(
@@ -245,5 +250,5 @@ def open_local(
     )
     return LocalOrchestrator(
         runtime, entry, catalog, backend=backend, context_tokens=context_tokens, cache_dir=cache_dir,
-        retrieved_examples=retrieved_examples, route_tools=route_tools,
+        retrieved_examples=retrieved_examples, route_tools=route_tools, prefix_state_dir=prefix_state_dir,
     )

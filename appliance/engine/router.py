@@ -17,7 +17,8 @@ measured on:
 
 1. a question or look-up ("is X disabled?", "..., show me his sign-ins") never goes to a state-changing
    tool: those are dropped from the candidates (a question's word "disabled" is no order; "can you
-   disable X?" is an order);
+   disable X?" is an order); a look-up cue then puts the read-only tool it names first ("who removed Ivo
+   from finance?" asks the audit, "what licences does Mike have?" his account, not the tenant's SKUs);
 2. otherwise, action cues ("disable", "sperren", "déconnecte", "sign her out") keep only the tools they
    name; the neighbours order them when several are named;
 3. otherwise, a situation cue ("she left", "sein Laptop wurde gestohlen", "compte piraté") puts its tool
@@ -135,12 +136,14 @@ class IntentRouter:
 
 def combined(ranked: list[tuple[str, float]], reading: Reading, writes: frozenset[str]) -> list[tuple[str, float]]:
     """`ranked` (the neighbours' order) reordered by what the cues read in the message, in tiers: a
-    question drops the state-changing tools, else action cues keep only their tools, else a situation puts
+    question drops the state-changing tools (and a look-up cue puts the read-only tool it names first:
+    "who removed Ivo from finance?" asks the audit), else action cues keep only their tools, else a situation puts
     its tool first unless the neighbours chose another state change. A tier whose tools are all absent
     from `ranked` (not allowed) changes nothing."""
     if reading.question:
-        reads = [item for item in ranked if item[0] not in writes]
-        return reads or ranked
+        reads = [item for item in ranked if item[0] not in writes] or ranked
+        looked_up = [item for item in reads if item[0] in reading.lookups]
+        return looked_up + [item for item in reads if item[0] not in reading.lookups]
     named = [item for item in ranked if item[0] in reading.actions]
     if named:
         return named + [item for item in ranked if item[0] not in reading.actions]

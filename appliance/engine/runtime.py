@@ -61,6 +61,8 @@ class LlamaRuntime:
         self.n_ctx = llama_cpp.llama_n_ctx(self._ctx)
         self.n_vocab = llama_cpp.llama_vocab_n_tokens(self._vocab)
         self.n_batch = n_batch
+        self.n_threads = threads
+        self.n_gpu_layers = n_gpu_layers
         self.sequences = sequences
         self._batch = llama_cpp.llama_batch_init(n_batch, 0, 1)
         self._memory = llama_cpp.llama_get_memory(self._ctx)
@@ -137,6 +139,25 @@ class LlamaRuntime:
             self.n_past += len(chunk)
         pointer = llama_cpp.llama_get_logits_ith(self._ctx, -1)
         return np.ctypeslib.as_array(pointer, shape=(self.n_vocab,))
+
+    # -- the prefix's KV state as bytes (engine/prefix_state.py) --------------------------------
+    def prefix_state(self) -> bytes:
+        """The KV cells of sequence 0 (the cached prefix), as llama.cpp serialises them."""
+        size = llama_cpp.llama_state_seq_get_size(self._ctx, 0)
+        buffer = (ctypes.c_uint8 * size)()
+        written = llama_cpp.llama_state_seq_get_data(self._ctx, buffer, size, 0)
+        return bytes(buffer)[:written]
+
+    def restore_prefix_state(self, data: bytes, n_tokens: int) -> bool:
+        """Put cells saved by `prefix_state` back into sequence 0 (emptied first) and continue after their
+        `n_tokens` positions; False, with sequence 0 left empty, if llama.cpp refuses them."""
+        self.truncate(0)
+        buffer = (ctypes.c_uint8 * len(data)).from_buffer_copy(data)
+        if llama_cpp.llama_state_seq_set_data(self._ctx, buffer, len(data), 0) == 0:
+            self.truncate(0)
+            return False
+        self.n_past = n_tokens
+        return True
 
     # -- several sequences at once (batch.py) ---------------------------------------------------
     def fork(self, seq: int, n_keep: int) -> None:

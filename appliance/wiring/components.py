@@ -36,7 +36,9 @@ def build_local_orchestrator(
 ) -> LocalOrchestrator:
     """Verify and load the configured local model (or `entry`, e.g. one the operator added) with the
     catalog's grammar (default: the enabled tools). `batch_size` > 1 opens sequences for conversations
-    decoded together (`serve` uses engine.batch_size)."""
+    decoded together (`serve` uses engine.batch_size). In dev set-ups only, the evaluated system prefix is
+    kept next to the model for the next start (`.prefix-states/`, engine/prefix_state.py: the test suite
+    and the demo start many dev appliances, each evaluated the same prefix for 30-40 s)."""
     from appliance.engine.local import open_local
     from appliance.engine.manifest import model_entry
 
@@ -52,6 +54,7 @@ def build_local_orchestrator(
         retrieved_examples=settings.engine.retrieved_examples,
         route_tools=settings.engine.route_tools,
         batch_size=batch_size,
+        prefix_state_dir=settings.models_dir / ".prefix-states" if settings.graph.dev else None,
     )
 
 

@@ -119,11 +119,24 @@ def killed(mutant: Mutant, timeout: float = 1200) -> tuple[bool, str]:
         if text.count(mutant.old) != 1:
             return False, f"{mutant.path} no longer holds the mutated line exactly once: update {mutant.name}"
         target.write_text(text.replace(mutant.old, mutant.new), encoding="utf-8")
-        env = {**os.environ, "PYTHONPATH": f"{copy}{os.pathsep}{copy / 'dev'}"}
-        run = subprocess.run([sys.executable, "-m", "pytest", "-x", "-q", "-p", "no:cacheprovider", *mutant.tests],
-                             cwd=copy, env=env, capture_output=True, text=True, timeout=timeout)
-        tail = "\n".join((run.stdout + run.stderr).strip().splitlines()[-6:])
-        return run.returncode == 1, tail
+        # The copy uses this checkout's models and qualification cache (as `make test` does: APPLIANCE_HOME
+        # is the repository's var/), so a test fails on the mutant, not on a model the copy lacks.
+        env = {**os.environ, "PYTHONPATH": f"{copy}{os.pathsep}{copy / 'dev'}",
+               "APPLIANCE_HOME": os.environ.get("APPLIANCE_HOME", str(REPO / "var"))}
+        try:
+            run = subprocess.run([sys.executable, "-m", "pytest", "-x", "-q", "-p", "no:cacheprovider", *mutant.tests],
+                                 cwd=copy, env=env, capture_output=True, text=True, timeout=timeout)
+        except subprocess.TimeoutExpired:
+            return False, f"no verdict: the tests ran past {timeout:.0f} s (a timeout is no kill here)"
+        lines = (run.stdout + run.stderr).strip().splitlines()
+        return run.returncode == 1 and failed_not_errored(lines), "\n".join(lines[-6:])
+
+
+def failed_not_errored(lines: list[str]) -> bool:
+    """True if pytest's summary line says a test failed and none errored: a test that could not even be set
+    up (a missing model, a port) says nothing about the mutant, so it is no kill."""
+    summary = next((line for line in reversed(lines) if " in " in line and ("failed" in line or "error" in line)), "")
+    return " failed" in f" {summary}" and " error" not in f" {summary}"
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -17,6 +17,7 @@ LEXICON = CueLexicon.load()
 DISABLE, REVOKE, ENABLE = "m365_user_disable", "m365_sessions_revoke", "m365_user_enable"
 ADD, REMOVE = "m365_group_add_member", "m365_group_remove_member"
 ASSIGN, UNASSIGN = "m365_license_assign", "m365_license_remove"
+AUDIT, PERSON = "m365_audit_query", "m365_user_get"
 WRITES = frozenset({DISABLE, REVOKE, ENABLE, UNASSIGN, "m365_password_reset"})
 
 
@@ -94,6 +95,36 @@ def test_a_situation_cue_names_its_tool(text: str, tool: str) -> None:
 
 
 @pytest.mark.parametrize(
+    ("text", "tool"),
+    [
+        ("who removed Zora Kim from the finance group?", AUDIT),
+        ("did anyone reset Quentin Abel's password this week?", AUDIT),
+        ("show me what the aid did yesterday", AUDIT),
+        ("Wer hat gestern das Konto von Zora Kim gesperrt?", AUDIT),
+        ("Qui a désactivé le compte de Quentin Abel ?", AUDIT),
+        ("what licenses does Zora Kim have?", PERSON),
+        ("does Quentin Abel have an E5 license?", PERSON),
+        ("Welche Lizenzen hat Zora Kim?", PERSON),
+    ],
+)
+def test_a_look_up_cue_puts_its_read_only_tool_first_in_a_question(text: str, tool: str) -> None:
+    reading = LEXICON.read(text)
+    assert reading.question and tool in reading.lookups
+    ranked = [("m365_group_remove_member", 0.9), ("m365_license_list", 0.8), (tool, 0.1), ("reply", 0.05)]
+    assert combined(ranked, reading, WRITES | {"m365_group_remove_member"})[0][0] == tool
+
+
+def test_a_look_up_cue_is_no_order_and_an_order_is_no_look_up() -> None:
+    """ "how many licences do we have left" is the tenant's SKUs, not a person's; an order keeps its tool."""
+    assert not LEXICON.read("how many E3 licenses do we have left").lookups
+    assert not LEXICON.read("Welche Lizenzen haben wir noch frei?").lookups
+    order = LEXICON.read("remove Zora Kim from the finance group")
+    assert not order.question and order.actions == {REMOVE}
+    ranked = [(REMOVE, 0.5), (AUDIT, 0.4)]
+    assert combined(ranked, order, WRITES | {REMOVE})[0][0] == REMOVE
+
+
+@pytest.mark.parametrize(
     "text",
     [
         "reactivate Zora Kim",  # one letter from "deactivate", but a word of its own
@@ -102,6 +133,7 @@ def test_a_situation_cue_names_its_tool(text: str, tool: str) -> None:
         "mail leaver@contoso.com the form",  # an address is no leaver
         "Quentin Abel lost his MFA code",  # lost, but no device
         "kick Zora Kim out of qaddress",  # out of a group is a group change
+        "kick Zora Kim out of the finance group",
         "set the department of Zora Kim to Block C",  # a capitalised word in mid-clause is a value
         "add Zora Kim to the Night Sessions group",  # ... or a name
     ],

@@ -78,16 +78,15 @@ def test_the_held_out_emergency_set_is_apart_from_the_bank_and_the_labelled_set(
 
 
 def test_the_phrasing_probe_is_apart_from_the_bank_and_the_labelled_set() -> None:
-    """tests/evaluation/phrasing_probe.json: 66 requests as people type them (lower case, typos, hospital
+    """tests/evaluation/phrasing_probe.json: 96 requests as people type them (lower case, typos, hospital
     words, indirect orders, look-ups about licences and groups), each saying when it was written relative to
-    the group/licence direction cues (docs/BENCHMARKS.md); none a worked example or a labelled case."""
+    the cue changes of 2026-11-27 (docs/BENCHMARKS.md); none a worked example or a labelled case."""
     import json
     from pathlib import Path
 
     rows = json.loads((Path(__file__).parents[2] / "evaluation" / "phrasing_probe.json").read_text("utf-8"))
-    assert len(rows) >= 60 and {row["lang"] for row in rows} == {"en", "de", "fr"}
-    assert {row["written"] for row in rows} == {"before the direction cues",
-                                                "after the direction cues, before running them on it"}
+    assert len(rows) >= 90 and {row["lang"] for row in rows} == {"en", "de", "fr"}
+    assert len({row["written"] for row in rows}) == 3  # three cohorts, each saying what it was seen for
     seen = {_norm(message) for message, _, _ in EXAMPLES} | {_norm(case.text) for case in SETS.labelled}
     overlap = [row["text"] for row in rows if _norm(row["text"]) in seen]
     assert not overlap, f"these probe messages are also worked examples or labelled cases: {overlap}"
