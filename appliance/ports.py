@@ -21,6 +21,7 @@ from appliance.types import (
     ClaimedEntries,
     ContextMessage,
     DirectoryEntry,
+    EntryMatch,
     ExecutionResult,
     Mentions,
     PendingAction,
@@ -221,8 +222,8 @@ class Ledger(Protocol):
         """Successful records whose M365 AuditEntryId is not known yet, oldest first."""
         ...
 
-    async def set_audit_entry_id(self, client_request_id: str, audit_entry_id: str) -> bool:
-        """Fill AuditEntryId once."""
+    async def set_audit_entry_id(self, client_request_id: str, audit_entry_id: str, matched_by: EntryMatch) -> bool:
+        """Fill AuditEntryId once, with AuditEntryMatchedBy (how the directory audit entry was found)."""
         ...
 
     async def claimed_entries(self, client_request_id: str, since: datetime, until: datetime) -> ClaimedEntries:

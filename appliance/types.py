@@ -159,16 +159,25 @@ class PendingAction:
         return parsed
 
 
+EntryMatch = Literal["correlationId", "activity"]
+"""How a write's M365 directory audit entry was found: its audit record's `AuditEntryMatchedBy`.
+`correlationId`: the entry's correlationId is the client-request-id the appliance sent with the write (the strong
+join). `activity`: the fallback on the entry's documented fields only: the same activity, on the same target,
+initiated by the Aid, inside the action's time window, and the only such entry no other write claims."""
+BY_CORRELATION_ID: EntryMatch = "correlationId"
+BY_ACTIVITY: EntryMatch = "activity"
+ENTRY_MATCHES: tuple[EntryMatch, ...] = (BY_CORRELATION_ID, BY_ACTIVITY)
+
+
 @dataclass(frozen=True)
 class AuditMatch:
     """The M365 directory audit entry that settles one write: its id, whether it says the write succeeded,
-    Graph's reason when it failed, and how it was matched (`correlationId`, or `activity`: same activity,
-    same target, initiated by the Aid, inside the action's time window)."""
+    Graph's reason when it failed, and how it was matched (`EntryMatch`)."""
 
     entry_id: str
     succeeded: bool
     reason: str = ""
-    matched_by: str = "correlationId"
+    matched_by: EntryMatch = BY_CORRELATION_ID
 
 
 @dataclass(frozen=True)

@@ -22,10 +22,13 @@ ClosedOutcome = Literal["Cancelled", "Expired", "Refused", "Failure"]
 
 
 def m365_entry_shown(record: Mapping[str, Any]) -> str:
-    """What a reader is told about a record's M365 audit entry: its id, "pending" (a write that Graph
-    should have logged), or "none expected" (nothing was sent to Graph)."""
+    """What a reader is told about a record's M365 audit entry: its id and how it was matched ("matched by
+    correlationId" or "matched by activity", `appliance.types.EntryMatch`; records joined before that was kept
+    show the id alone), "pending" (a write that Graph should have logged), or "none expected" (nothing was sent
+    to Graph)."""
     if record.get("AuditEntryId"):
-        return str(record["AuditEntryId"])
+        matched_by = record.get("AuditEntryMatchedBy")
+        return f"{record['AuditEntryId']} (matched by {matched_by})" if matched_by else str(record["AuditEntryId"])
     if record.get("M365Entry") == NONE_EXPECTED or not record.get("ClientRequestId"):
         return NONE_EXPECTED
     return "pending"

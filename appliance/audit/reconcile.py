@@ -1,4 +1,5 @@
-"""Joining records to the tenant's M365 audit log: fill AuditEntryId from Graph's directory audits.
+"""Joining records to the tenant's M365 audit log: fill AuditEntryId from Graph's directory audits, and
+AuditEntryMatchedBy with how the entry was found (`appliance.types.EntryMatch`).
 
 Each of the Aid's writes has a directory audit entry; `ports.Directory.audit_match` finds it (by
 correlationId = the client-request-id the appliance sent and recorded before the call, else by the same
@@ -41,6 +42,7 @@ async def join_audit_entries(ledger: Ledger, directory: Directory, *, limit: int
         claimed = await ledger.claimed_entries(str(client_request_id), since, until)
         match = await directory.audit_match(str(record.get("ToolName")), dict(record.get("Arguments") or {}),
                                             str(client_request_id), since, until, claimed)
-        if match and match.succeeded and await ledger.set_audit_entry_id(str(client_request_id), match.entry_id):
+        if match and match.succeeded and await ledger.set_audit_entry_id(str(client_request_id), match.entry_id,
+                                                                         match.matched_by):
             joined += 1
     return joined

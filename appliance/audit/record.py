@@ -3,7 +3,10 @@
 Its fields are those of the public sample ("Subtwin-side joined metadata") plus what a reviewer needs
 to join and trust it: the client-request-id the appliance sent (= the M365 directory audit's
 correlationId), Graph's request-id, the outcome and the action's hash. The store adds RecordedAt,
-PreviousHash and Hash (the chain); AuditEntryId is filled in later, from Graph's directory audits.
+PreviousHash and Hash (the chain); AuditEntryId is filled in later, from Graph's directory audits, with
+AuditEntryMatchedBy: how that entry was found (`appliance.types.EntryMatch`: `correlationId`, the strong join,
+or `activity`, the fallback on the entry's documented fields). A write whose answer was lost and that was
+settled from the directory audit log carries both from the start.
 """
 
 from __future__ import annotations
@@ -13,7 +16,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict
 
-from appliance.types import ExecutionResult, PendingAction
+from appliance.types import EntryMatch, ExecutionResult, PendingAction
 
 Outcome = Literal["Success", "Failure", "Refused", "Unknown"]
 OUTCOMES: dict[str, Outcome] = {"done": "Success", "failed": "Failure", "refused": "Refused", "unknown": "Unknown"}
@@ -27,6 +30,7 @@ class AuditRecord(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     AuditEntryId: str | None = None
+    AuditEntryMatchedBy: EntryMatch | None = None
     RequestedBy: str
     RequesterObjectId: str
     ConfirmedAt: str | None
@@ -50,8 +54,9 @@ class AuditRecord(BaseModel):
     ActionHash: str
 
     def fields(self) -> dict[str, Any]:
-        """The record as the store chains it (AuditEntryId left out until the reconciler finds it)."""
-        return self.model_dump(exclude={"AuditEntryId"} if self.AuditEntryId is None else set())
+        """The record as the store chains it (AuditEntryId and AuditEntryMatchedBy left out until known)."""
+        unknown = {key for key in ("AuditEntryId", "AuditEntryMatchedBy") if getattr(self, key) is None}
+        return self.model_dump(exclude=unknown)
 
 
 def utc_stamp(moment: datetime) -> str:
@@ -68,12 +73,15 @@ def record_for(
     implementer_name: str,
     detail: str | None = None,
     audit_entry_id: str | None = None,
+    audit_entry_matched_by: EntryMatch | None = None,
 ) -> AuditRecord:
-    """The record of `action` as executed (`result`). `detail` overrides the result's message."""
+    """The record of `action` as executed (`result`). `detail` overrides the result's message; an action settled
+    from the directory audit log names its entry (`audit_entry_id`) and how it was matched."""
     two_person = action.requester_confirmed_at is not None
     confirmed = action.requester_confirmed_at if two_person else action.confirmed_at
     return AuditRecord(
         AuditEntryId=audit_entry_id,
+        AuditEntryMatchedBy=audit_entry_matched_by,
         RequestedBy=action.requester_upn or action.requester_id,
         RequesterObjectId=action.requester_id,
         ConfirmedAt=utc_stamp(datetime.fromisoformat(confirmed)) if confirmed else None,

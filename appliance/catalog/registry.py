@@ -1,7 +1,12 @@
 """The catalog registry: checks every ToolSpec when the module is imported, and looks tools up.
 
 Refused at import time: duplicate or malformed names, a state-changing tool without a summary
-template, an unbounded string, a free number. There is no way to add a tool at run time.
+template, an unbounded string, a free number. There is no way to add a tool at run time. A call is
+validated strictly, each argument only in its own JSON type: pydantic's strict mode refuses `"7"` for an
+integer and `1` for a string, but its Literal validator compares with `==`, so JSON `true` would pass as the
+Literal 1 and `7.0` as 7 (True == 1 == 1.0 in Python) and a model emitting `"days": true` would get a one-day
+query; `literal_type_mismatch` refuses those. JSON Schema agrees that `true` is not 1 (the published schema
+refuses it); it compares numbers by value, so there `7.0` is 7, and only validate_call refuses it.
 """
 
 from __future__ import annotations
@@ -9,9 +14,9 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Iterable, Iterator, Mapping
-from typing import Any
+from typing import Any, Literal, get_args, get_origin
 
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 
 from appliance.catalog.spec import ToolSpec
 from appliance.catalog.tools import ALL_TOOLS
@@ -73,6 +78,9 @@ class Catalog(Mapping[str, ToolSpec]):
         spec = self[tool]
         if not isinstance(arguments, dict):
             raise ToolArgumentsError(f"arguments of {tool} must be an object")
+        mismatch = literal_type_mismatch(spec.arguments, arguments)  # JSON true is not 1, nor 7.0 the integer 7
+        if mismatch is not None:
+            raise ToolArgumentsError(f"{tool}: {mismatch[0]}: {mismatch[1]}")
         try:
             parsed = spec.arguments.model_validate(arguments, strict=True)
         except ValidationError as exc:
@@ -80,6 +88,21 @@ class Catalog(Mapping[str, ToolSpec]):
             where = ".".join(str(p) for p in first["loc"]) or "arguments"
             raise ToolArgumentsError(f"{tool}: {where}: {first['msg']}") from exc
         return ToolCall(tool=tool, arguments=parsed.model_dump(mode="json"))
+
+
+def literal_type_mismatch(model: type[BaseModel], arguments: Mapping[str, Any]) -> tuple[str, str] | None:
+    """The first argument equal to one of its Literal's values only across types (JSON `true` for 1, `7.0` for
+    7): (its name, the refusal, in the words of pydantic's own Literal refusal plus what came)."""
+    for name, field in model.model_fields.items():
+        if name not in arguments or get_origin(field.annotation) is not Literal:
+            continue
+        allowed = get_args(field.annotation)
+        value = arguments[name]
+        if value in allowed and not any(type(value) is type(choice) and value == choice for choice in allowed):
+            words = [repr(choice) for choice in allowed]
+            listed = f"{', '.join(words[:-1])} or {words[-1]}" if len(words) > 1 else words[0]
+            return name, f"Input should be {listed} (got {json.dumps(value)})"
+    return None
 
 
 def describe(spec: ToolSpec) -> dict[str, Any]:

@@ -30,7 +30,8 @@ def audit() -> None:
     """Read, verify and export the hash-chained audit records (who asked, who confirmed, what ran).
 
     Each record joins to the tenant's M365 audit log: ClientRequestId is the directory audit's
-    correlationId and AuditEntryId its id (filled in once Graph has written it).
+    correlationId and AuditEntryId its id (filled in once Graph has written it); AuditEntryMatchedBy
+    says how that entry was found: correlationId, or the weaker activity fallback.
     """
 
 

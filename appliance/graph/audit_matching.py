@@ -29,7 +29,7 @@ from msgraph.generated.audit_logs.directory_audits.directory_audits_request_buil
 
 from appliance.graph.gateway import GraphCallFailed, GraphGateway
 from appliance.graph.paging import every_page
-from appliance.types import NO_CLAIMS, AuditMatch, ClaimedEntries
+from appliance.types import BY_ACTIVITY, BY_CORRELATION_ID, NO_CLAIMS, AuditMatch, ClaimedEntries, EntryMatch
 
 ACTIVITIES = {
     "m365_user_disable": "Disable account",
@@ -53,7 +53,7 @@ def _result(entry: Any) -> str:
     return str(getattr(entry.result, "value", entry.result) or "").lower()
 
 
-def _settles(entry: Any, matched_by: str) -> AuditMatch:
+def _settles(entry: Any, matched_by: EntryMatch) -> AuditMatch:
     return AuditMatch(str(entry.id), _result(entry) == "success", str(entry.result_reason or ""), matched_by)
 
 
@@ -100,7 +100,7 @@ def by_correlation(entries: Sequence[Any], claimed: ClaimedEntries) -> AuditMatc
     if not own:
         return None
     success = [e for e in own if _result(e) == "success"]
-    return _settles((success or own)[0], "correlationId")
+    return _settles((success or own)[0], BY_CORRELATION_ID)
 
 
 def by_activity(entries: Sequence[Any], *, aid_id: str, target_ids: Sequence[str],
@@ -112,7 +112,7 @@ def by_activity(entries: Sequence[Any], *, aid_id: str, target_ids: Sequence[str
         if e.initiated_by and e.initiated_by.user and str(e.initiated_by.user.id) == aid_id
         and set(target_ids) <= {str(t.id) for t in (e.target_resources or [])} and not _claimed(e, claimed)
     ]
-    return _settles(found[0], "activity") if len(found) == 1 else None
+    return _settles(found[0], BY_ACTIVITY) if len(found) == 1 else None
 
 
 async def find_entry(gw: GraphGateway, crid: str, *, aid_id: str | None, tool: str, arguments: Mapping[str, Any],

@@ -31,8 +31,8 @@ STATES = {
     "CANCELLED": "cancelled; nothing was changed",
     "EXPIRED": "expired before it was confirmed; nothing was changed",
 }
-RECORD_FIELDS = ("Hash", "Outcome", "Orchestrator", "ClientRequestId", "AuditEntryId", "ExecutedAt", "ConfirmedAt",
-                 "ConfirmedBy", "SecondApprovedBy", "Detail")
+RECORD_FIELDS = ("Hash", "Outcome", "Orchestrator", "ClientRequestId", "AuditEntryId", "AuditEntryMatchedBy",
+                 "ExecutedAt", "ConfirmedAt", "ConfirmedBy", "SecondApprovedBy", "Detail")
 
 
 def _label(text: str | None, limit: int = 64) -> str:
@@ -80,7 +80,8 @@ def _answer_result(answer: Answer, two_person: bool) -> types.CallToolResult:
         return _result(answer.message, {"status": "done", **call, "result": answer.result, "message": answer.message})
     if answer.kind == "audit":
         records = [{k: r.get(k) for k in ("ExecutedAt", "ToolName", "ActionSummary", "Outcome", "RequestedBy",
-                                         "Orchestrator", "AuditEntryId", "Hash")} for r in answer.result["records"]]
+                                         "Orchestrator", "AuditEntryId", "AuditEntryMatchedBy", "Hash")}
+                   for r in answer.result["records"]]
         return _result(answer.message, {"status": "done", **call, "records": records})
     if answer.kind == "pending" and answer.action is not None:
         action = answer.action

@@ -135,10 +135,8 @@ class Executor:
         """Finish `action` as its audit entry says; `sent` (the lost answer, if this process saw it) keeps Graph's
         status and request-id on the record."""
         result = ExecutionResult(action.tool, "done" if match.succeeded else "failed", action.client_request_id or "",
-                                 sent.status if sent else None, sent.request_id if sent else None,
-                                 {"matchedBy": match.matched_by})
-        await self._finish(action, result, outbox, detail=outcomes.settled(action, match, late=late),
-                           audit_entry_id=match.entry_id)
+                                 sent.status if sent else None, sent.request_id if sent else None)
+        await self._finish(action, result, outbox, detail=outcomes.settled(action, match, late=late), match=match)
 
     async def tell(self, conversation_ref: str, outbox: Outbox | None, text: str) -> None:
         """Say `text`; if Teams will not take it (after the retries it documents), keep it to send again
@@ -170,11 +168,13 @@ class Executor:
         return sent
 
     async def _finish(self, action: PendingAction, result: ExecutionResult, outbox: Outbox | None,
-                      detail: str | None = None, audit_entry_id: str | None = None) -> None:
+                      detail: str | None = None, match: AuditMatch | None = None) -> None:
         running = await self.ledger.get_action(action.id) or action
+        entry_id, matched_by = (match.entry_id, match.matched_by) if match else (None, None)
         record = record_for(
             running, result, executed_at=self.clock(), implementer=self.policy.implementer,
-            implementer_name=self.policy.implementer_name, detail=detail, audit_entry_id=audit_entry_id,
+            implementer_name=self.policy.implementer_name, detail=detail, audit_entry_id=entry_id,
+            audit_entry_matched_by=matched_by,
         )
         final = {"done": ActionState.DONE, "unknown": ActionState.UNKNOWN}.get(result.outcome, ActionState.FAILED)
         tool_turn = result_shape(action.tool, action.arguments, final)
@@ -189,7 +189,7 @@ class Executor:
             await self.cards.show(running, outbox, status, f"{record.Outcome} at {record.ExecutedAt}.")
         await self.tell(action.conversation_ref, outbox,
                         f"{detail or result.message} (audit record {str(stored['Hash'])[:12]})")
-        if audit_entry_id is None and final == ActionState.DONE:
+        if match is None and final == ActionState.DONE:
             try:
                 await join_audit_entries(self.ledger, self.directory, limit=5)
             except Exception as exc:  # the upkeep loop joins it later; the action itself is finished

@@ -2,9 +2,10 @@
 
 The record's fields are issue 5's AuditRecord (`AUDIT_FIELDS`) plus `RecordedAt` (when the store wrote
 it; retention relies on it, so it is hashed too) and any extra fields the caller adds. `AuditEntryId`
-is filled in later by the reconciler (from Graph's directory audits), so it is the one field outside
-the hash. Editing any hashed field, deleting or reordering records breaks the chain at a record that
-`verify_chain` names.
+is filled in later by the reconciler (from Graph's directory audits), with `AuditEntryMatchedBy` (how the
+entry was found: `appliance.types.EntryMatch`), so those two are the fields outside the hash (each set once;
+a record without them hashes exactly as before they existed). Editing any hashed field, deleting or
+reordering records breaks the chain at a record that `verify_chain` names.
 """
 
 from __future__ import annotations
@@ -21,11 +22,12 @@ AUDIT_FIELDS = (
     "ToolName", "Implementer", "ClientRequestId", "GraphRequestId", "Outcome", "ExecutedAt",
 )
 CHAIN_FIELDS = ("PreviousHash", "Hash")
-UNHASHED_FIELDS = frozenset({"AuditEntryId", "Hash"})
+UNHASHED_FIELDS = frozenset({"AuditEntryId", "AuditEntryMatchedBy", "Hash"})
 
 
 def canonical_json(record: Mapping[str, Any]) -> str:
-    """The hashed fields (all but AuditEntryId and Hash) as JSON: sorted keys, no whitespace, UTF-8."""
+    """The hashed fields (all but AuditEntryId, AuditEntryMatchedBy and Hash) as JSON: sorted keys, no whitespace,
+    UTF-8."""
     hashed = {key: value for key, value in record.items() if key not in UNHASHED_FIELDS}
     return json.dumps(hashed, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
 

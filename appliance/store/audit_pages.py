@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from appliance.audit.filters import RecordFilter
+from appliance.store.audit_records import with_entry
 from appliance.store.clock import iso
 from appliance.store.connection import Connection
 
@@ -25,14 +25,14 @@ def audit_page(db: Connection, query: RecordFilter) -> tuple[list[dict[str, Any]
             clauses.append(clause)
             params.append(value)
     rows = db.execute(
-        f"SELECT seq, record_json, audit_entry_id FROM audit_records WHERE {' AND '.join(clauses)} "
+        f"SELECT seq, record_json, audit_entry_id, audit_entry_matched_by FROM audit_records "
+        f"WHERE {' AND '.join(clauses)} "
         "ORDER BY seq LIMIT ?",
         (*params, query.limit + 1),
     ).fetchall()
     records = []
-    for seq, text, entry_id in rows[: query.limit]:
-        record = json.loads(text)
-        record["AuditEntryId"] = entry_id if entry_id is not None else record.get("AuditEntryId")
+    for seq, text, entry_id, matched_by in rows[: query.limit]:
+        record = with_entry(text, entry_id, matched_by)
         record["Seq"] = int(seq)
         records.append(record)
     following = int(rows[query.limit - 1][0]) if len(rows) > query.limit else None

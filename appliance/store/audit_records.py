@@ -2,7 +2,8 @@
 
 A record is a mapping with issue 5's AuditRecord fields (`audit_chain.AUDIT_FIELDS`; `ToolName` and
 `Outcome` are required) plus any extra JSON fields. The store adds `RecordedAt`, `PreviousHash` and
-`Hash`. The hashed JSON is the truth; a few fields are also kept as columns for queries.
+`Hash`. The hashed JSON is the truth; a few fields are also kept as columns for queries. AuditEntryId and
+AuditEntryMatchedBy (`appliance.types.EntryMatch`) are outside the hash: the audit join sets both, once.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from appliance.store.clock import iso, now
 from appliance.store.connection import Connection, transaction
 from appliance.store.errors import StoreError
 from appliance.store.key_value_settings import get_setting, set_setting
+from appliance.types import EntryMatch
 
 REQUIRED_FIELDS = ("ToolName", "Outcome")
 STORE_OWNED_FIELDS = frozenset({"RecordedAt", "PreviousHash", "Hash"})
@@ -29,7 +31,8 @@ PROJECTED_COLUMNS = {
 ANCHOR_SETTING = "audit.anchor_hash"
 ANCHOR_SEQ_SETTING = "audit.anchor_seq"  # the number of the newest record retention removed (0: none)
 _COLUMNS = ", ".join(PROJECTED_COLUMNS.values())
-_SELECT = f"SELECT seq, record_json, previous_hash, hash, audit_entry_id, {_COLUMNS} FROM audit_records"
+_ENTRY = "audit_entry_id, audit_entry_matched_by"
+_SELECT = f"SELECT seq, record_json, previous_hash, hash, {_ENTRY}, {_COLUMNS} FROM audit_records"
 
 
 def append_record(db: Connection, record: Mapping[str, Any]) -> dict[str, Any]:
@@ -44,19 +47,22 @@ def append_record(db: Connection, record: Mapping[str, Any]) -> dict[str, Any]:
         seq, previous = head(db)  # numbered on from the newest record ever written, even if retention took it
         stored = chained(body, previous)
         db.execute(
-            f"INSERT INTO audit_records (seq, record_json, previous_hash, hash, audit_entry_id, {_COLUMNS}) "
-            f"VALUES (?, ?, ?, ?, ?, {', '.join('?' * len(PROJECTED_COLUMNS))})",
+            f"INSERT INTO audit_records (seq, record_json, previous_hash, hash, {_ENTRY}, {_COLUMNS}) "
+            f"VALUES (?, ?, ?, ?, ?, ?, {', '.join('?' * len(PROJECTED_COLUMNS))})",
             (seq + 1, json.dumps(stored, ensure_ascii=False), stored["PreviousHash"], stored["Hash"],
-             stored.get("AuditEntryId"), *(_column_value(stored.get(field)) for field in PROJECTED_COLUMNS)),
+             stored.get("AuditEntryId"), stored.get("AuditEntryMatchedBy"),
+             *(_column_value(stored.get(field)) for field in PROJECTED_COLUMNS)),
         )
     return stored
 
 
-def set_audit_entry_id(db: Connection, client_request_id: str, audit_entry_id: str) -> bool:
-    """Fill AuditEntryId (once) on the record with this ClientRequestId. False if none was waiting for one."""
+def set_audit_entry_id(db: Connection, client_request_id: str, audit_entry_id: str, matched_by: EntryMatch) -> bool:
+    """Fill AuditEntryId and AuditEntryMatchedBy (once) on the record with this ClientRequestId. False if none was
+    waiting for one."""
     cursor = db.execute(
-        "UPDATE audit_records SET audit_entry_id = ? WHERE client_request_id = ? AND audit_entry_id IS NULL",
-        (audit_entry_id, client_request_id),
+        "UPDATE audit_records SET audit_entry_id = ?, audit_entry_matched_by = ? "
+        "WHERE client_request_id = ? AND audit_entry_id IS NULL",
+        (audit_entry_id, matched_by, client_request_id),
     )
     return cursor.rowcount > 0
 
@@ -64,18 +70,19 @@ def set_audit_entry_id(db: Connection, client_request_id: str, audit_entry_id: s
 def find_by_client_request_id(db: Connection, client_request_id: str) -> dict[str, Any] | None:
     """The record of the action with this ClientRequestId (e.g. after a crash), or None."""
     row = db.execute(
-        "SELECT record_json, audit_entry_id FROM audit_records WHERE client_request_id = ? ORDER BY seq LIMIT 1",
+        f"SELECT record_json, {_ENTRY} FROM audit_records WHERE client_request_id = ? ORDER BY seq LIMIT 1",
         (client_request_id,),
     ).fetchone()
-    return _with_entry_id(row[0], row[1]) if row else None
+    return with_entry(*row) if row else None
 
 
 def iter_records(db: Connection, since: datetime | None = None) -> Iterator[dict[str, Any]]:
-    """Records oldest first (optionally those recorded at/after `since`), AuditEntryId filled in."""
+    """Records oldest first (optionally those recorded at/after `since`), AuditEntryId and AuditEntryMatchedBy
+    filled in."""
     where, params = _since(since)
-    sql = f"SELECT record_json, audit_entry_id FROM audit_records{where} ORDER BY seq"
-    for text, entry_id in db.execute(sql, params):
-        yield _with_entry_id(text, entry_id)
+    sql = f"SELECT record_json, {_ENTRY} FROM audit_records{where} ORDER BY seq"
+    for text, entry_id, matched_by in db.execute(sql, params):
+        yield with_entry(text, entry_id, matched_by)
 
 
 def records(db: Connection, since: datetime | None = None, limit: int | None = None) -> list[dict[str, Any]]:
@@ -84,9 +91,9 @@ def records(db: Connection, since: datetime | None = None, limit: int | None = N
         return list(iter_records(db, since))
     where, params = _since(since)
     rows = db.execute(
-        f"SELECT record_json, audit_entry_id FROM audit_records{where} ORDER BY seq DESC LIMIT ?", (*params, limit)
+        f"SELECT record_json, {_ENTRY} FROM audit_records{where} ORDER BY seq DESC LIMIT ?", (*params, limit)
     ).fetchall()
-    return [_with_entry_id(text, entry_id) for text, entry_id in reversed(rows)]
+    return [with_entry(*row) for row in reversed(rows)]
 
 
 def query(
@@ -101,31 +108,32 @@ def query(
         clauses.append("tool_name = ?")
         params.append(tool)
     rows = db.execute(
-        f"SELECT record_json, audit_entry_id FROM audit_records WHERE {' AND '.join(clauses)} "
+        f"SELECT record_json, {_ENTRY} FROM audit_records WHERE {' AND '.join(clauses)} "
         "ORDER BY seq DESC LIMIT ?",
         (*params, limit),
     ).fetchall()
-    return [_with_entry_id(text, entry_id) for text, entry_id in reversed(rows)]
+    return [with_entry(*row) for row in reversed(rows)]
 
 
 def missing_entry_ids(db: Connection, limit: int = 100) -> list[dict[str, Any]]:
     """Successful records not yet joined to their M365 directory audit entry, oldest first."""
     rows = db.execute(
-        "SELECT record_json, audit_entry_id FROM audit_records WHERE audit_entry_id IS NULL AND outcome = 'Success' "
+        f"SELECT record_json, {_ENTRY} FROM audit_records WHERE audit_entry_id IS NULL AND outcome = 'Success' "
         "AND client_request_id IS NOT NULL ORDER BY seq LIMIT ?",
         (limit,),
     ).fetchall()
-    return [_with_entry_id(text, entry_id) for text, entry_id in rows]
+    return [with_entry(*row) for row in rows]
 
 
 def open_unknowns(db: Connection) -> list[dict[str, Any]]:
     """Records with Outcome Unknown that no later record of the same write (same ClientRequestId) settles."""
     rows = db.execute(
-        "SELECT u.record_json, u.audit_entry_id FROM audit_records u WHERE u.outcome = 'Unknown' AND NOT EXISTS "
+        "SELECT u.record_json, u.audit_entry_id, u.audit_entry_matched_by FROM audit_records u "
+        "WHERE u.outcome = 'Unknown' AND NOT EXISTS "
         "(SELECT 1 FROM audit_records s WHERE s.client_request_id = u.client_request_id AND s.seq > u.seq "
         "AND s.outcome IN ('Success', 'Failure')) ORDER BY u.seq"
     ).fetchall()
-    return [_with_entry_id(text, entry_id) for text, entry_id in rows]
+    return [with_entry(*row) for row in rows]
 
 
 def count(db: Connection) -> int:
@@ -195,7 +203,7 @@ class _ColumnMismatch(Exception):
 
 
 def _checked_rows(db: Connection) -> Iterator[tuple[int, dict[str, Any]]]:
-    for checked, (seq, text, previous, stored_hash, _entry_id, *columns) in enumerate(
+    for checked, (seq, text, previous, stored_hash, _entry_id, _matched_by, *columns) in enumerate(
         db.execute(_SELECT + " ORDER BY seq")
     ):
         record = json.loads(text)
@@ -234,7 +242,9 @@ def _column_value(value: Any) -> str | None:
     return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
 
 
-def _with_entry_id(text: str, entry_id: str | None) -> dict[str, Any]:
+def with_entry(text: str, entry_id: str | None, matched_by: str | None) -> dict[str, Any]:
+    """A stored record (its JSON) with AuditEntryId and AuditEntryMatchedBy from their columns (set by the join)."""
     record: dict[str, Any] = json.loads(text)
     record["AuditEntryId"] = entry_id if entry_id is not None else record.get("AuditEntryId")
+    record["AuditEntryMatchedBy"] = matched_by if matched_by is not None else record.get("AuditEntryMatchedBy")
     return record

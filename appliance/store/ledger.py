@@ -22,7 +22,7 @@ from appliance.store import (
 )
 from appliance.store.action_steps import RecordOf
 from appliance.store.tenant_store import TenantStore
-from appliance.types import ActionState, ClaimedEntries, ContextMessage, PendingAction, PendingChoice
+from appliance.types import ActionState, ClaimedEntries, ContextMessage, EntryMatch, PendingAction, PendingChoice
 
 
 class StoreLedger:
@@ -134,9 +134,9 @@ class StoreLedger:
         """Successful records not yet joined to M365."""
         return await self.store.arun(audit_records.missing_entry_ids, limit)
 
-    async def set_audit_entry_id(self, client_request_id: str, audit_entry_id: str) -> bool:
-        """Fill AuditEntryId once."""
-        return await self.store.arun(audit_records.set_audit_entry_id, client_request_id, audit_entry_id)
+    async def set_audit_entry_id(self, client_request_id: str, audit_entry_id: str, matched_by: EntryMatch) -> bool:
+        """Fill AuditEntryId once, with AuditEntryMatchedBy (how the directory audit entry was found)."""
+        return await self.store.arun(audit_records.set_audit_entry_id, client_request_id, audit_entry_id, matched_by)
 
     async def claimed_entries(self, client_request_id: str, since: datetime, until: datetime) -> ClaimedEntries:
         """Directory audit entries and client-request-ids of the other writes (they never settle this one), and

@@ -218,6 +218,26 @@ DROP TABLE pending_actions;
 ALTER TABLE pending_actions_v10 RENAME TO pending_actions;
 CREATE INDEX ix_pending_requester ON pending_actions (conversation_ref, requester_id);
 """),
+    (11, "how a record's M365 directory audit entry was matched (correlationId or the activity fallback)", """
+-- Set with audit_entry_id (a settled write's record carries both from the start; the audit join sets both), once,
+-- outside the hash like audit_entry_id: records written before this column keep their Hash. The words are
+-- appliance.types.EntryMatch's.
+ALTER TABLE audit_records ADD COLUMN audit_entry_matched_by TEXT CHECK (audit_entry_matched_by IS NULL
+    OR (audit_entry_id IS NOT NULL
+        AND (audit_entry_matched_by = 'correlationId' OR audit_entry_matched_by = 'activity')));
+DROP TRIGGER audit_records_append_only;
+CREATE TRIGGER audit_records_append_only BEFORE UPDATE ON audit_records
+WHEN NEW.seq IS NOT OLD.seq OR NEW.record_json IS NOT OLD.record_json OR NEW.hash IS NOT OLD.hash
+     OR NEW.previous_hash IS NOT OLD.previous_hash OR NEW.requested_by IS NOT OLD.requested_by
+     OR NEW.conversation_ref IS NOT OLD.conversation_ref OR NEW.tool_name IS NOT OLD.tool_name
+     OR NEW.outcome IS NOT OLD.outcome OR NEW.client_request_id IS NOT OLD.client_request_id
+     OR NEW.graph_request_id IS NOT OLD.graph_request_id OR NEW.executed_at IS NOT OLD.executed_at
+     OR NEW.recorded_at IS NOT OLD.recorded_at
+     OR (OLD.audit_entry_id IS NOT NULL AND NEW.audit_entry_id IS NOT OLD.audit_entry_id)
+     OR (OLD.audit_entry_matched_by IS NOT NULL AND NEW.audit_entry_matched_by IS NOT OLD.audit_entry_matched_by)
+     OR (OLD.audit_entry_id IS NOT NULL AND NEW.audit_entry_matched_by IS NOT OLD.audit_entry_matched_by)
+BEGIN SELECT RAISE(ABORT, 'audit records are append-only'); END;
+"""),
 )
 LATEST = MIGRATIONS[-1][0]
 

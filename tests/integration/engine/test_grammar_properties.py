@@ -152,3 +152,13 @@ def test_backends_agree_on_valid_and_mutated_outputs(
             valid = False  # valid JSON, but not the compact form both grammars require
         assert llg_accepts(llg_grammar, runtime, text) == valid, text
         assert outlines_accepts(outlines, runtime, text) == valid, text
+
+
+def test_the_grammar_spells_an_integer_literal_only_as_the_integer(
+    llg_grammar: tuple[llguidance.LLTokenizer, str], orchestrator: LocalOrchestrator
+) -> None:
+    """What validate_call refuses (JSON `true` for 1, `7.0` for 7) the grammar never emits either."""
+    call = '{"tool":"m365_signins_recent","arguments":{"user":"sarah.lin@contoso.com","days":%s}}'
+    assert llg_accepts(llg_grammar, orchestrator.runtime, call % "7")
+    for days in ("true", "false", "7.0", "1.0", "7e0", '"7"'):
+        assert not llg_accepts(llg_grammar, orchestrator.runtime, call % days), days

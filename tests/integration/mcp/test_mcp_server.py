@@ -112,6 +112,7 @@ async def test_a_change_is_confirmed_only_in_the_requesters_teams_chat_then_runs
     entries = [a for a in mcp_stack.tenant.context.state.data["directoryAudits"]
                if a["correlationId"] == record["ClientRequestId"]]
     assert len(entries) == 1 and entries[0]["id"] == record["AuditEntryId"]
+    assert record["AuditEntryMatchedBy"] == "correlationId"  # how the join found it, shown to the agent too
     assert entries[0]["initiatedBy"]["user"]["userPrincipalName"] == "aid@contoso.com"
 
 

@@ -177,13 +177,14 @@ def test_export_writes_conversations_and_audit_as_json_lines(store: TenantStore,
     store.run(conversations.append_turn, "c", "user", "héllo")
     store.run(conversations.append_turn, "c", "tool", "m365_user_get -> found 1 user")
     store.run(audit_records.append_record, _audit(1, ToolName="m365_user_get"))
-    store.run(audit_records.set_audit_entry_id, "crid-1", "directoryAudit-7")
+    store.run(audit_records.set_audit_entry_id, "crid-1", "directoryAudit-7", "correlationId")
     counts = store.run(export_jsonl, tmp_path / "export")
     assert counts == {"conversations.jsonl": 2, "audit.jsonl": 1}
     turns = [json.loads(line) for line in (tmp_path / "export" / "conversations.jsonl").read_text().splitlines()]
     assert [t["text"] for t in turns] == ["héllo", "m365_user_get -> found 1 user"]
     audit = json.loads((tmp_path / "export" / "audit.jsonl").read_text())
     assert audit["ToolName"] == "m365_user_get" and audit["AuditEntryId"] == "directoryAudit-7"
+    assert audit["AuditEntryMatchedBy"] == "correlationId"  # how the join matched it, exported too
     assert len(audit["Hash"]) == 64 and audit["PreviousHash"] == "0" * 64
     assert all((tmp_path / "export" / n).stat().st_mode & 0o777 == 0o600 for n in counts)
     with pytest.raises(StoreError, match="refusing to overwrite"):

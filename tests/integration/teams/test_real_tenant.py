@@ -225,6 +225,7 @@ def test_a_late_entry_leaves_the_action_unknown_then_settles_it_on_the_simulated
     assert any("Done:" in text for text in texts(told)), texts(told)
     _wait(lambda: _action(stack, action_id).state == "DONE", "the action to be settled")
     assert [r["Outcome"] for r in _records(stack, crid)] == ["Unknown", "Success"]
+    assert _records(stack, crid)[1]["AuditEntryMatchedBy"] == "correlationId"  # settled by its own request id
     assert "open Unknown outcomes: 0" in _verify(stack)
     assert _writes(stack, crid) == 1
 
@@ -243,6 +244,7 @@ def test_a_failure_entry_settles_the_action_failed_with_graphs_reason(stack: Dev
     crid = _action(stack, action_id).client_request_id
     assert _action(stack, action_id).state == "FAILED" and _writes(stack, crid) == 1
     assert [r["Outcome"] for r in _records(stack, crid)] == ["Failure"]
+    assert _records(stack, crid)[0]["AuditEntryMatchedBy"] == "correlationId"
 
 
 def test_an_earlier_writes_entry_on_the_same_user_never_settles_a_later_lost_write(
@@ -261,6 +263,7 @@ def test_an_earlier_writes_entry_on_the_same_user_never_settles_a_later_lost_wri
     _wait(lambda: _action(stack, first).state == "DONE", "the first reset to finish")
     first_crid = _action(stack, first).client_request_id
     _wait(lambda: _records(stack, first_crid)[0].get("AuditEntryId"), "the first reset's entry to be joined")
+    assert _records(stack, first_crid)[0]["AuditEntryMatchedBy"] == "correlationId"  # the audit join says how
     _forget_conversation(stack, teams, upn)  # the 135M model answers a repeated request better on a fresh history
     card = _card(teams, upn, ask)
     second = str(button_data(card, "Confirm")["action_id"])  # type: ignore[index]

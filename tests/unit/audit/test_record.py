@@ -42,7 +42,8 @@ def _record(action: PendingAction | None = None, result: ExecutionResult | None 
 
 def test_a_one_person_record_carries_every_field_from_the_action_and_result() -> None:
     assert _record().model_dump() == {
-        "AuditEntryId": None, "RequestedBy": "doug@contoso.com", "RequesterObjectId": "doug-oid",
+        "AuditEntryId": None, "AuditEntryMatchedBy": None, "RequestedBy": "doug@contoso.com",
+        "RequesterObjectId": "doug-oid",
         "ConfirmedAt": "2026-05-21T10:13:59Z", "ConfirmedBy": "doug-oid", "SecondApprovedBy": None,
         "SecondApprovedAt": None, "ActionSummary": "Assign ENTERPRISEPACK to sarah.lin@contoso.com",
         "ConversationRef": "teams://msg/c1", "Orchestrator": "SmolLM2 (sha256:b179c9523d0e)",
@@ -92,10 +93,18 @@ def test_detail_overrides_the_message_and_is_cut_to_500_characters() -> None:
 
 
 def test_the_audit_entry_id_is_kept_out_of_the_chained_fields_until_known() -> None:
-    assert "AuditEntryId" not in _record().fields()
-    joined = _record(audit_entry_id="Directory_42")
+    assert not {"AuditEntryId", "AuditEntryMatchedBy"} & set(_record().fields())  # hashed exactly as before
+    joined = _record(audit_entry_id="Directory_42", audit_entry_matched_by="activity")
     assert joined.AuditEntryId == "Directory_42" and joined.fields()["AuditEntryId"] == "Directory_42"
+    assert joined.AuditEntryMatchedBy == "activity" and joined.fields()["AuditEntryMatchedBy"] == "activity"
     assert set(joined.fields()) == set(AuditRecord.model_fields)
+    assert "AuditEntryMatchedBy" not in _record(audit_entry_id="Directory_42").fields()
+
+
+def test_a_record_says_how_its_entry_was_matched_only_in_the_documented_words() -> None:
+    assert _record(audit_entry_id="D", audit_entry_matched_by="correlationId").AuditEntryMatchedBy == "correlationId"
+    with pytest.raises(ValidationError):
+        _record(audit_entry_id="D", audit_entry_matched_by="guessed")
 
 
 def test_records_are_frozen_and_refuse_unknown_fields() -> None:

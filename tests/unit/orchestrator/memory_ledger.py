@@ -12,7 +12,7 @@ from typing import Any
 
 from appliance import gate
 from appliance.store.action_steps import RecordOf
-from appliance.types import ClaimedEntries, PendingAction
+from appliance.types import ClaimedEntries, EntryMatch, PendingAction
 
 
 @dataclass
@@ -108,10 +108,10 @@ class MemoryLedger:
         missing = [r for r in self.records if r.get("Outcome") == "Success" and not r.get("AuditEntryId")]
         return missing[:limit]
 
-    async def set_audit_entry_id(self, client_request_id: str, audit_entry_id: str) -> bool:
+    async def set_audit_entry_id(self, client_request_id: str, audit_entry_id: str, matched_by: EntryMatch) -> bool:
         for record in self.records:
             if record.get("ClientRequestId") == client_request_id and not record.get("AuditEntryId"):
-                record["AuditEntryId"] = audit_entry_id
+                record["AuditEntryId"], record["AuditEntryMatchedBy"] = audit_entry_id, matched_by
                 return True
         return False
 

@@ -88,6 +88,7 @@ async def test_an_entry_that_appears_while_waiting_settles_done_keeping_graphs_s
     [record] = rig.ledger.records
     [sent] = rig.sent
     assert record["Outcome"] == "Success" and record["AuditEntryId"] == "Directory_9"
+    assert record["AuditEntryMatchedBy"] == "correlationId"  # the strong join: its own client-request-id
     assert (record["GraphStatus"], record["GraphRequestId"]) == (400, sent.request_id) and sent.request_id
     assert record["ClientRequestId"] == rig.crid()
     detail = f"Done: {SUMMARY}. (Confirmed from the Microsoft 365 audit log.)"
@@ -103,6 +104,7 @@ async def test_a_failure_entry_that_appears_while_waiting_settles_failed_with_gr
     assert rig.sleeps == [1.0] and rig.state() == "FAILED"
     [record] = rig.ledger.records
     assert record["Outcome"] == "Failure" and record["AuditEntryId"] == f"Directory_{rig.crid()}"
+    assert record["AuditEntryMatchedBy"] == "correlationId"
     assert record["Detail"] == f"Not carried out: {SUMMARY}. Microsoft 365 recorded it as failed: User not found."
     assert rig.ledger.turns[-1][1].endswith("-> FAILED")
 
@@ -263,6 +265,7 @@ async def test_a_settled_record_names_the_match_it_came_from() -> None:
     await rig.executor._settle(action, AuditMatch("Directory_a", True, matched_by="activity"), rig.outbox, late=False)
     [record] = rig.ledger.records
     assert record["AuditEntryId"] == "Directory_a" and record["ClientRequestId"] == "crid-1"
+    assert record["AuditEntryMatchedBy"] == "activity"  # the weaker fallback, said on the record
     assert record["GraphStatus"] is None and record["GraphRequestId"] is None
     assert rig.outbox.said[-1].startswith(f"Done: {SUMMARY}.")
     quiet = Rig()
@@ -313,3 +316,26 @@ async def test_a_join_that_fails_leaves_the_action_done_and_is_logged(ops: pytes
     [record] = rig.ledger.records
     assert rig.state() == "DONE" and record["Outcome"] == "Success" and len(rig.outbox.said) == 1
     assert _events(ops)[-1] == ("audit.join_failed", {"error": "RuntimeError", "action": "a1"})
+
+
+# -- how the audit join of an answered write matched its entry ---------------------------------------------------
+async def test_an_answered_write_joined_by_its_client_request_id_says_so_on_its_record() -> None:
+    rig = Rig()
+    await rig.executor.execute(rig.action("CONFIRMED"), rig.outbox)
+    [record] = rig.ledger.records
+    assert record["AuditEntryId"] == rig.tools.audit_entries[str(rig.ledger.actions["a1"].client_request_id)]
+    assert record["AuditEntryMatchedBy"] == "correlationId"
+
+
+async def test_an_answered_write_joined_by_the_activity_fallback_says_so_on_its_record() -> None:
+    rig = Rig()
+    found = rig.directory.audit_match
+
+    async def by_activity(*args: Any, **kwargs: Any) -> AuditMatch | None:
+        match = await found(*args, **kwargs)
+        return replace(match, matched_by="activity") if match else None
+
+    rig.directory.audit_match = by_activity  # type: ignore[method-assign]
+    await rig.executor.execute(rig.action("CONFIRMED"), rig.outbox)
+    [record] = rig.ledger.records
+    assert record["AuditEntryId"] and record["AuditEntryMatchedBy"] == "activity"

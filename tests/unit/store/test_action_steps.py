@@ -48,7 +48,8 @@ def test_finish_writes_state_audit_record_and_tool_turn_together(db: Connection)
     assert record is not None and record["ClientRequestId"] == "crid-1"
     action = pending_actions.get_action(db, "a1")
     assert action is not None and action.state == "DONE"
-    assert audit_records.find_by_client_request_id(db, "crid-1") == record | {"AuditEntryId": None}
+    unjoined = {"AuditEntryId": None, "AuditEntryMatchedBy": None}
+    assert audit_records.find_by_client_request_id(db, "crid-1") == record | unjoined
     assert conversations.recent_turns(db, "c")[-1].role == "tool"
 
 

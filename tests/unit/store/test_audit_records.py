@@ -26,7 +26,8 @@ def test_append_chains_each_record_to_the_previous_one(db: Connection) -> None:
     second = audit_records.append_record(db, {**_record(2), "PreviousHash": "forged", "Hash": "forged"})
     assert first["PreviousHash"] == GENESIS_HASH and second["PreviousHash"] == first["Hash"]
     assert second["Hash"] != "forged" and first["ExecutedAt"] == "2026-05-21T10:00:01.000000+00:00"
-    assert audit_records.records(db) == [first | {"AuditEntryId": None}, second | {"AuditEntryId": None}]
+    unjoined = {"AuditEntryId": None, "AuditEntryMatchedBy": None}
+    assert audit_records.records(db) == [first | unjoined, second | unjoined]
     assert audit_records.records(db, limit=1)[0]["ClientRequestId"] == "crid-2"
     assert audit_records.verify(db).ok and audit_records.count(db) == 2
 
@@ -47,8 +48,8 @@ def test_records_cannot_be_edited_or_deleted_but_entry_id_is_filled_once(db: Con
             db.execute(sql)
     with pytest.raises(DATABASE_ERRORS, match="retention"):
         db.execute("DELETE FROM audit_records")
-    assert audit_records.set_audit_entry_id(db, "crid-1", "directoryAudit-1")
-    assert not audit_records.set_audit_entry_id(db, "crid-1", "directoryAudit-2")
+    assert audit_records.set_audit_entry_id(db, "crid-1", "directoryAudit-1", "correlationId")
+    assert not audit_records.set_audit_entry_id(db, "crid-1", "directoryAudit-2", "correlationId")
     with pytest.raises(DATABASE_ERRORS, match="append-only"):
         db.execute("UPDATE audit_records SET audit_entry_id = 'x'")
     found = audit_records.find_by_client_request_id(db, "crid-1")

@@ -19,10 +19,10 @@ def _record(db: Connection, crid: str, outcome: str = "Success") -> None:
 
 def test_other_writes_entries_and_requests_are_claimed_this_writes_own_are_not(db: Connection) -> None:
     _record(db, "crid-earlier")
-    assert audit_records.set_audit_entry_id(db, "crid-earlier", "Directory_e1")
+    assert audit_records.set_audit_entry_id(db, "crid-earlier", "Directory_e1", "correlationId")
     _record(db, "crid-unjoined")  # no entry yet: only its request id is claimed
     _record(db, "crid-own", "Unknown")
-    assert audit_records.set_audit_entry_id(db, "crid-own", "Directory_own")  # (an entry of this write's own)
+    assert audit_records.set_audit_entry_id(db, "crid-own", "Directory_own", "correlationId")  # (this write's own)
     pending_actions.create_action(
         db, action_id="a2", conversation_ref="19:conv", requester_id="aad-doug", tool="m365_password_reset",
         arguments={"user": "tom.becker@contoso.com"}, summary="Reset", action_hash="a" * 64,
@@ -43,7 +43,7 @@ def test_other_writes_entries_and_requests_are_claimed_this_writes_own_are_not(d
     # once a record joins the running write to its entry, it rivals no one
     audit_records.append_record(db, {"ToolName": "m365_password_reset", "Outcome": "Success",
                                      "ClientRequestId": "crid-running", "ExecutedAt": now()})
-    assert audit_records.set_audit_entry_id(db, "crid-running", "Directory_r")
+    assert audit_records.set_audit_entry_id(db, "crid-running", "Directory_r", "correlationId")
     assert claimed_entries(db, "crid-own", *window).rivals == ()
 
 
