@@ -6,11 +6,13 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
+import pytest
+
 from appliance.audit import chat_answer
 from appliance.gate import card_payload
 from appliance.store import TenantStore, audit_records
 from appliance_dev.testing.outbox import RecordingOutbox
-from tests.unit.orchestrator.conftest import DOUG, EVE, MALLORY, Aid
+from tests.unit.orchestrator.conftest import DOUG, EVE, MALLORY, Aid, ops_events
 
 
 async def _records(aid: Aid) -> list[dict[str, Any]]:
@@ -75,3 +77,35 @@ async def test_refused_answers_and_refused_requests_are_recorded(aid: Aid, store
 
 async def _none() -> None:
     return None
+
+
+async def test_a_press_on_a_card_past_its_expiry_closes_it_as_expired_before_upkeep_does(
+    aid: Aid, ops: pytest.LogCaptureFixture
+) -> None:
+    """The requester's own press finds the action expired (no upkeep ran yet): the action ends Expired,
+    recorded and logged with its tool, and nothing runs."""
+    doug = RecordingOutbox()
+    await aid.say(DOUG, "assign E3 to sarah.lin@contoso.com", doug)
+    (card,) = doug.cards.values()
+    aid.clock.advance(minutes=11)
+    await aid.press(DOUG, card_payload("confirm", card.action_id, card.action_hash), doug)
+    (record,) = await _records(aid)
+    assert record["Outcome"] == "Expired" and record["ActionId"] == card.action_id
+    assert record["ToolName"] == "m365_license_assign"
+    _no_graph(record)
+    assert ("action.expired", {"tool": "m365_license_assign", "action": card.action_id}) in ops_events(ops)
+    assert aid.tools.runs == []
+
+
+async def test_a_cancel_pressed_by_someone_else_is_recorded_with_who_pressed_and_why(aid: Aid) -> None:
+    doug, eve = RecordingOutbox(), RecordingOutbox()
+    await aid.say(DOUG, "assign E3 to sarah.lin@contoso.com", doug)
+    (card,) = doug.cards.values()
+    await aid.press(EVE, card_payload("cancel", card.action_id, card.action_hash), eve)
+    (refusal,) = await _records(aid)
+    assert (refusal["Outcome"], refusal["Reason"], refusal["ActionId"]) == ("Refused", "not_requester", card.action_id)
+    assert refusal["ActorObjectId"] == EVE.object_id and refusal["RequestedBy"] == "doug@contoso.com"
+    await aid.press(DOUG, card_payload("cancel", card.action_id, card.action_hash), doug)
+    records = await _records(aid)
+    assert [r["Outcome"] for r in records] == ["Refused", "Cancelled"]
+    assert records[1]["ActorObjectId"] == DOUG.object_id and aid.tools.runs == []
