@@ -74,6 +74,8 @@ def run_qualification(
 
     entry = model_entry_for(settings, store, key)
     sets = load_sets(sets_dir)
+    # keyed on the code and data that run now, not on what is on disk when the run ends (a run takes minutes)
+    cache = _cache_path(settings, run_key(settings, entry, sets.sha256, catalog))
     orchestrator = build_local_orchestrator(settings, catalog=catalog, entry=entry)
     try:
         report = evaluate(grounded(orchestrator, sets.tenant), sets, catalog, model=entry.name,
@@ -83,7 +85,7 @@ def run_qualification(
     passed = limit is None and passes(settings, report)
     record(store, entry.key, entry.sha256, sets.sha256, passed, report.as_dict())
     if limit is None:
-        _leave_for_dev(_cache_path(settings, run_key(settings, entry, sets.sha256, catalog)), report)
+        _leave_for_dev(cache, report)
     return report, passed
 
 
